@@ -1,0 +1,1 @@
+//! Credentials and request signing (`KC-API-*` headers).

@@ -1,0 +1,1 @@
+//! Level-2 order books kept in step with KuCoin: exact numbers, sequence checks, resync.

@@ -1,0 +1,230 @@
+//! KuCoin's `{"code":"200000","data":…}` envelope and its errors.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A KuCoin API code, kept whole as KuCoin sends it (`"429000"` is not HTTP 429).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiCode(String);
+
+impl ApiCode {
+    /// The success code, `200000`.
+    pub const OK: &'static str = "200000";
+
+    /// Wraps a code as text.
+    #[must_use]
+    pub fn new(code: impl Into<String>) -> Self {
+        Self(code.into())
+    }
+
+    /// The code as KuCoin sent it.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The code as a number, when it is one.
+    #[must_use]
+    pub fn as_u64(&self) -> Option<u64> {
+        self.0.parse().ok()
+    }
+}
+
+impl fmt::Debug for ApiCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for ApiCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What kind of failure an [`ApiError`] is, and so what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// Key, signature or passphrase rejected, or permission missing: fix the credentials.
+    Auth,
+    /// `400002`: the request timestamp is too far from KuCoin's clock: sync with server time.
+    ClockSkew,
+    /// `429000` or HTTP 429: slow down and retry later.
+    RateLimited,
+    /// The request is invalid: fix the parameters.
+    BadRequest,
+    /// The resource or endpoint does not exist.
+    NotFound,
+    /// KuCoin failed or is unavailable: retry with backoff.
+    Server,
+    /// A code this library does not classify.
+    Other,
+}
+
+/// An error answer from KuCoin: the full code, its message, and the HTTP status it came with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("KuCoin error {code} (HTTP {http_status}): {msg}")]
+pub struct ApiError {
+    /// HTTP status of the response.
+    pub http_status: u16,
+    /// KuCoin's code, whole (`"400005"`, `"429000"`).
+    pub code: ApiCode,
+    /// KuCoin's message.
+    pub msg: String,
+}
+
+impl ApiError {
+    /// Classifies the error by KuCoin code first, HTTP status second.
+    #[must_use]
+    pub fn class(&self) -> ErrorClass {
+        classify(self.code.as_str(), self.http_status)
+    }
+
+    /// True when the same request may succeed later (rate limit, server trouble).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.class(), ErrorClass::RateLimited | ErrorClass::Server)
+    }
+}
+
+fn classify(code: &str, http_status: u16) -> ErrorClass {
+    match code {
+        "400002" => ErrorClass::ClockSkew,
+        "429000" => ErrorClass::RateLimited,
+        "400001" | "400003" | "400004" | "400005" | "400006" | "400007" | "411100" => {
+            ErrorClass::Auth
+        }
+        "404000" => ErrorClass::NotFound,
+        "500000" | "503000" => ErrorClass::Server,
+        "400100" | "400200" | "400500" | "400600" | "400700" | "400760" | "900001" => {
+            ErrorClass::BadRequest
+        }
+        _ => match http_status {
+            429 => ErrorClass::RateLimited,
+            401 | 403 => ErrorClass::Auth,
+            404 => ErrorClass::NotFound,
+            500..=599 => ErrorClass::Server,
+            400..=499 => ErrorClass::BadRequest,
+            _ => ErrorClass::Other,
+        },
+    }
+}
+
+/// Why a REST response could not be turned into typed data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// KuCoin answered with an error code.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The body is empty.
+    #[error(
+        "empty response body (HTTP {http_status}): the server or a proxy answered without content; retry later"
+    )]
+    Empty {
+        /// HTTP status of the response.
+        http_status: u16,
+    },
+    /// The body is not KuCoin's JSON envelope (an HTML error page, a truncated body, wrong types).
+    #[error(
+        "response is not a KuCoin JSON envelope (HTTP {http_status}): {detail}; body starts {snippet:?}"
+    )]
+    Malformed {
+        /// HTTP status of the response.
+        http_status: u16,
+        /// What the parser found wrong.
+        detail: String,
+        /// The first bytes of the body, for diagnosis.
+        snippet: String,
+    },
+}
+
+impl ResponseError {
+    /// True when retrying the same request later may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ResponseError::Api(e) => e.is_retryable(),
+            ResponseError::Empty { .. } => true,
+            ResponseError::Malformed { http_status, .. } => {
+                *http_status == 429 || (500..=599).contains(http_status)
+            }
+        }
+    }
+
+    /// The KuCoin API error, if this is one.
+    #[must_use]
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            ResponseError::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+const SNIPPET_LEN: usize = 120;
+
+fn snippet(body: &[u8]) -> String {
+    let end = body.len().min(SNIPPET_LEN);
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow, deserialize_with = "code_as_text")]
+    code: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default, borrow)]
+    data: Option<&'a serde_json::value::RawValue>,
+}
+
+fn code_as_text<'de, D>(d: D) -> Result<std::borrow::Cow<'de, str>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code<'a> {
+        #[serde(borrow)]
+        Text(std::borrow::Cow<'a, str>),
+        Num(u64),
+    }
+    Ok(match Code::deserialize(d)? {
+        Code::Text(t) => t,
+        Code::Num(n) => std::borrow::Cow::Owned(n.to_string()),
+    })
+}
+
+/// Parses a KuCoin response body into `T`, or a typed error.
+///
+/// Never panics, whatever the bytes.
+pub fn parse_envelope<T: DeserializeOwned>(
+    http_status: u16,
+    body: &[u8],
+) -> Result<T, ResponseError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ResponseError::Empty { http_status });
+    }
+    let malformed = |detail: String| ResponseError::Malformed {
+        http_status,
+        detail,
+        snippet: snippet(body),
+    };
+    let env: RawEnvelope<'_> =
+        serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    if env.code != ApiCode::OK {
+        return Err(ResponseError::Api(ApiError {
+            http_status,
+            code: ApiCode::new(env.code.into_owned()),
+            msg: env.msg.unwrap_or_default(),
+        }));
+    }
+    let Some(data) = env.data else {
+        return Err(malformed("success code without a `data` field".into()));
+    };
+    serde_json::from_str(data.get()).map_err(|e| malformed(format!("`data`: {e}")))
+}

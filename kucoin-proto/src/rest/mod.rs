@@ -1,0 +1,9 @@
+//! REST: signed request building and typed response parsing.
+//!
+//! (Owned by the REST-core work; `bullet` and `envelope` are the contracts the session uses.)
+
+pub mod bullet;
+pub mod envelope;
+
+pub use bullet::{Bullet, InstanceServer};
+pub use envelope::{ApiCode, ApiError, ErrorClass, ResponseError, parse_envelope};

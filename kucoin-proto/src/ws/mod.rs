@@ -1,0 +1,1 @@
+//! WebSocket session: bullet tokens, connect, welcome, ping/pong, subscriptions, reconnects.
