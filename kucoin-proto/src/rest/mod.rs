@@ -4,6 +4,8 @@
 
 pub mod bullet;
 pub mod envelope;
+pub mod orderbook;
 
 pub use bullet::{Bullet, InstanceServer};
 pub use envelope::{ApiCode, ApiError, ErrorClass, ResponseError, parse_envelope};
+pub use orderbook::{L2Snapshot, SnapshotLevel};
