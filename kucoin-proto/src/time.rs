@@ -6,7 +6,11 @@ use std::fmt;
 ///
 /// The caller reads its clock (or a server-adjusted clock, see [`ServerTimeOffset`])
 /// once per request and passes the value in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+///
+/// Deserializes from a JSON integer (as `GET /api/v1/timestamp` sends it); anything else,
+/// including numbers beyond `u64`, is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Deserialize)]
+#[serde(transparent)]
 pub struct UnixMillis(pub u64);
 
 impl UnixMillis {
@@ -54,6 +58,23 @@ impl ServerTimeOffset {
         let mid = sent.0 / 2 + received.0 / 2 + (sent.0 % 2 + received.0 % 2) / 2;
         let diff = i128::from(server.0) - i128::from(mid);
         self.offset_ms = diff.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    }
+
+    /// Learns the offset from the raw answer of `GET /api/v1/timestamp`
+    /// ([`crate::rest::ServerTime`]), for use after a `400002` clock-skew error.
+    ///
+    /// On success returns the server's time and updates the offset; on error the offset is
+    /// left unchanged.
+    pub fn observe_response(
+        &mut self,
+        sent: UnixMillis,
+        received: UnixMillis,
+        http_status: u16,
+        body: &[u8],
+    ) -> Result<UnixMillis, crate::rest::ResponseError> {
+        let server: UnixMillis = crate::rest::parse_envelope(http_status, body)?;
+        self.observe(sent, received, server);
+        Ok(server)
     }
 
     /// Server minus local, in milliseconds.

@@ -92,24 +92,36 @@ impl ApiError {
 
 fn classify(code: &str, http_status: u16) -> ErrorClass {
     match code {
+        // Invalid KC-API-TIMESTAMP: the local clock is off; sync with `GET /api/v1/timestamp`.
         "400002" => ErrorClass::ClockSkew,
+        // Too many requests (sent with HTTP 429, and sometimes with HTTP 200).
         "429000" => ErrorClass::RateLimited,
-        "400001" | "400003" | "400004" | "400005" | "400006" | "400007" | "411100" => {
+        // 400001 missing KC-API-* header, 400003 key not found, 400004 passphrase wrong,
+        // 400005 signature wrong, 400006 IP not whitelisted, 400007 permission missing,
+        // 411100 user frozen, 401000 unauthorized (futures).
+        "400001" | "400003" | "400004" | "400005" | "400006" | "400007" | "411100" | "401000" => {
             ErrorClass::Auth
         }
         "404000" => ErrorClass::NotFound,
+        // 500000 internal error, 503000 service unavailable / maintenance.
         "500000" | "503000" => ErrorClass::Server,
-        "400100" | "400200" | "400500" | "400600" | "400700" | "400760" | "900001" => {
-            ErrorClass::BadRequest
-        }
-        _ => match http_status {
-            429 => ErrorClass::RateLimited,
-            401 | 403 => ErrorClass::Auth,
-            404 => ErrorClass::NotFound,
-            500..=599 => ErrorClass::Server,
-            400..=499 => ErrorClass::BadRequest,
-            _ => ErrorClass::Other,
-        },
+        // 400000 bad request, 400100 parameter error, 400200 order forbidden, 400500 region
+        // restricted, 400600 validation, 400700 transaction restricted, 400760 order type,
+        // 415000 unsupported media type (send application/json), 900001 symbol not found.
+        "400000" | "400100" | "400200" | "400500" | "400600" | "400700" | "400760" | "415000"
+        | "900001" => ErrorClass::BadRequest,
+        _ => class_of_status(http_status),
+    }
+}
+
+fn class_of_status(http_status: u16) -> ErrorClass {
+    match http_status {
+        429 => ErrorClass::RateLimited,
+        401 | 403 => ErrorClass::Auth,
+        404 => ErrorClass::NotFound,
+        500..=599 => ErrorClass::Server,
+        400..=499 => ErrorClass::BadRequest,
+        _ => ErrorClass::Other,
     }
 }
 
@@ -127,6 +139,17 @@ pub enum ResponseError {
     Empty {
         /// HTTP status of the response.
         http_status: u16,
+    },
+    /// A non-2xx HTTP status whose body is not KuCoin's JSON envelope (a gateway error page,
+    /// a bare HTTP 429): the status alone says what happened.
+    #[error("HTTP {http_status} without a KuCoin error body ({class:?}); body starts {snippet:?}")]
+    Status {
+        /// HTTP status of the response.
+        http_status: u16,
+        /// What the status means for the caller.
+        class: ErrorClass,
+        /// The first bytes of the body, for diagnosis.
+        snippet: String,
     },
     /// The body is not KuCoin's JSON envelope (an HTML error page, a truncated body, wrong types).
     #[error(
@@ -149,9 +172,22 @@ impl ResponseError {
         match self {
             ResponseError::Api(e) => e.is_retryable(),
             ResponseError::Empty { .. } => true,
+            ResponseError::Status { class, .. } => {
+                matches!(class, ErrorClass::RateLimited | ErrorClass::Server)
+            }
             ResponseError::Malformed { http_status, .. } => {
                 *http_status == 429 || (500..=599).contains(http_status)
             }
+        }
+    }
+
+    /// What kind of failure this is, when the code or the HTTP status says so.
+    #[must_use]
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            ResponseError::Api(e) => Some(e.class()),
+            ResponseError::Status { class, .. } => Some(*class),
+            ResponseError::Empty { .. } | ResponseError::Malformed { .. } => None,
         }
     }
 
@@ -168,8 +204,8 @@ impl ResponseError {
 const SNIPPET_LEN: usize = 120;
 
 fn snippet(body: &[u8]) -> String {
-    let end = body.len().min(SNIPPET_LEN);
-    String::from_utf8_lossy(&body[..end]).into_owned()
+    let head = body.get(..SNIPPET_LEN).unwrap_or(body);
+    String::from_utf8_lossy(head).into_owned()
 }
 
 #[derive(Deserialize)]
@@ -214,8 +250,17 @@ pub fn parse_envelope<T: DeserializeOwned>(
         detail,
         snippet: snippet(body),
     };
-    let env: RawEnvelope<'_> =
-        serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    let env: RawEnvelope<'_> = match serde_json::from_slice(body) {
+        Ok(env) => env,
+        Err(_) if !(200..=299).contains(&http_status) => {
+            return Err(ResponseError::Status {
+                http_status,
+                class: class_of_status(http_status),
+                snippet: snippet(body),
+            });
+        }
+        Err(e) => return Err(malformed(e.to_string())),
+    };
     if env.code != ApiCode::OK {
         return Err(ResponseError::Api(ApiError {
             http_status,
@@ -223,8 +268,16 @@ pub fn parse_envelope<T: DeserializeOwned>(
             msg: env.msg.unwrap_or_default(),
         }));
     }
-    let Some(data) = env.data else {
-        return Err(malformed("success code without a `data` field".into()));
-    };
-    serde_json::from_str(data.get()).map_err(|e| malformed(format!("`data`: {e}")))
+    // A missing `data` reads as `null`: fine for endpoints whose answer is optional or unit,
+    // an error for every other one.
+    let data = env.data.map_or("null", |d| d.get());
+    serde_json::from_str(data).map_err(|e| {
+        if data == "null" {
+            malformed(format!(
+                "success code without `data` (missing or null): {e}"
+            ))
+        } else {
+            malformed(format!("`data`: {e}"))
+        }
+    })
 }
