@@ -41,7 +41,10 @@ pub const HEADER_PARTNER_VERIFY: &str = "KC-API-PARTNER-VERIFY";
 /// The version of a KuCoin API key, which decides how the passphrase is sent.
 ///
 /// The default is [`KeyVersion::V3`]: it is the version KuCoin issues for every key created
-/// today. Version 1 keys (plain passphrase) are legacy; KuCoin no longer creates them.
+/// today, and KuCoin's gateway answers `400008` ("V1 & V2 API keys are no longer supported by
+/// this API. Please create a V3 API key.") on endpoints that refuse older keys. Version 1 keys
+/// (plain passphrase) are legacy and no longer created. Set the version shown on the key's API
+/// management page with [`Credentials::with_key_version`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[non_exhaustive]
 pub enum KeyVersion {

@@ -90,26 +90,36 @@ impl ApiError {
     }
 }
 
+/// KuCoin's codes, from its error-code pages (gateway, spot and futures tables). The table is
+/// shared by both markets, so codes whose meaning differs between them (`200002` is a futures
+/// rate limit but a spot "cancel suspended") are left to the HTTP status.
 fn classify(code: &str, http_status: u16) -> ErrorClass {
     match code {
         // Invalid KC-API-TIMESTAMP: the local clock is off; sync with `GET /api/v1/timestamp`.
         "400002" => ErrorClass::ClockSkew,
-        // Too many requests (sent with HTTP 429, and sometimes with HTTP 200).
-        "429000" => ErrorClass::RateLimited,
+        // 429000: resource pool used up (HTTP 429, sometimes HTTP 200); 1015: Cloudflare's
+        // per-IP limit.
+        "429000" | "1015" => ErrorClass::RateLimited,
         // 400001 missing KC-API-* header, 400003 key not found, 400004 passphrase wrong,
         // 400005 signature wrong, 400006 IP not whitelisted, 400007 permission missing,
-        // 411100 user frozen, 401000 unauthorized (futures).
-        "400001" | "400003" | "400004" | "400005" | "400006" | "400007" | "411100" | "401000" => {
+        // 400008 V1/V2 key refused (create a V3 key), 400009 bad KC-API-KEY-VERSION,
+        // 400010 UID permission missing, 400011/400012 session verification failed/timed out,
+        // 400201 bad KC-API-PARTNER-SIGN, 400202 partner IP refused, 411100 user frozen,
+        // 401000 unauthorized (futures).
+        "400001" | "400003" | "400004" | "400005" | "400006" | "400007" | "400008" | "400009"
+        | "400010" | "400011" | "400012" | "400201" | "400202" | "411100" | "401000" => {
             ErrorClass::Auth
         }
         "404000" => ErrorClass::NotFound,
         // 500000 internal error, 503000 service unavailable / maintenance.
         "500000" | "503000" => ErrorClass::Server,
-        // 400000 bad request, 400100 parameter error, 400200 order forbidden, 400500 region
-        // restricted, 400600 validation, 400700 transaction restricted, 400760 order type,
-        // 415000 unsupported media type (send application/json), 900001 symbol not found.
-        "400000" | "400100" | "400200" | "400500" | "400600" | "400700" | "400760" | "415000"
-        | "900001" => ErrorClass::BadRequest,
+        // 400000 bad request, 400100 parameter error, 400200 order forbidden (gateway: unknown
+        // partner), 400301 restricted by local rules, 400500 region restricted, 400600
+        // validation, 400700 risk-restricted, 400760 order type, 400800 leverage order failed,
+        // 415000 unsupported media type (send application/json), 900001 symbol not found,
+        // 100001 / 300000 invalid parameters (futures).
+        "400000" | "400100" | "400200" | "400301" | "400500" | "400600" | "400700" | "400760"
+        | "400800" | "415000" | "900001" | "100001" | "300000" => ErrorClass::BadRequest,
         _ => class_of_status(http_status),
     }
 }

@@ -3,7 +3,7 @@
 //! An [`Endpoint`] says what to call (method, path, query, body, public or private, the type of
 //! the answer, and which [`Market`] it belongs to). A [`RestClient`] of that market turns it into
 //! an [`http::Request<Vec<u8>>`] — exactly what ureq 3's `Agent::run` takes — signing private
-//! endpoints with the [`Signer`](crate::auth::Signer) and the timestamp you pass in.
+//! endpoints with the [`Signer`] and the timestamp you pass in.
 //! [`parse_response`] turns the answer (status, headers, body) into the endpoint's typed data or
 //! a typed [`ResponseError`], plus the [`RateLimit`] budget from KuCoin's `gw-ratelimit-*`
 //! headers.
@@ -364,12 +364,11 @@ impl<M: Market> RestClient<M> {
                 detail: e.to_string(),
             })?;
         let headers = req.headers_mut();
-        if !body.is_empty() {
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-        }
+        // KuCoin wants JSON on every request (415000 otherwise); harmless without a body.
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
         if E::ACCESS == Access::Private {
             let signer = self
                 .signer
