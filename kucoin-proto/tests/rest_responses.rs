@@ -621,3 +621,44 @@ fn bad_server_time_answer_leaves_the_offset_unchanged() {
     ));
     assert_eq!(offset.offset_ms(), 50);
 }
+
+#[test]
+fn documented_codes_are_classified_whatever_the_http_status() {
+    use ErrorClass::*;
+    let table = [
+        ("400001", Auth),
+        ("400003", Auth),
+        ("400004", Auth),
+        ("400005", Auth),
+        ("400006", Auth),
+        ("400007", Auth),
+        ("400008", Auth),
+        ("400009", Auth),
+        ("400201", Auth),
+        ("411100", Auth),
+        ("400002", ClockSkew),
+        ("429000", RateLimited),
+        ("1015", RateLimited),
+        ("404000", NotFound),
+        ("500000", Server),
+        ("503000", Server),
+        ("400100", BadRequest),
+        ("415000", BadRequest),
+        ("900001", BadRequest),
+        ("300000", BadRequest),
+    ];
+    for (code, class) in table {
+        for status in [200, 400, 401, 429, 500] {
+            let body = format!(r#"{{"code":"{code}","msg":"m"}}"#);
+            let err = parse_envelope::<UnixMillis>(status, body.as_bytes()).unwrap_err();
+            let api = err.api().unwrap();
+            assert_eq!(api.code.as_str(), code);
+            assert_eq!(api.class(), class, "{code} with HTTP {status}");
+            assert_eq!(
+                err.is_retryable(),
+                matches!(class, RateLimited | Server),
+                "{code}"
+            );
+        }
+    }
+}

@@ -33,6 +33,42 @@
 //!     "https://api-futures.kucoin.com/api/v1/level2/snapshot?symbol=XBTUSDTM"
 //! );
 //! ```
+//!
+//! # Example
+//!
+//! Build a signed request, send it with any HTTP client, parse the answer (the README shows the
+//! same code):
+//!
+//! ```
+//! use kucoin_proto::auth::{Credentials, Signer};
+//! use kucoin_proto::http::{HeaderMap, StatusCode};
+//! use kucoin_proto::rest::{RestClient, SpotFullOrderBook, parse_response};
+//! use kucoin_proto::{Spot, SpotSymbol, UnixMillis};
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let signer = Signer::new(Credentials::new("my-key", "my-secret", "my-passphrase"))?;
+//!     let client = RestClient::<Spot>::new().with_signer(signer);
+//!     let endpoint = SpotFullOrderBook::new(SpotSymbol::new("BTC-USDT")?);
+//!
+//!     // Read the clock once per request (adjusted by a ServerTimeOffset after a 400002).
+//!     let now = UnixMillis(1_700_000_000_000);
+//!     let request = client.request(&endpoint, now)?; // http::Request<Vec<u8>>, signed
+//!     assert_eq!(
+//!         request.uri(),
+//!         "https://api.kucoin.com/api/v3/market/orderbook/level2?symbol=BTC-USDT"
+//!     );
+//!     assert!(request.headers().contains_key("KC-API-SIGN"));
+//!
+//!     // Send `request` with any HTTP client (ureq 3: `agent.run(request)`), then parse the answer.
+//!     let body = br#"{"code":"200000","data":{"sequence":"14610502970","time":1729176273859,
+//!         "bids":[["66976.4","0.69109872"]],"asks":[["66976.5","0.05408199"]]}}"#;
+//!     let answer = parse_response::<SpotFullOrderBook>(StatusCode::OK, &HeaderMap::new(), body);
+//!     let book = answer.result?;
+//!     assert_eq!(book.bids[0].price, "66976.4");
+//!     println!("rate limit: {:?}", answer.rate_limit);
+//!     Ok(())
+//! }
+//! ```
 
 pub mod bullet;
 pub mod endpoints;
