@@ -662,3 +662,34 @@ fn documented_codes_are_classified_whatever_the_http_status() {
         }
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_and_status_give_data_or_a_typed_error(
+            status in 100u16..600,
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let r = parse_envelope::<serde_json::Value>(status, &body);
+            if let Err(e) = r {
+                prop_assert!(!e.to_string().is_empty());
+            }
+            let snap = parse_envelope::<L2Snapshot>(status, &body);
+            let starts_like_json = body.trim_ascii_start().first() == Some(&b'{');
+            prop_assert!(snap.is_err() || starts_like_json, "random bytes parsed as a snapshot");
+        }
+
+        #[test]
+        fn envelopes_with_any_code_keep_it_whole(code in "[0-9]{1,7}", status in 200u16..600) {
+            let body = format!(r#"{{"code":"{code}","msg":"x"}}"#);
+            let r = parse_envelope::<UnixMillis>(status, body.as_bytes());
+            if code != "200000" {
+                let err = r.unwrap_err();
+                prop_assert_eq!(err.api().unwrap().code.as_str(), code.as_str());
+            }
+        }
+    }
+}

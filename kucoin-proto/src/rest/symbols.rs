@@ -60,6 +60,40 @@ pub struct SymbolInfo {
     pub enable_trading: bool,
 }
 
+/// True for `-?digits(.digits)?([eE][+-]?digits)?`, the JSON number grammar without
+/// leading-zero rules: what KuCoin writes for increments and sizes.
+fn is_decimal(text: &str) -> bool {
+    fn digits(s: &[u8]) -> usize {
+        s.iter().take_while(|b| b.is_ascii_digit()).count()
+    }
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let int = digits(b.get(i..).unwrap_or_default());
+    if int == 0 {
+        return false;
+    }
+    i += int;
+    if b.get(i) == Some(&b'.') {
+        let frac = digits(b.get(i + 1..).unwrap_or_default());
+        if frac == 0 {
+            return false;
+        }
+        i += 1 + frac;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp = digits(b.get(i..).unwrap_or_default());
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
+    }
+    i == b.len()
+}
+
 /// Decimal text of a JSON string or number; never through `f64`.
 fn decimal_of(raw: &serde_json::value::RawValue) -> Option<String> {
     let s = raw.get().trim();
@@ -67,13 +101,7 @@ fn decimal_of(raw: &serde_json::value::RawValue) -> Option<String> {
         Some(inner) => inner,
         None => s,
     };
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let ok = !digits.is_empty()
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        && digits.starts_with(|c: char| c.is_ascii_digit());
-    ok.then(|| text.to_owned())
+    is_decimal(text).then(|| text.to_owned())
 }
 
 fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -96,5 +124,31 @@ struct NotDecimal<'a>(&'a str);
 impl fmt::Display for NotDecimal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "expected a decimal string or number, found {}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_decimal;
+
+    #[test]
+    fn decimal_grammar_accepts_kucoin_numbers_only() {
+        for ok in [
+            "0",
+            "1",
+            "0.00000001",
+            "66964.8",
+            "-1.5",
+            "1e-8",
+            "2E+3",
+            "10000000000",
+        ] {
+            assert!(is_decimal(ok), "{ok}");
+        }
+        for bad in [
+            "", "-", ".5", "1.", "1-2", "1e", "1e+", "abc", "1.2.3", " 1", "0x10", "NaN",
+        ] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
     }
 }
