@@ -213,9 +213,37 @@ impl ResponseError {
 
 const SNIPPET_LEN: usize = 120;
 
+/// The first bytes of a body for error messages, with any `"token"` value redacted (a truncated
+/// bullet answer must not put a connection token into logs).
 fn snippet(body: &[u8]) -> String {
     let head = body.get(..SNIPPET_LEN).unwrap_or(body);
-    String::from_utf8_lossy(head).into_owned()
+    redact_tokens(&String::from_utf8_lossy(head))
+}
+
+fn redact_tokens(text: &str) -> String {
+    const KEY: &str = "\"token\"";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(KEY) {
+        let (before, after_key) = rest.split_at(pos + KEY.len());
+        out.push_str(before);
+        let value_start = after_key
+            .trim_start()
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|v| v.strip_prefix('"'));
+        let Some(value) = value_start else {
+            rest = after_key;
+            continue;
+        };
+        out.push_str(":\"<redacted>");
+        // Skip the value up to its closing quote (or the end of a truncated snippet).
+        rest = value
+            .find('"')
+            .map_or("", |end| value.get(end..).unwrap_or(""));
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Deserialize)]
@@ -290,4 +318,32 @@ pub fn parse_envelope<T: DeserializeOwned>(
             malformed(format!("`data`: {e}"))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_redact_bullet_tokens() {
+        assert_eq!(
+            redact_tokens(r#"{"data":{"token" : "abc","x":1}}"#),
+            r#"{"data":{"token":"<redacted>","x":1}}"#
+        );
+        assert_eq!(
+            redact_tokens(r#"{"token":"truncated-secr"#),
+            r#"{"token":"<redacted>"#
+        );
+        assert_eq!(redact_tokens(r#"{"token":5}"#), r#"{"token":5}"#);
+        assert_eq!(redact_tokens("no tokens"), "no tokens");
+    }
+
+    #[test]
+    fn truncated_bullet_answer_does_not_leak_its_token() {
+        let body = br#"{"code":"200000","data":{"token":"2neAiuYvAU61ZDXANAGAsiL4-secret","instanceServers":["#;
+        let err = parse_envelope::<serde_json::Value>(200, body).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("2neAiuYvAU61"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
 }
