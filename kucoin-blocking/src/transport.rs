@@ -1,0 +1,272 @@
+//! Sockets: the ureq agent for REST and a tungstenite WebSocket over rustls.
+
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+use url::Url;
+
+/// A transport-level failure: DNS, TCP, TLS, HTTP or WebSocket framing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// A URL is unusable (bad scheme, no host, plain text where TLS is required).
+    #[error("bad URL {url}: {why}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The REST request failed below HTTP (connect, TLS, timeout, body too large).
+    #[error("HTTP request failed: {0}; check the network and the base URL, it is retried")]
+    Http(#[from] ureq::Error),
+    /// Connecting or talking to the WebSocket failed.
+    #[error("WebSocket error: {0}")]
+    WebSocket(#[from] tungstenite::Error),
+    /// TLS could not be configured.
+    #[error("TLS configuration failed: {0}")]
+    Tls(#[from] rustls::Error),
+    /// A socket-level error.
+    #[error("socket error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Largest REST body accepted (a full spot level-2 snapshot of a busy pair is a few MB).
+pub const MAX_REST_BODY: u64 = 64 * 1024 * 1024;
+
+/// A finished REST exchange: status, headers and the whole body.
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: http::HeaderMap,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// Builds the ureq agent: HTTP errors are answers (KuCoin puts its codes in 4xx bodies), not `Err`.
+pub fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("kucoin-rs/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// Sends one request built by `kucoin-proto` and reads the whole answer.
+pub fn execute(
+    agent: &ureq::Agent,
+    request: http::Request<Vec<u8>>,
+) -> Result<HttpResponse, TransportError> {
+    let mut response = agent.run(request)?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_REST_BODY)
+        .read_to_vec()?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// rustls client configuration with the webpki root store and the ring provider.
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// What one read from the WebSocket produced.
+#[derive(Debug)]
+pub enum ReadOutcome {
+    /// A text frame.
+    Text(tungstenite::Utf8Bytes),
+    /// A binary frame (KuCoin sends none; the core reports it).
+    Binary(usize),
+    /// The deadline passed with no complete frame.
+    Timeout,
+    /// The peer closed the connection, or it broke.
+    Closed(String),
+}
+
+/// One WebSocket connection.
+#[derive(Debug)]
+pub struct WsConn {
+    ws: WebSocket<MaybeTlsStream<TcpStream>>,
+}
+
+/// Most bytes accepted in one WebSocket message (KuCoin frames are a few KB).
+pub const MAX_FRAME: usize = 4 * 1024 * 1024;
+
+impl WsConn {
+    /// Connects (TCP, TLS for `wss`, WebSocket handshake) within `timeout`.
+    ///
+    /// `ws://` is refused unless `allow_plain` is set (only for explicit test URLs).
+    pub fn connect(
+        url: &Url,
+        tls: &Arc<rustls::ClientConfig>,
+        allow_plain: bool,
+        timeout: Duration,
+    ) -> Result<WsConn, TransportError> {
+        let bad = |why| TransportError::BadUrl {
+            url: redact_token(url),
+            why,
+        };
+        let secure = match url.scheme() {
+            "wss" => true,
+            "ws" if allow_plain => false,
+            "ws" => return Err(bad("plain ws:// is only allowed for explicit test URLs")),
+            _ => return Err(bad("scheme must be wss:// (or ws:// for tests)")),
+        };
+        let host = url.host_str().ok_or_else(|| bad("no host"))?;
+        let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
+        let addrs: Vec<_> = (host, port).to_socket_addrs()?.collect();
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+        let mut tcp = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let tcp = tcp.ok_or(last)?;
+        tcp.set_nodelay(true)?;
+        tcp.set_read_timeout(Some(timeout))?;
+        tcp.set_write_timeout(Some(timeout))?;
+        let connector = if secure {
+            tungstenite::Connector::Rustls(tls.clone())
+        } else {
+            tungstenite::Connector::Plain
+        };
+        let config = tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME))
+            .max_frame_size(Some(MAX_FRAME));
+        let (ws, _response) =
+            tungstenite::client_tls_with_config(url.as_str(), tcp, Some(config), Some(connector))
+                .map_err(|e| match e {
+                tungstenite::HandshakeError::Failure(e) => TransportError::WebSocket(e),
+                tungstenite::HandshakeError::Interrupted(_) => TransportError::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "WebSocket handshake timed out",
+                )),
+            })?;
+        Ok(WsConn { ws })
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        match self.ws.get_ref() {
+            MaybeTlsStream::Plain(s) => s,
+            MaybeTlsStream::Rustls(s) => s.get_ref(),
+            _ => unreachable_stream(),
+        }
+    }
+
+    /// Sends one text frame.
+    pub fn send_text(&mut self, text: String) -> Result<(), TransportError> {
+        self.ws.send(Message::text(text))?;
+        Ok(())
+    }
+
+    /// Starts a graceful close and flushes it; errors are ignored (the socket is going away).
+    pub fn close(&mut self) {
+        let _ = self.ws.close(None);
+        let _ = self.ws.flush();
+    }
+
+    /// Reads one frame, waiting at most until `deadline` (at least 1 ms).
+    pub fn read(&mut self, deadline: Option<Instant>, now: Instant) -> ReadOutcome {
+        let wait = deadline
+            .map(|d| d.saturating_duration_since(now))
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_millis(1));
+        if let Err(e) = self.tcp().set_read_timeout(Some(wait)) {
+            return ReadOutcome::Closed(format!("setting the read timeout failed: {e}"));
+        }
+        loop {
+            return match self.ws.read() {
+                Ok(Message::Text(t)) => ReadOutcome::Text(t),
+                Ok(Message::Binary(b)) => ReadOutcome::Binary(b.len()),
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Ok(Message::Close(frame)) => ReadOutcome::Closed(match frame {
+                    Some(f) => format!("server closed the WebSocket: {} {}", f.code, f.reason),
+                    None => "server closed the WebSocket".to_owned(),
+                }),
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    ReadOutcome::Timeout
+                }
+                Err(e) => ReadOutcome::Closed(e.to_string()),
+            };
+        }
+    }
+}
+
+#[cold]
+fn unreachable_stream() -> &'static TcpStream {
+    unreachable!("only the plain and rustls streams are enabled")
+}
+
+/// The URL with its `token` query parameter hidden, for logs and errors.
+pub fn redact_token(url: &Url) -> String {
+    let mut u = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "token" {
+                "<redacted>".into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    if pairs.is_empty() {
+        return u.to_string();
+    }
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_redacted_from_urls() {
+        let u = Url::parse("wss://h.example/?token=SECRET&connectId=abc").unwrap();
+        let s = redact_token(&u);
+        assert!(!s.contains("SECRET"), "{s}");
+        assert!(s.contains("connectId=abc"));
+    }
+
+    #[test]
+    fn plain_ws_is_refused_unless_allowed() {
+        let u = Url::parse("ws://127.0.0.1:1/").unwrap();
+        let err = WsConn::connect(&u, &tls_config().unwrap(), false, Duration::from_millis(50))
+            .unwrap_err();
+        assert!(matches!(err, TransportError::BadUrl { .. }), "{err}");
+    }
+}
