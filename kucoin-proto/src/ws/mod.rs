@@ -6,14 +6,16 @@
 //!
 //! # The run loop
 //!
-//! After every `handle_*` call, drain the outputs in this order until each returns `None`:
+//! After every `handle_*` call, drain the outputs until all of them return `None`:
 //!
-//! 1. [`Session::poll_fetch`]: fetch a bullet (`POST /api/v1/bullet-public`, or the signed
+//! 1. [`Session::poll_transmit`]: write text frames; on [`Transmit::Close`] close the socket
+//!    (then report [`Session::handle_disconnected`] if the session is `Closing`).
+//! 2. [`Session::poll_fetch`]: fetch a bullet (`POST /api/v1/bullet-public`, or the signed
 //!    private one) and answer with [`Session::handle_bullet_response`] (or
 //!    [`Session::handle_bullet_failed`]).
-//! 2. [`Session::poll_connect`]: open the WebSocket, then [`Session::handle_connected`] (or
-//!    [`Session::handle_connect_failed`]).
-//! 3. [`Session::poll_transmit`]: write text frames; on [`Transmit::Close`] close the socket.
+//! 3. [`Session::poll_connect`]: open the WebSocket, then [`Session::handle_connected`] (or
+//!    [`Session::handle_connect_failed`]). A URL is only handed out once no close for the
+//!    previous socket is pending, so there is never more than one socket.
 //! 4. [`Session::poll_event`]: react to events.
 //! 5. Wait for a frame ([`Session::handle_frame`]), a closed socket
 //!    ([`Session::handle_disconnected`]) or the deadline from [`Session::poll_timeout`]
@@ -35,17 +37,7 @@
 //! let mut from_server: VecDeque<String> = VecDeque::new();
 //! let (mut messages, mut pongs) = (0, 0);
 //! while messages < 1 || pongs < 1 {
-//!     // 1. bullet
-//!     while let Some(_req) = session.poll_fetch() {
-//!         session.handle_bullet_response(now, 200, bullet)?;
-//!     }
-//!     // 2. connect
-//!     if let Some(url) = session.poll_connect() {
-//!         assert!(url.as_str().starts_with("wss://ws-api-spot.example/?token=tok&connectId="));
-//!         session.handle_connected(now);
-//!         from_server.push_back(r#"{"id":"x","type":"welcome"}"#.into());
-//!     }
-//!     // 3. transmit (the script answers subscribe with ack + one message, ping with pong)
+//!     // 1. transmit (the script answers subscribe with ack + one message, ping with pong)
 //!     while let Some(t) = session.poll_transmit() {
 //!         let Transmit::Text(text) = t else { continue };
 //!         let v: serde_json::Value = serde_json::from_str(&text)?;
@@ -58,6 +50,16 @@
 //!             Some("ping") => from_server.push_back(format!(r#"{{"id":"{id}","type":"pong"}}"#)),
 //!             _ => {}
 //!         }
+//!     }
+//!     // 2. bullet
+//!     while let Some(_req) = session.poll_fetch() {
+//!         session.handle_bullet_response(now, 200, bullet)?;
+//!     }
+//!     // 3. connect
+//!     if let Some(url) = session.poll_connect() {
+//!         assert!(url.as_str().starts_with("wss://ws-api-spot.example/?token=tok&connectId="));
+//!         session.handle_connected(now);
+//!         from_server.push_back(r#"{"id":"x","type":"welcome"}"#.into());
 //!     }
 //!     // 4. events
 //!     while let Some(event) = session.poll_event() {

@@ -124,8 +124,8 @@ enum Input {
 /// - getters: [`state`](Self::state), [`topics`](Self::topics);
 /// - mutators: [`subscribe`](Self::subscribe), [`unsubscribe`](Self::unsubscribe), [`close`](Self::close);
 /// - inputs (`handle_*`): call after the adapter did something or something happened to it;
-/// - outputs (`poll_*`): call after every input until each returns `None`, in the order
-///   fetch → connect → transmit → event, then sleep until [`poll_timeout`](Self::poll_timeout)
+/// - outputs (`poll_*`): call after every input until all return `None`, in the order
+///   transmit → fetch → connect → event, then sleep until [`poll_timeout`](Self::poll_timeout)
 ///   or the next frame.
 ///
 /// Lifecycle: `NeedBullet → Connecting → AwaitingWelcome → Live`, and on any failure
@@ -364,9 +364,16 @@ impl Session {
 
     /// The URL to open (`{endpoint}?token=…&connectId=…`), once per bullet.
     ///
+    /// Held back while a [`Transmit::Close`] for the previous socket is waiting in
+    /// `poll_transmit`, so a close always refers to the socket that is open now.
+    ///
     /// The URL carries the token: do not log it.
     #[must_use]
     pub fn poll_connect(&mut self) -> Option<url::Url> {
+        if self.outbox.contains(&Transmit::Close) {
+            // The old socket must be closed first, or the adapter could close the new one.
+            return None;
+        }
         match &mut self.phase {
             Phase::Connecting { conn, url_taken } if !*url_taken => {
                 *url_taken = true;

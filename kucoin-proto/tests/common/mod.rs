@@ -227,6 +227,35 @@ impl Driver {
     pub fn pump(&mut self) {
         loop {
             let mut busy = false;
+            while let Some(t) = self.session.poll_transmit() {
+                busy = true;
+                let now = self.now;
+                match t {
+                    Transmit::Text(text) => {
+                        if self.log_pings || !text.contains(r#""type":"ping""#) {
+                            self.note(format!("send {text}"));
+                        }
+                        if self.server.socket_open {
+                            self.server.receive(now, &text);
+                        }
+                    }
+                    Transmit::Close => {
+                        self.note("send close".into());
+                        self.server.socket_open = false;
+                        self.server.to_client.clear();
+                        if self.session.state() == kucoin_proto::ws::SessionState::Closing {
+                            self.session.handle_disconnected(
+                                now,
+                                DisconnectCause::ServerClosed {
+                                    code: Some(1000),
+                                    reason: String::new(),
+                                },
+                            );
+                        }
+                    }
+                    _ => panic!("unknown transmit"),
+                }
+            }
             while let Some(req) = self.session.poll_fetch() {
                 busy = true;
                 let (status, body) = self.server.bullet_body();
@@ -265,35 +294,6 @@ impl Driver {
                         self.server
                             .send(now, format!(r#"{{"id":"{cid}","type":"welcome"}}"#));
                     }
-                }
-            }
-            while let Some(t) = self.session.poll_transmit() {
-                busy = true;
-                let now = self.now;
-                match t {
-                    Transmit::Text(text) => {
-                        if self.log_pings || !text.contains(r#""type":"ping""#) {
-                            self.note(format!("send {text}"));
-                        }
-                        if self.server.socket_open {
-                            self.server.receive(now, &text);
-                        }
-                    }
-                    Transmit::Close => {
-                        self.note("send close".into());
-                        self.server.socket_open = false;
-                        self.server.to_client.clear();
-                        if self.session.state() == kucoin_proto::ws::SessionState::Closing {
-                            self.session.handle_disconnected(
-                                now,
-                                DisconnectCause::ServerClosed {
-                                    code: Some(1000),
-                                    reason: String::new(),
-                                },
-                            );
-                        }
-                    }
-                    _ => panic!("unknown transmit"),
                 }
             }
             while let Some(ev) = self.session.poll_event() {
