@@ -78,7 +78,7 @@ pub struct FakeKucoin {
 }
 
 impl FakeKucoin {
-    fn bullet_body(&mut self) -> (u16, String) {
+    pub fn bullet_body(&mut self) -> (u16, String) {
         if self.behavior.bullet_errors > 0 {
             self.behavior.bullet_errors -= 1;
             return (
@@ -113,12 +113,12 @@ impl FakeKucoin {
         )
     }
 
-    fn send(&mut self, now: Instant, text: String) {
+    pub fn send(&mut self, now: Instant, text: String) {
         self.to_client
             .push_back((now + self.behavior.latency, text));
     }
 
-    fn receive(&mut self, now: Instant, text: &str) {
+    pub fn receive(&mut self, now: Instant, text: &str) {
         self.received.push((now, text.to_owned()));
         let v: serde_json::Value = serde_json::from_str(text).expect("client sent invalid JSON");
         let id = v["id"].as_str().expect("client ids are strings").to_owned();
@@ -443,4 +443,134 @@ pub fn exact_config() -> SessionConfig {
             max: ms(8000),
             jitter: Duration::ZERO,
         })
+}
+
+/// A `SessionPool` with one fake KuCoin per connection, on one virtual clock.
+#[derive(Debug)]
+pub struct PoolDriver {
+    pub t0: Instant,
+    pub now: Instant,
+    pub pool: kucoin_proto::ws::SessionPool,
+    pub servers: Vec<FakeKucoin>,
+    pub events: Vec<(usize, SessionEvent)>,
+    pub messages: Vec<(usize, String)>,
+}
+
+impl PoolDriver {
+    pub fn new(config: SessionConfig) -> Self {
+        let t0 = t0();
+        Self {
+            t0,
+            now: t0,
+            pool: kucoin_proto::ws::SessionPool::new(config, t0),
+            servers: Vec::new(),
+            events: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    fn server(&mut self, i: usize) -> &mut FakeKucoin {
+        while self.servers.len() <= i {
+            self.servers.push(FakeKucoin {
+                behavior: Behavior {
+                    message_after_ack: true,
+                    ..Behavior::default()
+                },
+                ..FakeKucoin::default()
+            });
+        }
+        &mut self.servers[i]
+    }
+
+    pub fn pump(&mut self) {
+        loop {
+            let mut busy = false;
+            let now = self.now;
+            while let Some((i, t)) = self.pool.poll_transmit() {
+                busy = true;
+                let server = self.server(i);
+                match t {
+                    Transmit::Text(text) => {
+                        if server.socket_open {
+                            server.receive(now, &text);
+                        }
+                    }
+                    _ => {
+                        server.socket_open = false;
+                        server.to_client.clear();
+                    }
+                }
+            }
+            while let Some((i, _)) = self.pool.poll_fetch() {
+                busy = true;
+                let (status, body) = self.server(i).bullet_body();
+                let _ = self
+                    .pool
+                    .handle_bullet_response(i, now, status, body.as_bytes());
+            }
+            while let Some((i, url)) = self.pool.poll_connect() {
+                busy = true;
+                let cid = url
+                    .query_pairs()
+                    .find(|p| p.0 == "connectId")
+                    .map(|p| p.1.into_owned())
+                    .expect("connectId");
+                let server = self.server(i);
+                server.socket_open = true;
+                server
+                    .connects
+                    .push((String::new(), cid.clone(), String::new()));
+                server.send(now, format!(r#"{{"id":"{cid}","type":"welcome"}}"#));
+                self.pool.handle_connected(i, now);
+            }
+            while let Some(ev) = self.pool.poll_event() {
+                busy = true;
+                self.events.push(ev);
+            }
+            for i in 0..self.servers.len() {
+                let due = self.servers[i]
+                    .to_client
+                    .front()
+                    .is_some_and(|(at, _)| *at <= now)
+                    && self.servers[i].socket_open;
+                if due {
+                    busy = true;
+                    let (_, frame) = self.servers[i].to_client.pop_front().expect("frame");
+                    if let Ok(Some(m)) = self.pool.handle_frame(i, now, &frame) {
+                        self.messages.push((i, m.topic().to_owned()));
+                    }
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    pub fn run_until(&mut self, offset: Duration) {
+        let end = self.t0 + offset;
+        self.pump();
+        loop {
+            let timer = self.pool.poll_timeout().map(|(at, _, _)| at);
+            let frame = self
+                .servers
+                .iter()
+                .filter(|s| s.socket_open)
+                .filter_map(|s| s.to_client.front().map(|(at, _)| *at))
+                .min();
+            let next = match (timer, frame) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => break,
+            };
+            if next > end {
+                break;
+            }
+            self.now = self.now.max(next);
+            let now = self.now;
+            self.pool.handle_timeout(now);
+            self.pump();
+        }
+        self.now = end.max(self.now);
+    }
 }
