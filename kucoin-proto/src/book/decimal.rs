@@ -1,0 +1,248 @@
+//! Exact fixed-point decimals for prices and sizes: 18 fractional digits in a `u128`.
+
+use std::fmt;
+
+/// Number of fractional digits a [`Decimal`] holds.
+pub const SCALE: u32 = 18;
+
+/// Longest decimal text accepted (bytes), a guard against absurd inputs.
+pub const MAX_TEXT_LEN: usize = 48;
+
+/// Most integer digits accepted (so that every value fits in a `u64` before scaling).
+pub const MAX_INT_DIGITS: usize = 19;
+
+const ONE: u128 = 1_000_000_000_000_000_000;
+
+/// `POW10[k] = 10^k` for `k` in `0..=18`.
+pub(crate) const POW10: [u64; 19] = {
+    let mut t = [1u64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// A non-negative exact decimal with 18 fractional digits, stored as an integer count of `1e-18`.
+///
+/// Parsed from KuCoin's decimal text (`"65000.1"`, `"0.00331"`, JSON numbers such as `66964.8`)
+/// without going through `f64`. Text that cannot be held exactly is an error, never rounded.
+/// Range: up to 19 integer digits and 18 fractional digits. [`Display`](fmt::Display) gives the
+/// canonical form: no trailing zeros, no trailing dot (`"65000.1"`, `"0.5"`, `"2"`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Decimal(u128);
+
+/// Why decimal text was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecimalError {
+    /// The text is empty.
+    #[error("empty decimal text")]
+    Empty,
+    /// The text starts with `-`: prices and sizes are never negative.
+    #[error("negative decimal: prices and sizes must be >= 0")]
+    Negative,
+    /// The text is not plain decimal digits with an optional `.` (NaN, infinity, exponent, sign, …).
+    #[error(
+        "not a plain decimal (digits with an optional '.'; no sign, exponent, NaN or infinity)"
+    )]
+    Malformed,
+    /// More fractional digits than the 18 a `Decimal` holds (and they are not all zero).
+    #[error("more than 18 significant fractional digits: cannot be held exactly")]
+    TooPrecise,
+    /// More than 19 integer digits, or text longer than 48 bytes.
+    #[error("decimal too long (more than 19 integer digits or 48 bytes)")]
+    Overlong,
+}
+
+impl Decimal {
+    /// Zero.
+    pub const ZERO: Decimal = Decimal(0);
+
+    /// Parses decimal text exactly. See [`DecimalError`] for what is rejected.
+    pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
+        Self::parse_bytes(text.as_bytes())
+    }
+
+    /// Parses decimal text given as bytes exactly.
+    pub fn parse_bytes(b: &[u8]) -> Result<Decimal, DecimalError> {
+        match parse_prefix(b, 0) {
+            Ok((d, end)) if end == b.len() => Ok(d),
+            Ok(_) => Err(DecimalError::Malformed),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The value in units of `1e-18`.
+    #[must_use]
+    pub const fn to_raw(self) -> u128 {
+        self.0
+    }
+
+    /// Builds a value from units of `1e-18`.
+    #[must_use]
+    pub const fn from_raw(raw: u128) -> Decimal {
+        Decimal(raw)
+    }
+
+    /// Builds a value from an integer.
+    #[must_use]
+    pub const fn from_int(v: u64) -> Decimal {
+        Decimal(v as u128 * ONE)
+    }
+
+    /// True for zero.
+    #[must_use]
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Parses a decimal starting at `b[i]`, stopping at the first byte that cannot continue it.
+///
+/// Returns the value and the index just past it. This is the one decimal parser of the crate: the
+/// fast frame decoder calls it in place while scanning, [`Decimal::parse`] checks it used all text.
+#[inline]
+pub(crate) fn parse_prefix(b: &[u8], mut i: usize) -> Result<(Decimal, usize), DecimalError> {
+    let start = i;
+    let mut int: u64 = 0;
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        int = int * 10 + u64::from(d);
+        i += 1;
+        if i - start > MAX_INT_DIGITS {
+            return Err(DecimalError::Overlong);
+        }
+    }
+    let int_digits = i - start;
+    if int_digits == 0 {
+        return Err(match b.get(i) {
+            None => DecimalError::Empty,
+            Some(b'-') => DecimalError::Negative,
+            Some(_) => DecimalError::Malformed,
+        });
+    }
+    let mut frac: u64 = 0;
+    let mut nfrac = 0usize;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let fstart = i;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            if nfrac < SCALE as usize {
+                frac = frac * 10 + u64::from(d);
+                nfrac += 1;
+            } else if d != 0 {
+                return Err(DecimalError::TooPrecise);
+            }
+            i += 1;
+        }
+        if i == fstart {
+            return Err(DecimalError::Malformed);
+        }
+    }
+    if i - start > MAX_TEXT_LEN {
+        return Err(DecimalError::Overlong);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E' | b'.')) {
+        return Err(DecimalError::Malformed);
+    }
+    let scale = POW10.get(SCALE as usize - nfrac).copied().unwrap_or(1);
+    let v = u128::from(int) * ONE + u128::from(frac) * u128::from(scale);
+    Ok((Decimal(v), i))
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let int = self.0 / ONE;
+        let mut frac = (self.0 % ONE) as u64;
+        if frac == 0 {
+            return write!(f, "{int}");
+        }
+        let mut digits = SCALE as usize;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            digits -= 1;
+        }
+        write!(f, "{int}.{frac:0digits$}")
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::str::FromStr for Decimal {
+    type Err = DecimalError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Decimal::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_text_round_trips() {
+        for (input, out) in [
+            ("65000.1", "65000.1"),
+            ("0.5", "0.5"),
+            ("2", "2"),
+            ("2.000", "2"),
+            ("0", "0"),
+            ("0.000000000000000001", "0.000000000000000001"),
+            (
+                "9999999999999999999.999999999999999999",
+                "9999999999999999999.999999999999999999",
+            ),
+            ("007.50", "7.5"),
+            ("0.1000000000000000000000", "0.1"),
+        ] {
+            assert_eq!(Decimal::parse(input).unwrap().to_string(), out, "{input}");
+        }
+    }
+
+    #[test]
+    fn inexact_or_odd_text_is_a_typed_error() {
+        use DecimalError::*;
+        for (input, err) in [
+            ("", Empty),
+            ("-1", Negative),
+            ("NaN", Malformed),
+            ("inf", Malformed),
+            ("1e5", Malformed),
+            ("1.5E2", Malformed),
+            ("+1", Malformed),
+            ("1.", Malformed),
+            (".5", Malformed),
+            ("1.2.3", Malformed),
+            ("1 ", Malformed),
+            ("0.0000000000000000001", TooPrecise),
+            ("10000000000000000000", Overlong),
+            (
+                "1.00000000000000000000000000000000000000000000000",
+                Overlong,
+            ),
+        ] {
+            assert_eq!(Decimal::parse(input), Err(err), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn order_follows_value() {
+        let a = Decimal::parse("65000.1").unwrap();
+        let b = Decimal::parse("65000.09").unwrap();
+        assert!(b < a);
+        assert_eq!(Decimal::from_int(2), Decimal::parse("2.0").unwrap());
+    }
+}
