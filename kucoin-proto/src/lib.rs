@@ -16,6 +16,7 @@ pub use url;
 
 pub mod auth;
 pub mod book;
+pub mod feed;
 pub mod market;
 pub mod rest;
 pub mod time;

@@ -1,0 +1,808 @@
+//! `Feed`: one WebSocket [`Session`] with the order books and topics that ride on it.
+//!
+//! The feed is what the adapters drive. It owns the REST request building too, so an adapter
+//! only moves bytes: it sends the [`RestCall`]s it is given, connects where it is told, writes
+//! the frames it is handed, and feeds back answers, frames, disconnects and timeouts.
+//!
+//! # Poll order
+//! After any `handle_*` call, drain in this order: [`Feed::poll_event`],
+//! [`Feed::poll_request`], [`Feed::poll_connect`], [`Feed::poll_transmit`]; then sleep until
+//! [`Feed::poll_timeout`] or the next input, whichever comes first.
+//!
+//! # What the feed adds to the parts
+//! - Every frame is routed once: a level-2 frame goes straight from the session's header scan to
+//!   its book's decoder (no second parse, no allocation).
+//! - A reconnect of the session invalidates every book: a book is never shown across a
+//!   connection it did not see whole. Each book resyncs from a fresh snapshot.
+//! - A `400002` (clock skew) answer makes the feed ask for KuCoin's time and sign later requests
+//!   with the server-adjusted clock.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use crate::book::{
+    BookConfig, BookError, BookEvent, BookMarket, BookSync, OrderBook, SnapshotRequest,
+    SpotSnapshotSource,
+};
+use crate::market::{Futures, Market, Spot, Symbol};
+use crate::rest::{
+    BuildError, BulletPrivate, BulletPublic, ErrorClass, FuturesOrderBook, L2Snapshot, PartDepth,
+    RateLimit, ResponseError, RestClient, ServerTime, SpotFullOrderBook, SpotPartOrderBook,
+    parse_envelope,
+};
+use crate::time::{ServerTimeOffset, UnixMillis};
+use crate::ws::{
+    DisconnectCause, FrameError, Session, SessionConfig, SessionEvent, SubscribeError, Timer,
+    Topic, TopicError, Transmit,
+};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::market::Spot {}
+    impl Sealed for crate::market::Futures {}
+}
+
+/// A market a [`Feed`] can follow: [`Spot`] or [`Futures`].
+pub trait FeedMarket: BookMarket + sealed::Sealed {
+    /// Builds the REST request for a snapshot the book asked for.
+    #[doc(hidden)]
+    fn snapshot_call(
+        rest: &RestClient<Self>,
+        req: &SnapshotRequest,
+        ts: UnixMillis,
+    ) -> Result<http::Request<Vec<u8>>, BuildError>;
+}
+
+impl FeedMarket for Spot {
+    fn snapshot_call(
+        rest: &RestClient<Self>,
+        req: &SnapshotRequest,
+        ts: UnixMillis,
+    ) -> Result<http::Request<Vec<u8>>, BuildError> {
+        match req {
+            SnapshotRequest::SpotFull { symbol } => {
+                rest.request(&SpotFullOrderBook::new(symbol.clone()), ts)
+            }
+            SnapshotRequest::SpotTop100 { symbol } => rest.request(
+                &SpotPartOrderBook::new(symbol.clone(), PartDepth::Hundred),
+                ts,
+            ),
+            other => Err(BuildError::Http {
+                detail: format!("a spot feed cannot fetch {other:?}"),
+            }),
+        }
+    }
+}
+
+impl FeedMarket for Futures {
+    fn snapshot_call(
+        rest: &RestClient<Self>,
+        req: &SnapshotRequest,
+        ts: UnixMillis,
+    ) -> Result<http::Request<Vec<u8>>, BuildError> {
+        match req {
+            SnapshotRequest::Futures { symbol } => {
+                rest.request(&FuturesOrderBook::new(symbol.clone()), ts)
+            }
+            other => Err(BuildError::Http {
+                detail: format!("a futures feed cannot fetch {other:?}"),
+            }),
+        }
+    }
+}
+
+/// Identifies one [`RestCall`] so its answer can be handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallId(pub u64);
+
+/// What a [`RestCall`] is for (for logs and metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallPurpose {
+    /// A WebSocket token (`bullet-public` or `bullet-private`).
+    Bullet {
+        /// Whether the private bullet is asked for.
+        private: bool,
+    },
+    /// A level-2 snapshot for a book.
+    Snapshot {
+        /// The book's symbol.
+        symbol: String,
+    },
+    /// KuCoin's clock, after a clock-skew error.
+    ServerTime,
+}
+
+/// A REST request the adapter must send; hand the answer to [`Feed::handle_response`].
+#[derive(Debug)]
+#[must_use]
+pub struct RestCall {
+    /// Pass this back with the answer.
+    pub id: CallId,
+    /// What the call is for.
+    pub purpose: CallPurpose,
+    /// The exact request to send (signed when private).
+    pub request: http::Request<Vec<u8>>,
+}
+
+/// Tuning for a [`Feed`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FeedConfig {
+    /// The WebSocket session's configuration (private bullet, timeouts, backoff, seed).
+    pub session: SessionConfig,
+    /// The books' configuration (snapshot source, buffer limits, retry backoff).
+    pub book: BookConfig,
+    /// Most events kept unread; past it the oldest are dropped and counted. Default 65,536.
+    pub max_queued_events: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionConfig::public(),
+            book: BookConfig::default(),
+            max_queued_events: 65_536,
+        }
+    }
+}
+
+impl FeedConfig {
+    /// Replaces the session configuration.
+    #[must_use]
+    pub fn with_session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Replaces the book configuration.
+    #[must_use]
+    pub fn with_book(mut self, book: BookConfig) -> Self {
+        self.book = book;
+        self
+    }
+}
+
+/// Counters of what the feed has seen, for panels and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FeedStats {
+    /// Frames routed to a book.
+    pub book_frames: u64,
+    /// Frames of other topics handed out as [`FeedEvent::Message`].
+    pub other_messages: u64,
+    /// Gaps caught by the books.
+    pub gaps: u64,
+    /// Resyncs started by the books (gaps, reconnects, overflows, stale snapshots).
+    pub resyncs: u64,
+    /// Connections that reached `welcome` after the first.
+    pub reconnects: u64,
+    /// Frames that could not be parsed (each also reported as an event).
+    pub frame_errors: u64,
+    /// Events dropped because nobody read them (see [`FeedConfig::max_queued_events`]).
+    pub dropped_events: u64,
+}
+
+/// A message of a topic that is not a book, with its data copied out of the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedMessage {
+    /// The topic, such as `/market/ticker:BTC-USDT`.
+    pub topic: String,
+    /// The subject, such as `trade.ticker`.
+    pub subject: Option<String>,
+    /// The raw `data` JSON.
+    pub data: String,
+}
+
+/// What happened, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FeedEvent<M: Market> {
+    /// Something happened to the WebSocket session (connected, reconnecting, subscribed, …).
+    Session(SessionEvent),
+    /// Something happened to a book (synced, gap, resync, …).
+    Book {
+        /// The book's symbol.
+        symbol: Symbol<M>,
+        /// What happened.
+        event: BookEvent,
+    },
+    /// A frame for a book could not be used; the book resyncs if it matters.
+    BookError {
+        /// The book's symbol.
+        symbol: Symbol<M>,
+        /// Why.
+        error: BookError,
+    },
+    /// A message of a subscribed topic that is not a book.
+    Message(OwnedMessage),
+    /// A frame could not be parsed; the session lives on.
+    FrameError(FrameError),
+    /// A binary frame arrived (KuCoin sends text only); it was ignored.
+    BinaryFrame {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A REST call failed; what asked for it retries with backoff.
+    RequestFailed {
+        /// What the call was for.
+        purpose: CallPurpose,
+        /// Why it failed.
+        error: RequestError,
+    },
+    /// KuCoin's clock was learnt after a clock-skew error; requests are now signed with it.
+    ClockAdjusted {
+        /// Server minus local, in milliseconds.
+        offset_ms: i64,
+    },
+}
+
+/// Why a REST call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request could not be built (missing credentials for a private endpoint, bad base URL).
+    #[error("request not sent: {0}")]
+    Build(#[from] BuildError),
+    /// KuCoin (or what answered) gave an error or an unusable body.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
+    /// The transport failed (DNS, TCP, TLS, timeout).
+    #[error("transport failed: {0}")]
+    Transport(String),
+    /// A snapshot was received but could not be used.
+    #[error("snapshot rejected: {0}")]
+    Snapshot(BookError),
+}
+
+/// Why a feed call was refused (the caller's to fix).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// The book is already followed.
+    #[error("a book for {0} is already followed")]
+    DuplicateBook(String),
+    /// The book is not followed.
+    #[error("no book for {0} is followed: add it with Feed::add_book first")]
+    UnknownBook(String),
+    /// The symbol cannot form a topic.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// The configuration needs API credentials that the REST client does not have.
+    #[error(
+        "{needed_for} needs API credentials: give the RestClient a Signer \
+         (RestClient::with_signer), or use a public session and SpotSnapshotSource::Top100"
+    )]
+    MissingCredentials {
+        /// What needs them.
+        needed_for: &'static str,
+    },
+    /// The session refused the subscription.
+    #[error(transparent)]
+    Subscribe(#[from] SubscribeError),
+}
+
+#[derive(Debug)]
+enum Pending {
+    Bullet { private: bool },
+    Snapshot { topic: String },
+    ServerTime { sent: UnixMillis },
+}
+
+#[derive(Debug)]
+enum Want {
+    Bullet { private: bool },
+    Snapshot { topic: String, req: SnapshotRequest },
+    ServerTime,
+}
+
+/// One WebSocket session with the level-2 books and topics on it. See the [module docs](self).
+#[derive(Debug)]
+pub struct Feed<M: FeedMarket> {
+    rest: RestClient<M>,
+    clock: ServerTimeOffset,
+    session: Session,
+    book_config: BookConfig,
+    books: BTreeMap<String, BookSync<M>>,
+    wants: VecDeque<Want>,
+    pending: BTreeMap<CallId, Pending>,
+    next_id: u64,
+    events: VecDeque<FeedEvent<M>>,
+    max_events: usize,
+    stats: FeedStats,
+    connected_once: bool,
+    clock_sync_pending: bool,
+    rate_limit: Option<RateLimit>,
+}
+
+impl<M: FeedMarket> Feed<M> {
+    /// A feed that builds REST requests with `rest` (its base URL and credentials).
+    ///
+    /// Fails when the configuration needs credentials that `rest` lacks (a private session, or
+    /// spot books bootstrapped from the full snapshot).
+    pub fn new(rest: RestClient<M>, config: FeedConfig, now: Instant) -> Result<Self, FeedError> {
+        if !rest.has_signer() {
+            if config.session.private {
+                return Err(FeedError::MissingCredentials {
+                    needed_for: "a private WebSocket session (bullet-private)",
+                });
+            }
+            if M::NAME == Spot::NAME && config.book.spot_snapshot == SpotSnapshotSource::Full {
+                return Err(FeedError::MissingCredentials {
+                    needed_for: "the full spot level-2 snapshot (SpotSnapshotSource::Full)",
+                });
+            }
+        }
+        Ok(Self {
+            rest,
+            clock: ServerTimeOffset::zero(),
+            session: Session::new(config.session, now),
+            book_config: config.book,
+            books: BTreeMap::new(),
+            wants: VecDeque::new(),
+            pending: BTreeMap::new(),
+            next_id: 0,
+            events: VecDeque::new(),
+            max_events: config.max_queued_events.max(1),
+            stats: FeedStats::default(),
+            connected_once: false,
+            clock_sync_pending: false,
+            rate_limit: None,
+        })
+    }
+
+    /// Follows the level-2 book of `symbol`: subscribes its topic and syncs it from a snapshot.
+    pub fn add_book(&mut self, symbol: Symbol<M>, now: Instant) -> Result<(), FeedError> {
+        let book = BookSync::new(symbol.clone(), self.book_config.clone(), now);
+        let key = book.topic().to_owned();
+        if self.books.contains_key(&key) {
+            return Err(FeedError::DuplicateBook(symbol.to_string()));
+        }
+        self.session.subscribe(Topic::parse(&key)?)?;
+        self.books.insert(key, book);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Stops following the book of `symbol` and unsubscribes its topic.
+    pub fn remove_book(&mut self, symbol: &Symbol<M>, now: Instant) -> Result<(), FeedError> {
+        let key = self
+            .books
+            .iter()
+            .find(|(_, b)| b.symbol() == symbol)
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| FeedError::UnknownBook(symbol.to_string()))?;
+        self.books.remove(&key);
+        self.session.unsubscribe(&Topic::parse(&key)?)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Subscribes a topic that is not a book (tickers, matches, private channels); its messages
+    /// come out as [`FeedEvent::Message`].
+    pub fn subscribe(&mut self, topic: Topic, now: Instant) -> Result<(), FeedError> {
+        self.session.subscribe(topic)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Unsubscribes a topic added with [`Feed::subscribe`].
+    pub fn unsubscribe(&mut self, topic: &Topic, now: Instant) -> Result<(), FeedError> {
+        self.session.unsubscribe(topic)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Closes the session gracefully; the feed ends with [`SessionEvent::Closed`].
+    pub fn close(&mut self, now: Instant) {
+        self.session.close(now);
+        self.pump(now);
+    }
+
+    // ----------------------------------------------------------------- inputs
+
+    /// The answer to a [`RestCall`]: status, headers and body. `unix` is the wall clock when it
+    /// arrived (used to learn KuCoin's clock offset).
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        unix: UnixMillis,
+        id: CallId,
+        status: u16,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) {
+        let Some(pending) = self.pending.remove(&id) else {
+            return;
+        };
+        if let Some(budget) = RateLimit::from_headers(headers) {
+            self.rate_limit = Some(budget);
+        }
+        match pending {
+            Pending::Bullet { private } => {
+                if let Err(e) = self.session.handle_bullet_response(now, status, body) {
+                    self.note_clock_skew(&e);
+                    self.push(FeedEvent::RequestFailed {
+                        purpose: CallPurpose::Bullet { private },
+                        error: RequestError::Response(e),
+                    });
+                }
+            }
+            Pending::Snapshot { topic } => {
+                let parsed = parse_envelope::<L2Snapshot>(status, body);
+                if let Some(book) = self.books.get_mut(&topic) {
+                    let symbol = book.symbol().clone();
+                    let error = match parsed {
+                        Ok(snap) => book
+                            .handle_snapshot(now, &snap)
+                            .err()
+                            .map(RequestError::Snapshot),
+                        Err(e) => {
+                            // A clock-skew refusal is fixed by learning KuCoin's time: retry it
+                            // (a non-retryable refusal makes the book fall back to level2_100).
+                            let retry = e.is_retryable() || is_clock_skew(&e);
+                            book.handle_snapshot_failed(now, retry);
+                            Some(RequestError::Response(e))
+                        }
+                    };
+                    if let Some(error) = error {
+                        if let RequestError::Response(e) = &error {
+                            self.note_clock_skew(e);
+                        }
+                        self.push(FeedEvent::RequestFailed {
+                            purpose: CallPurpose::Snapshot {
+                                symbol: symbol.to_string(),
+                            },
+                            error,
+                        });
+                    }
+                }
+            }
+            Pending::ServerTime { sent } => {
+                self.clock_sync_pending = false;
+                match self.clock.observe_response(sent, unix, status, body) {
+                    Ok(_) => self.push(FeedEvent::ClockAdjusted {
+                        offset_ms: self.clock.offset_ms(),
+                    }),
+                    Err(e) => self.push(FeedEvent::RequestFailed {
+                        purpose: CallPurpose::ServerTime,
+                        error: RequestError::Response(e),
+                    }),
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// A [`RestCall`] failed below HTTP (DNS, TCP, TLS, timeout).
+    pub fn handle_request_failed(&mut self, now: Instant, id: CallId, reason: String) {
+        self.handle_request_failed_with(now, id, RequestError::Transport(reason));
+        self.pump(now);
+    }
+
+    fn handle_request_failed_with(&mut self, now: Instant, id: CallId, error: RequestError) {
+        let Some(pending) = self.pending.remove(&id) else {
+            return;
+        };
+        let reason = error.to_string();
+        let purpose = match pending {
+            Pending::Bullet { private } => {
+                self.session.handle_bullet_failed(now, reason.clone());
+                CallPurpose::Bullet { private }
+            }
+            Pending::Snapshot { topic } => {
+                let symbol = match self.books.get_mut(&topic) {
+                    Some(book) => {
+                        book.handle_snapshot_failed(now, true);
+                        book.symbol().to_string()
+                    }
+                    None => topic,
+                };
+                CallPurpose::Snapshot { symbol }
+            }
+            Pending::ServerTime { .. } => {
+                self.clock_sync_pending = false;
+                CallPurpose::ServerTime
+            }
+        };
+        self.push(FeedEvent::RequestFailed { purpose, error });
+    }
+
+    /// The WebSocket handshake to [`Feed::poll_connect`]'s URL completed.
+    pub fn handle_connected(&mut self, now: Instant) {
+        self.session.handle_connected(now);
+        self.pump(now);
+    }
+
+    /// Connecting to [`Feed::poll_connect`]'s URL failed.
+    pub fn handle_connect_failed(&mut self, now: Instant, reason: String) {
+        self.session.handle_connect_failed(now, reason);
+        self.pump(now);
+    }
+
+    /// One WebSocket text frame. Level-2 frames go straight to their book.
+    pub fn handle_frame(&mut self, now: Instant, text: &str) {
+        match self.session.handle_frame(now, text) {
+            Ok(Some(msg)) => {
+                if let Some(book) = self.books.get_mut(msg.topic()) {
+                    self.stats.book_frames += 1;
+                    if let Err(error) = book.handle_frame(now, msg.frame()) {
+                        let symbol = book.symbol().clone();
+                        self.push(FeedEvent::BookError { symbol, error });
+                    }
+                    // Only this book can have changed: drain just it (the hot path).
+                    if let Some(book) = self.books.get_mut(msg.topic()) {
+                        drain_book(book, &mut self.wants, &mut self.events, &mut self.stats);
+                    }
+                    self.trim_events();
+                    return;
+                }
+                self.stats.other_messages += 1;
+                let data = msg.data().map(|d| d.get().to_owned());
+                match data {
+                    Ok(data) => self.push(FeedEvent::Message(OwnedMessage {
+                        topic: msg.topic().to_owned(),
+                        subject: msg.subject().map(str::to_owned),
+                        data,
+                    })),
+                    Err(e) => {
+                        self.stats.frame_errors += 1;
+                        self.push(FeedEvent::FrameError(e));
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.stats.frame_errors += 1;
+                self.push(FeedEvent::FrameError(e));
+            }
+        }
+        self.pump(now);
+    }
+
+    /// A binary WebSocket frame (KuCoin sends none): reported and ignored.
+    pub fn handle_binary(&mut self, now: Instant, len: usize) {
+        self.push(FeedEvent::BinaryFrame { len });
+        self.pump(now);
+    }
+
+    /// The WebSocket closed or broke.
+    pub fn handle_disconnected(&mut self, now: Instant, cause: DisconnectCause) {
+        self.session.handle_disconnected(now, cause);
+        self.pump(now);
+    }
+
+    /// Time passed: fire whatever timers are due. Harmless when nothing is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+        for book in self.books.values_mut() {
+            book.handle_timeout(now);
+        }
+        self.pump(now);
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    /// The next event, oldest first.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<FeedEvent<M>> {
+        self.events.pop_front()
+    }
+
+    /// The next REST request to send, signed with `unix` (the local wall clock; the feed adds
+    /// KuCoin's offset once it knows it). A request that cannot be built (say, a private one
+    /// without credentials) comes out as [`FeedEvent::RequestFailed`] instead, and what asked
+    /// for it backs off.
+    #[must_use]
+    pub fn poll_request(&mut self, now: Instant, unix: UnixMillis) -> Option<RestCall> {
+        let ts = self.clock.adjust(unix);
+        while let Some(want) = self.wants.pop_front() {
+            let (purpose, pending, built) = match want {
+                Want::Bullet { private } => (
+                    CallPurpose::Bullet { private },
+                    Pending::Bullet { private },
+                    if private {
+                        self.rest.request(&BulletPrivate::<M>::default(), ts)
+                    } else {
+                        self.rest.request(&BulletPublic::<M>::default(), ts)
+                    },
+                ),
+                Want::Snapshot { topic, req } => {
+                    let symbol = self
+                        .books
+                        .get(&topic)
+                        .map_or_else(|| topic.clone(), |b| b.symbol().to_string());
+                    (
+                        CallPurpose::Snapshot { symbol },
+                        Pending::Snapshot { topic },
+                        M::snapshot_call(&self.rest, &req, ts),
+                    )
+                }
+                Want::ServerTime => (
+                    CallPurpose::ServerTime,
+                    Pending::ServerTime { sent: unix },
+                    self.rest.request(&ServerTime::<M>::default(), ts),
+                ),
+            };
+            let id = CallId(self.next_id);
+            self.next_id += 1;
+            match built {
+                Ok(request) => {
+                    self.pending.insert(id, pending);
+                    return Some(RestCall {
+                        id,
+                        purpose,
+                        request,
+                    });
+                }
+                Err(e) => {
+                    // Tell the asker it failed (it backs off and asks again), and the user why.
+                    self.pending.insert(id, pending);
+                    self.fail_unbuilt(now, id, e);
+                }
+            }
+        }
+        None
+    }
+
+    /// Where to open the WebSocket, when a connection is due.
+    #[must_use]
+    pub fn poll_connect(&mut self) -> Option<url::Url> {
+        self.session.poll_connect()
+    }
+
+    /// The next frame to write (or a close).
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.session.poll_transmit()
+    }
+
+    /// The earliest deadline of the session and the books: call [`Feed::handle_timeout`] then.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let session = self
+            .session
+            .poll_timeout()
+            .map(|(at, _): (Instant, Timer)| at);
+        self.books
+            .values()
+            .filter_map(BookSync::poll_timeout)
+            .chain(session)
+            .min()
+    }
+
+    // ---------------------------------------------------------------- getters
+
+    /// The synced book of `symbol`, or `None` while it is not known to be in step.
+    #[must_use]
+    pub fn book(&self, symbol: &Symbol<M>) -> Option<&OrderBook> {
+        self.book_sync(symbol).and_then(BookSync::book)
+    }
+
+    /// The sync state machine of `symbol`'s book.
+    #[must_use]
+    pub fn book_sync(&self, symbol: &Symbol<M>) -> Option<&BookSync<M>> {
+        self.books.values().find(|b| b.symbol() == symbol)
+    }
+
+    /// All followed books, in topic order.
+    pub fn books(&self) -> impl Iterator<Item = &BookSync<M>> {
+        self.books.values()
+    }
+
+    /// The WebSocket session.
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The REST request builder (base URL and credentials).
+    #[must_use]
+    pub fn rest(&self) -> &RestClient<M> {
+        &self.rest
+    }
+
+    /// The learnt offset of KuCoin's clock.
+    #[must_use]
+    pub fn server_time_offset(&self) -> ServerTimeOffset {
+        self.clock
+    }
+
+    /// The request budget from the last REST answer that carried `gw-ratelimit-*` headers.
+    #[must_use]
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+
+    /// Counters for panels and metrics.
+    #[must_use]
+    pub fn stats(&self) -> FeedStats {
+        self.stats
+    }
+
+    // --------------------------------------------------------------- plumbing
+
+    fn fail_unbuilt(&mut self, now: Instant, id: CallId, error: BuildError) {
+        self.handle_request_failed_with(now, id, RequestError::Build(error));
+        self.pump(now);
+    }
+
+    fn note_clock_skew(&mut self, e: &ResponseError) {
+        if is_clock_skew(e) && !self.clock_sync_pending {
+            self.clock_sync_pending = true;
+            self.wants.push_back(Want::ServerTime);
+        }
+    }
+
+    fn push(&mut self, event: FeedEvent<M>) {
+        self.events.push_back(event);
+        self.trim_events();
+    }
+
+    fn trim_events(&mut self) {
+        while self.events.len() > self.max_events {
+            self.events.pop_front();
+            self.stats.dropped_events += 1;
+        }
+    }
+
+    /// Moves what the session and the books want into the feed's queues.
+    fn pump(&mut self, now: Instant) {
+        while let Some(ev) = self.session.poll_event() {
+            match &ev {
+                SessionEvent::Connected { .. } => {
+                    if self.connected_once {
+                        self.stats.reconnects += 1;
+                    }
+                    self.connected_once = true;
+                }
+                SessionEvent::Disconnected { .. } | SessionEvent::Closed { .. } => {
+                    // The stream has a hole from here on: no book may be shown across it.
+                    for book in self.books.values_mut() {
+                        book.handle_reset(now);
+                    }
+                }
+                _ => {}
+            }
+            self.push(FeedEvent::Session(ev));
+        }
+        while let Some(req) = self.session.poll_fetch() {
+            self.wants.push_back(Want::Bullet {
+                private: req.private,
+            });
+        }
+        for book in self.books.values_mut() {
+            drain_book(book, &mut self.wants, &mut self.events, &mut self.stats);
+        }
+        self.trim_events();
+    }
+}
+
+fn is_clock_skew(e: &ResponseError) -> bool {
+    e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew)
+}
+
+fn drain_book<M: FeedMarket>(
+    book: &mut BookSync<M>,
+    wants: &mut VecDeque<Want>,
+    events: &mut VecDeque<FeedEvent<M>>,
+    stats: &mut FeedStats,
+) {
+    while let Some(event) = book.poll_event() {
+        match event {
+            BookEvent::GapDetected { .. } => stats.gaps += 1,
+            BookEvent::ResyncStarted { .. } => stats.resyncs += 1,
+            _ => {}
+        }
+        events.push_back(FeedEvent::Book {
+            symbol: book.symbol().clone(),
+            event,
+        });
+    }
+    while let Some(req) = book.poll_fetch() {
+        wants.push_back(Want::Snapshot {
+            topic: book.topic().to_owned(),
+            req,
+        });
+    }
+}
