@@ -11,6 +11,13 @@ use kucoin_proto::{Spot, SpotSymbol, UnixMillis};
 
 const BULLET: &str = r#"{"code":"200000","data":{"token":"tok-1","instanceServers":[{"endpoint":"wss://ws.example/","encrypt":true,"protocol":"websocket","pingInterval":18000,"pingTimeout":10000}]}}"#;
 
+/// The origin of virtual time: an `Instant` is opaque, so one real reading anchors it; nothing
+/// else in these tests reads the clock.
+#[allow(clippy::disallowed_methods)]
+fn t0() -> Instant {
+    Instant::now()
+}
+
 fn sym() -> SpotSymbol {
     SpotSymbol::new("BTC-USDT").unwrap()
 }
@@ -24,7 +31,7 @@ struct Rig {
 
 impl Rig {
     fn new(rest: RestClient<Spot>, config: FeedConfig) -> Rig {
-        let now = Instant::now();
+        let now = t0();
         let mut feed = Feed::new(rest, config, now).unwrap();
         feed.add_book(sym(), now).unwrap();
         Rig {
@@ -291,7 +298,7 @@ fn clock_skew_answer_triggers_server_time_and_adjusted_signing() {
 #[test]
 fn private_session_without_credentials_is_refused_up_front() {
     let config = FeedConfig::default().with_session(SessionConfig::private());
-    let err = Feed::<Spot>::new(RestClient::new(), config, Instant::now()).unwrap_err();
+    let err = Feed::<Spot>::new(RestClient::new(), config, t0()).unwrap_err();
     assert!(matches!(err, FeedError::MissingCredentials { .. }), "{err}");
     assert!(err.to_string().contains("with_signer"));
 }
@@ -301,7 +308,7 @@ fn full_snapshot_without_credentials_is_refused_up_front() {
     let mut book = BookConfig::default();
     book.spot_snapshot = SpotSnapshotSource::Full;
     let config = FeedConfig::default().with_book(book);
-    let err = Feed::<Spot>::new(RestClient::new(), config, Instant::now()).unwrap_err();
+    let err = Feed::<Spot>::new(RestClient::new(), config, t0()).unwrap_err();
     assert!(matches!(err, FeedError::MissingCredentials { .. }), "{err}");
 }
 
