@@ -1,5 +1,475 @@
-//! Blocking KuCoin client: drives the sans-IO `kucoin-proto` core over ureq and tungstenite.
+//! Blocking KuCoin client: drives the sans-IO [`kucoin_proto`] core over ureq 3 (REST) and
+//! tungstenite with rustls (WebSocket).
+//!
+//! Two entry points:
+//! - [`Rest`]: `rest.get(&endpoint)` for any [`Endpoint`](proto::rest::Endpoint) of its market.
+//! - [`BookFeed`]: a live WebSocket feed that keeps level-2 books in step and yields
+//!   [`FeedEvent`]s. It is an [`Iterator`]; between events the synced books can be read.
+//!
+//! # The run loop
+//! [`BookFeed::next_event`] is the whole adapter: it drains the core's events, sends the REST
+//! calls it asks for (on a worker thread, so pings never wait on a slow snapshot), connects
+//! when told, writes what the core transmits, reads with a timeout set to the core's next
+//! deadline and hands every frame, disconnect and timeout back.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use kucoin_blocking::{BookFeed, Config};
+//! use kucoin_blocking::proto::feed::FeedEvent;
+//! use kucoin_blocking::proto::book::BookEvent;
+//! use kucoin_blocking::proto::{Spot, SpotSymbol};
+//! # let fake = kucoin_tests::FakeKucoin::start(kucoin_tests::FakeConfig::spot()).unwrap();
+//! # let rest_url = fake.rest_url();
+//! // `rest_url` is KuCoin's REST base (or a test server); the WebSocket URL comes from the bullet.
+//! let config = Config::<Spot>::new().rest_url(&rest_url)?;
+//! let mut feed = BookFeed::new(config)?;
+//! let btc = SpotSymbol::new("BTC-USDT")?;
+//! feed.add_book(btc.clone())?;
+//! let give_up = Instant::now() + Duration::from_secs(20);
+//! while let Some(event) = feed.next_event_until(give_up) {
+//!     if let FeedEvent::Book { event: BookEvent::Synced { sequence }, .. } = event {
+//!         let book = feed.book(&btc).expect("synced");
+//!         assert_eq!(book.sequence(), sequence);
+//!         println!("best bid {:?}", book.best_bid());
+//!         break;
+//!     }
+//! }
+//! feed.close();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub use kucoin_proto as proto;
 
 pub mod transport;
+
+use std::marker::PhantomData;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kucoin_proto::auth::{Credentials, Signer};
+use kucoin_proto::book::{BookConfig, OrderBook, SpotSnapshotSource};
+use kucoin_proto::feed::{CallId, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::rest::{
+    BuildError, Endpoint, ErrorClass, ResponseError, RestClient, ServerTime, parse_response,
+};
+use kucoin_proto::ws::{DisconnectCause, SessionConfig, SessionState, Topic, Transmit};
+use kucoin_proto::{Market, ServerTimeOffset, Symbol, UnixMillis};
+
+use transport::{ReadOutcome, TransportError, WsConn};
+
+/// Everything that can go wrong in this adapter.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be built (the caller's to fix: credentials, base URL).
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// KuCoin answered with an error, or with something that is not its JSON envelope.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
+    /// The network failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The feed refused a call (duplicate book, missing credentials, too many topics).
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    /// Credentials could not be used.
+    #[error(transparent)]
+    Auth(#[from] kucoin_proto::auth::AuthError),
+}
+
+/// The local wall clock in Unix milliseconds (adapters read clocks; the core never does).
+pub fn unix_now() -> UnixMillis {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    UnixMillis(ms)
+}
+
+/// How to reach KuCoin (or a compatible server) and what to follow.
+pub struct Config<M: Market> {
+    rest: RestClient<M>,
+    allow_plain: bool,
+    feed: FeedConfig,
+    http_timeout: Duration,
+    connect_timeout: Duration,
+    _market: PhantomData<M>,
+}
+
+impl<M: Market> std::fmt::Debug for Config<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("rest", &self.rest)
+            .field("allow_plain", &self.allow_plain)
+            .field("feed", &self.feed)
+            .field("http_timeout", &self.http_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl<M: Market> Default for Config<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Market> Config<M> {
+    /// KuCoin's production host for market `M`, public access, default timeouts.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            rest: RestClient::new(),
+            allow_plain: false,
+            feed: FeedConfig::default(),
+            http_timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(10),
+            _market: PhantomData,
+        }
+    }
+
+    /// Another REST base URL (KuCoin's sandbox, a test server). An explicit `http://` base
+    /// also allows the plain `ws://` endpoint its bullet names; production is always TLS.
+    pub fn rest_url(mut self, url: &str) -> Result<Self, Error> {
+        self.rest = self.rest.with_base_url(url)?;
+        self.allow_plain = url.starts_with("http://");
+        Ok(self)
+    }
+
+    /// API credentials: private endpoints, the private bullet, and (spot) the full level-2
+    /// snapshot, which gives a complete book rather than the top 100 levels.
+    pub fn credentials(mut self, credentials: Credentials) -> Result<Self, Error> {
+        self.rest = self.rest.with_signer(Signer::new(credentials)?);
+        self.feed.book.spot_snapshot = SpotSnapshotSource::Full;
+        Ok(self)
+    }
+
+    /// Uses the private bullet (needs [`Config::credentials`]) for private topics.
+    #[must_use]
+    pub fn private(mut self) -> Self {
+        self.feed.session.private = true;
+        self
+    }
+
+    /// Replaces the session configuration (timeouts, backoff, seed).
+    #[must_use]
+    pub fn session(mut self, session: SessionConfig) -> Self {
+        self.feed.session = session;
+        self
+    }
+
+    /// Replaces the book configuration (snapshot source, limits, retry backoff).
+    #[must_use]
+    pub fn book(mut self, book: BookConfig) -> Self {
+        self.feed.book = book;
+        self
+    }
+
+    /// Time limit for one REST call.
+    #[must_use]
+    pub fn http_timeout(mut self, d: Duration) -> Self {
+        self.http_timeout = d;
+        self
+    }
+
+    /// Time limit for connecting the WebSocket (TCP, TLS and handshake).
+    #[must_use]
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+}
+
+/// A blocking REST client for market `M`, signing with KuCoin's clock once it has learnt it.
+#[derive(Debug, Clone)]
+pub struct Rest<M: Market> {
+    rest: RestClient<M>,
+    agent: ureq::Agent,
+    clock: Arc<Mutex<ServerTimeOffset>>,
+}
+
+impl<M: Market> Rest<M> {
+    /// A client from a [`Config`] (base URL, credentials, timeout).
+    #[must_use]
+    pub fn new(config: &Config<M>) -> Self {
+        Self {
+            rest: config.rest.clone(),
+            agent: transport::http_agent(config.http_timeout),
+            clock: Arc::new(Mutex::new(ServerTimeOffset::zero())),
+        }
+    }
+
+    /// Calls `endpoint` and returns its typed data. A clock-skew refusal (`400002`) is
+    /// answered by learning KuCoin's time and retrying once; other errors are returned
+    /// (see [`ResponseError::is_retryable`]).
+    pub fn get<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        match self.call(endpoint) {
+            Err(Error::Response(e))
+                if e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
+            {
+                self.sync_clock()?;
+                self.call(endpoint)
+            }
+            other => other,
+        }
+    }
+
+    /// Learns KuCoin's clock from `GET /api/v1/timestamp`.
+    pub fn sync_clock(&self) -> Result<ServerTimeOffset, Error> {
+        let sent = unix_now();
+        let req = self.rest.request(&ServerTime::<M>::default(), sent)?;
+        let resp = transport::execute(&self.agent, req)?;
+        let mut clock = self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        clock.observe_response(sent, unix_now(), resp.status, &resp.body)?;
+        Ok(*clock)
+    }
+
+    fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        let offset = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        let req = self.rest.request(endpoint, offset.adjust(unix_now()))?;
+        let resp = transport::execute(&self.agent, req)?;
+        let status = http::StatusCode::from_u16(resp.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        Ok(parse_response::<E>(status, &resp.headers, &resp.body).result?)
+    }
+}
+
+type RestResult = (CallId, Result<transport::HttpResponse, TransportError>);
+
+/// A live WebSocket feed of level-2 books (and other topics) for market `M`.
+///
+/// Iterate it (or call [`BookFeed::next_event`]) to run it; read books between events.
+#[derive(Debug)]
+pub struct BookFeed<M: FeedMarket> {
+    feed: Feed<M>,
+    tls: Arc<rustls::ClientConfig>,
+    allow_plain: bool,
+    connect_timeout: Duration,
+    ws: Option<WsConn>,
+    calls: mpsc::Sender<(CallId, http::Request<Vec<u8>>)>,
+    results: mpsc::Receiver<RestResult>,
+    in_flight: usize,
+    ended: bool,
+}
+
+/// The longest the loop blocks on the socket while a REST answer is awaited.
+const REST_POLL: Duration = Duration::from_millis(5);
+
+impl<M: FeedMarket> BookFeed<M> {
+    /// A feed from a [`Config`]; it connects on the first [`BookFeed::next_event`].
+    pub fn new(config: Config<M>) -> Result<Self, Error> {
+        let feed = Feed::new(config.rest, config.feed, Instant::now())?;
+        let (calls, calls_rx) = mpsc::channel::<(CallId, http::Request<Vec<u8>>)>();
+        let (results_tx, results) = mpsc::channel();
+        let agent = transport::http_agent(config.http_timeout);
+        // One REST worker: calls are rare (bullets, snapshots) and ordered. It ends when the
+        // feed (and so `calls`) is dropped.
+        thread::Builder::new()
+            .name("kucoin-rest".into())
+            .spawn(move || {
+                for (id, req) in calls_rx {
+                    let result = transport::execute(&agent, req);
+                    if results_tx.send((id, result)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(TransportError::Io)?;
+        Ok(Self {
+            feed,
+            tls: transport::tls_config()?,
+            allow_plain: config.allow_plain,
+            connect_timeout: config.connect_timeout,
+            ws: None,
+            calls,
+            results,
+            in_flight: 0,
+            ended: false,
+        })
+    }
+
+    /// Follows the level-2 book of `symbol`.
+    pub fn add_book(&mut self, symbol: Symbol<M>) -> Result<(), Error> {
+        Ok(self.feed.add_book(symbol, Instant::now())?)
+    }
+
+    /// Subscribes a topic that is not a book; its messages come as [`FeedEvent::Message`].
+    pub fn subscribe(&mut self, topic: Topic) -> Result<(), Error> {
+        Ok(self.feed.subscribe(topic, Instant::now())?)
+    }
+
+    /// The synced book of `symbol`, or `None` while it is not known to be in step.
+    #[must_use]
+    pub fn book(&self, symbol: &Symbol<M>) -> Option<&OrderBook> {
+        self.feed.book(symbol)
+    }
+
+    /// The sans-IO feed inside (state, stats, books).
+    #[must_use]
+    pub fn feed(&self) -> &Feed<M> {
+        &self.feed
+    }
+
+    /// Closes the session gracefully and drops the socket.
+    pub fn close(&mut self) {
+        self.feed.close(Instant::now());
+        let give_up = Instant::now() + Duration::from_secs(2);
+        while self.next_event_until(give_up).is_some() {}
+        if let Some(mut ws) = self.ws.take() {
+            ws.close();
+        }
+        self.ended = true;
+    }
+
+    /// Runs until the next event; `None` once the session has closed.
+    pub fn next_event(&mut self) -> Option<FeedEvent<M>> {
+        self.next_event_until(Instant::now() + Duration::from_secs(u64::from(u32::MAX)))
+    }
+
+    /// Runs until the next event or `give_up`, whichever comes first.
+    pub fn next_event_until(&mut self, give_up: Instant) -> Option<FeedEvent<M>> {
+        loop {
+            if let Some(event) = self.feed.poll_event() {
+                return Some(event);
+            }
+            if self.ended || self.feed.session().state() == SessionState::Closed {
+                self.ended = true;
+                return None;
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                return None;
+            }
+            self.step(now, give_up);
+        }
+    }
+
+    /// One turn of the loop: REST, connect, transmit, then one read (or wait).
+    fn step(&mut self, now: Instant, give_up: Instant) {
+        while let Some(RestCall {
+            id,
+            purpose,
+            request,
+        }) = self.feed.poll_request(now, unix_now())
+        {
+            log::debug!(
+                "REST {purpose:?}: {} {}",
+                request.method(),
+                request.uri().path()
+            );
+            if self.calls.send((id, request)).is_err() {
+                self.feed
+                    .handle_request_failed(now, id, "the REST worker has stopped".into());
+            } else {
+                self.in_flight += 1;
+            }
+        }
+        while let Ok((id, result)) = self.results.try_recv() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.deliver(id, result);
+        }
+        if self.ws.is_none() {
+            if let Some(url) = self.feed.poll_connect() {
+                log::info!("connecting to {}", transport::redact_token(&url));
+                match WsConn::connect(&url, &self.tls, self.allow_plain, self.connect_timeout) {
+                    Ok(ws) => {
+                        self.ws = Some(ws);
+                        self.feed.handle_connected(Instant::now());
+                    }
+                    Err(e) => self
+                        .feed
+                        .handle_connect_failed(Instant::now(), e.to_string()),
+                }
+                return;
+            }
+        }
+        while let Some(t) = self.feed.poll_transmit() {
+            match t {
+                Transmit::Text(text) => {
+                    if let Some(ws) = self.ws.as_mut() {
+                        if let Err(e) = ws.send_text(text) {
+                            self.ws = None;
+                            self.feed.handle_disconnected(
+                                Instant::now(),
+                                DisconnectCause::Transport(e.to_string()),
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(mut ws) = self.ws.take() {
+                        ws.close();
+                    }
+                    if self.feed.session().state() == SessionState::Closing {
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::ServerClosed {
+                                code: None,
+                                reason: "closed by the client".into(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        if self.feed.has_events() {
+            return;
+        }
+        let mut deadline = self.feed.poll_timeout().unwrap_or(give_up).min(give_up);
+        if self.in_flight > 0 {
+            deadline = deadline.min(now + REST_POLL);
+        }
+        match self.ws.as_mut() {
+            Some(ws) => match ws.read(Some(deadline), now) {
+                ReadOutcome::Text(text) => self.feed.handle_frame(Instant::now(), &text),
+                ReadOutcome::Binary(len) => self.feed.handle_binary(Instant::now(), len),
+                ReadOutcome::Timeout => {}
+                ReadOutcome::Closed(reason) => {
+                    self.ws = None;
+                    self.feed.handle_disconnected(
+                        Instant::now(),
+                        DisconnectCause::ServerClosed { code: None, reason },
+                    );
+                }
+            },
+            None => {
+                let wait = deadline.saturating_duration_since(now);
+                if let Ok((id, result)) = self.results.recv_timeout(wait) {
+                    self.in_flight = self.in_flight.saturating_sub(1);
+                    self.deliver(id, result);
+                }
+            }
+        }
+        // A busy socket never times out: fire due timers (pings!) whatever the read gave.
+        let now = Instant::now();
+        if self.feed.poll_timeout().is_some_and(|d| d <= now) {
+            self.feed.handle_timeout(now);
+        }
+    }
+
+    fn deliver(&mut self, id: CallId, result: Result<transport::HttpResponse, TransportError>) {
+        let now = Instant::now();
+        match result {
+            Ok(resp) => self.feed.handle_response(
+                now,
+                unix_now(),
+                id,
+                resp.status,
+                &resp.headers,
+                &resp.body,
+            ),
+            Err(e) => self.feed.handle_request_failed(now, id, e.to_string()),
+        }
+    }
+}
+
+impl<M: FeedMarket> Iterator for BookFeed<M> {
+    type Item = FeedEvent<M>;
+
+    fn next(&mut self) -> Option<FeedEvent<M>> {
+        self.next_event()
+    }
+}

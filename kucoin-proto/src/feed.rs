@@ -583,6 +583,12 @@ impl<M: FeedMarket> Feed<M> {
 
     // ---------------------------------------------------------------- outputs
 
+    /// True when [`Feed::poll_event`] has something.
+    #[must_use]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next event, oldest first.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<FeedEvent<M>> {
