@@ -109,6 +109,8 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
         *connect_id.borrow_mut() = query_param(query, "connectId");
         verdict.set(check_token(shared, query_param(query, "token").as_deref()));
         if verdict.get() == Verdict::Unknown {
+            // Counted before the refusal is written, so a client that sees it sees the count.
+            bump(&shared.counters.tokens_rejected);
             let mut refusal = ErrorResponse::new(Some("token is invalid".to_owned()));
             *refusal.status_mut() = StatusCode::UNAUTHORIZED;
             return Err(refusal);
@@ -117,9 +119,6 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
     };
     let accepted = tungstenite::accept_hdr(stream, callback);
     let verdict = verdict.get();
-    if verdict == Verdict::Unknown {
-        bump(&shared.counters.tokens_rejected);
-    }
     let Ok(mut ws) = accepted else { return };
     bump(&shared.counters.connections_accepted);
     if verdict != Verdict::Valid {
