@@ -37,7 +37,7 @@ use std::fmt;
 use std::net::TcpListener;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -236,6 +236,12 @@ pub struct FakeConfig {
     pub rate_limit: u32,
     /// Length of the rate-limit window (ms).
     pub rate_limit_window_ms: u64,
+    /// Frames queued per connection before the fake closes it as a slow consumer (with a close
+    /// frame once the queue is drained), like exchanges do; bounds the fake's memory.
+    pub max_queued_frames: usize,
+    /// Close connections that send nothing (no ping) for pingInterval + pingTimeout, as KuCoin
+    /// does. Off by default so that tests about other things do not depend on ping timing.
+    pub close_idle_clients: bool,
     /// Start with the generator paused (see [`FakeHandle::resume_updates`]).
     pub start_paused: bool,
     /// Fault schedule at start.
@@ -284,6 +290,8 @@ impl FakeConfig {
             timestamp_window_ms: 5_000,
             rate_limit: 4_000,
             rate_limit_window_ms: 30_000,
+            max_queued_frames: 262_144,
+            close_idle_clients: false,
             start_paused: false,
             faults: Faults::none(),
         }
@@ -388,6 +396,11 @@ pub struct Stats {
     pub updates_generated: u64,
     /// Pongs sent.
     pub pongs_sent: u64,
+    /// Connections closed because their queue exceeded [`FakeConfig::max_queued_frames`].
+    pub slow_consumer_closes: u64,
+    /// Connections closed for not sending anything within pingInterval + pingTimeout
+    /// (only with [`FakeConfig::close_idle_clients`]).
+    pub idle_closes: u64,
     /// Faults injected.
     pub faults: FaultStats,
 }
@@ -413,6 +426,8 @@ pub(crate) struct Counters {
     pub reused_tokens: AtomicU64,
     pub too_many_requests: AtomicU64,
     pub slow_snapshots: AtomicU64,
+    pub slow_consumer_closes: AtomicU64,
+    pub idle_closes: AtomicU64,
 }
 
 /// Increments a counter.
@@ -442,11 +457,31 @@ pub(crate) enum Out {
 /// A connection as seen by the generator.
 #[derive(Debug)]
 pub(crate) struct ConnEntry {
-    pub tx: Sender<Out>,
+    /// Queue to the connection thread; `None` once it overflowed (the thread then hangs up).
+    pub tx: Option<SyncSender<Out>>,
     pub topics: BTreeSet<(TopicKind, String)>,
     /// Last level-2 update per symbol (for overlap faults).
     pub last: BTreeMap<String, Arc<Update>>,
     pub dead: bool,
+}
+
+impl ConnEntry {
+    /// Queues `out`; a full queue (slow consumer) drops the sender so the connection closes.
+    pub(crate) fn push(&mut self, out: Out, counters: &Counters) {
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(out) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                bump(&counters.slow_consumer_closes);
+                self.tx = None;
+                self.dead = true;
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.tx = None;
+                self.dead = true;
+            }
+        }
+    }
 }
 
 /// A token the fake issued.
@@ -611,10 +646,24 @@ impl FakeHandle {
     }
 
     fn send_all(&self, out: impl Fn() -> Out) {
-        let state = self.shared.lock();
-        for conn in state.conns.values() {
-            // A closed receiver means the connection is already gone.
-            let _ = conn.tx.send(out());
+        let mut state = self.shared.lock();
+        for conn in state.conns.values_mut() {
+            conn.push(out(), &self.shared.counters);
+        }
+    }
+
+    /// Polls [`Self::stats`] every millisecond until `condition` holds (true) or `timeout`
+    /// passes (false). For tests that wait for a client to connect, subscribe or reconnect.
+    pub fn wait_for(&self, timeout: Duration, mut condition: impl FnMut(&Stats) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if condition(&self.stats()) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -644,6 +693,8 @@ impl FakeHandle {
             snapshots_served: get(&c.snapshots_served),
             updates_generated: get(&c.updates_generated),
             pongs_sent: get(&c.pongs_sent),
+            slow_consumer_closes: get(&c.slow_consumer_closes),
+            idle_closes: get(&c.idle_closes),
             faults: FaultStats {
                 dropped: get(&c.dropped),
                 duplicated: get(&c.duplicated),
@@ -811,20 +862,24 @@ fn generator_loop(shared: &Shared) {
         .max(Duration::from_micros(100));
     let mut next = Instant::now() + interval;
     while sleep_unless_stopped(shared, next.saturating_duration_since(Instant::now())) {
+        let mut left = shared.config.updates_per_tick;
+        while left > 0 && !shared.paused.load(Ordering::SeqCst) && !shared.stopping() {
+            // Publish in chunks so that connections and REST get the lock between them.
+            let chunk = left.min(256);
+            left -= chunk;
+            let mut state = shared.lock();
+            if shared.paused.load(Ordering::SeqCst) {
+                break;
+            }
+            generate(shared, &mut state, chunk);
+        }
         next += interval;
         let now = Instant::now();
         if next < now {
-            // Fell behind (slow machine): do not try to catch up with a burst.
-            next = now + interval;
+            // Fell behind (slow machine or huge ticks): do not burst to catch up, but rest a
+            // moment so that other threads get the lock.
+            next = now + interval.min(Duration::from_micros(100));
         }
-        if shared.paused.load(Ordering::SeqCst) {
-            continue;
-        }
-        let mut state = shared.lock();
-        if shared.paused.load(Ordering::SeqCst) {
-            continue;
-        }
-        generate(shared, &mut state, shared.config.updates_per_tick);
     }
 }
 
@@ -856,25 +911,32 @@ pub(crate) fn generate(shared: &Shared, state: &mut State, rounds: u32) {
                 .values()
                 .any(|c| !c.dead && c.topics.contains(&(kind, symbol.clone())))
         };
-        let Some(book) = state.books.get(symbol) else {
-            continue;
-        };
         let time_ms = shared.now_ms();
-        if wants(state, TopicKind::Depth5) {
-            let text: Arc<str> = render::depth5(config.market, book, time_ms).into();
-            send_topic(state, TopicKind::Depth5, symbol, &text);
-        }
-        if wants(state, TopicKind::Ticker) {
-            let text: Arc<str> = render::ticker(config.market, book, time_ms).into();
-            send_topic(state, TopicKind::Ticker, symbol, &text);
+        let renderers: [(TopicKind, Renderer); 2] = [
+            (TopicKind::Depth5, render::depth5),
+            (TopicKind::Ticker, render::ticker),
+        ];
+        for (kind, render) in renderers {
+            if !wants(state, kind) {
+                continue;
+            }
+            let Some(book) = state.books.get(symbol) else {
+                continue;
+            };
+            let text: Arc<str> = render(config.market, book, time_ms).into();
+            send_topic(shared, state, kind, symbol, &text);
         }
     }
 }
 
-fn send_topic(state: &State, kind: TopicKind, symbol: &str, text: &Arc<str>) {
-    for conn in state.conns.values() {
-        if !conn.dead && conn.topics.contains(&(kind, symbol.to_owned())) {
-            let _ = conn.tx.send(Out::Text(Arc::clone(text)));
+/// Renders a whole-book message (depth5, ticker).
+type Renderer = fn(Market, &Book, u64) -> String;
+
+fn send_topic(shared: &Shared, state: &mut State, kind: TopicKind, symbol: &str, text: &Arc<str>) {
+    let key = (kind, symbol.to_owned());
+    for conn in state.conns.values_mut() {
+        if !conn.dead && conn.topics.contains(&key) {
+            conn.push(Out::Text(Arc::clone(text)), &shared.counters);
         }
     }
 }
@@ -938,10 +1000,7 @@ fn publish_level2(
             outs.push(Out::Silence);
         }
         for out in outs {
-            if conn.tx.send(out).is_err() {
-                conn.dead = true;
-                break;
-            }
+            conn.push(out, c);
         }
     }
 }

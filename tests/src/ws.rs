@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -135,11 +135,11 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
         return;
     }
 
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::sync_channel(shared.config.max_queued_frames.max(16));
     shared.lock().conns.insert(
         id,
         ConnEntry {
-            tx,
+            tx: Some(tx),
             topics: BTreeSet::new(),
             last: BTreeMap::new(),
             dead: false,
@@ -182,6 +182,9 @@ fn run_conn(
         return;
     }
     let mut silent = false;
+    let mut last_heard = Instant::now();
+    let idle_limit =
+        Duration::from_millis(shared.config.ping_interval_ms + shared.config.ping_timeout_ms);
     let mut scratch = [0u8; 4096];
     while !shared.stopping() {
         if silent {
@@ -195,8 +198,16 @@ fn run_conn(
             while rx.try_recv().is_ok() {}
             continue;
         }
+        if shared.config.close_idle_clients && last_heard.elapsed() > idle_limit {
+            // KuCoin hangs up on clients that stop pinging.
+            bump(&shared.counters.idle_closes);
+            let _ = ws.close(None);
+            let _ = ws.flush();
+            return;
+        }
         match ws.read() {
             Ok(Message::Text(text)) => {
+                last_heard = Instant::now();
                 for reply in on_client_text(shared, id, text.as_str()) {
                     if ws.write(Message::text(reply)).is_err() {
                         return;
@@ -207,13 +218,24 @@ fn run_conn(
                 let _ = ws.flush();
                 return;
             }
-            Ok(_) => {}
+            Ok(_) => last_heard = Instant::now(),
             Err(tungstenite::Error::Io(err))
                 if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(_) => return,
         }
         let started = Instant::now();
-        while let Ok(out) = rx.try_recv() {
+        loop {
+            let out = match rx.try_recv() {
+                Ok(out) => out,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    // The queue overflowed: hang up like an exchange does on a slow consumer.
+                    log::debug!("fake WS connection {id} closed as a slow consumer");
+                    let _ = ws.close(None);
+                    let _ = ws.flush();
+                    return;
+                }
+            };
             match out {
                 Out::Text(text) => {
                     if ws.write(Message::text(text.as_ref())).is_err() {

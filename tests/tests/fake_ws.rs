@@ -248,3 +248,40 @@ fn many_clients_share_the_stream() {
     assert_eq!(fake.stats().connections_open, 4);
     drop(clients);
 }
+
+#[test]
+fn client_that_never_pings_is_closed_when_idle_closing_is_on() {
+    let mut config = FakeConfig::spot().paused().with_ping(100, 100);
+    config.close_idle_clients = true;
+    let fake = FakeKucoin::start(config).unwrap();
+    let (mut pinging, _) = connect(&fake, "pinger");
+    let (mut idle, _) = connect(&fake, "idle");
+    for _ in 0..8 {
+        send(&mut pinging, &json!({"id": "p", "type": "ping"}));
+        assert_eq!(next_json(&mut pinging, WAIT).unwrap()["type"], "pong");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(next_json(&mut idle, WAIT), None, "idle client was closed");
+    assert_eq!(fake.stats().idle_closes, 1);
+    assert!(fake.wait_for(WAIT, |s| s.connections_open == 1));
+}
+
+#[test]
+fn slow_consumer_is_closed_when_its_queue_overflows() {
+    let mut config = FakeConfig::spot().paused();
+    config.max_queued_frames = 16;
+    let fake = FakeKucoin::start(config).unwrap();
+    let (mut ws, _) = connect(&fake, "slow");
+    subscribe(&mut ws, "s", "/market/level2:BTC-USDT");
+    // The client reads nothing: socket buffers fill, the connection thread blocks, the queue overflows.
+    for _ in 0..200 {
+        if fake.stats().slow_consumer_closes > 0 {
+            break;
+        }
+        fake.step_updates(2_000);
+    }
+    assert_eq!(fake.stats().slow_consumer_closes, 1);
+    // Memory stays bounded: further updates are not queued for the dead connection.
+    fake.step_updates(2_000);
+    assert_eq!(fake.stats().slow_consumer_closes, 1);
+}
