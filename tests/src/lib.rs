@@ -3,12 +3,47 @@
 //! [`FakeKucoin::start`] binds two random loopback ports: a REST server (tiny_http) and a WebSocket
 //! server (tungstenite over `std::net::TcpListener`). It keeps a *true* order book per symbol in
 //! integer ticks and lots, changes it from a seeded generator thread, and streams the changes in
-//! KuCoin's real wire format (spot `/market/level2`, futures `/contractMarket/level2`, depth5,
-//! ticker). Faults ([`Faults`]) are injected on a seeded schedule or on demand through
-//! [`FakeHandle`], and counted in [`Stats`].
+//! KuCoin's real wire format. Faults ([`Faults`]) are injected on a seeded schedule or on demand
+//! through [`FakeHandle`], and counted in [`Stats`].
 //!
 //! The fake is an independent implementation: it checks signatures with its own HMAC code and
 //! never uses `kucoin-proto`, so that it catches the client's mistakes instead of sharing them.
+//!
+//! ```
+//! use kucoin_tests::{FakeConfig, FakeKucoin, Faults};
+//!
+//! let config = FakeConfig::spot().with_ping(200, 200).with_faults(Faults::chaos(7)).paused();
+//! let fake = FakeKucoin::start(config)?;
+//! let rest_base = fake.rest_url(); // give this to the client; bullets point at fake.ws_url()
+//! assert!(rest_base.starts_with("http://127.0.0.1:"));
+//! let truth = fake.true_book("BTC-USDT").expect("listed"); // best first, canonical decimals
+//! assert_eq!((truth.bids.len(), truth.asks.len()), (100, 100));
+//! fake.resume_updates(); // ...let a client sync, then:
+//! fake.pause_updates(); // freeze, wait for the client to reach `true_book(..).sequence`, compare
+//! assert_eq!(fake.stats().connections_open, 0);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Endpoints
+//! REST (every answer carries `gw-ratelimit-limit`, `-remaining`, `-reset`):
+//! - `GET /api/v1/timestamp` — the fake's clock (system clock + [`FakeConfig::clock_offset_ms`]).
+//! - `POST /api/v1/bullet-public`, `POST /api/v1/bullet-private` (signed) — a token and one
+//!   `instanceServers` entry pointing at `ws://127.0.0.1:PORT/` with the configured ping timings.
+//! - Spot: `GET /api/v3/market/orderbook/level2?symbol=` (signed, full book),
+//!   `GET /api/v1/market/orderbook/level2_20?symbol=` and `level2_100` (public, partial).
+//! - Futures: `GET /api/v1/level2/snapshot?symbol=` (full book, JSON numbers, `ts` in ns),
+//!   `GET /api/v1/level2/depth20?symbol=` and `depth100`.
+//!
+//! WebSocket (`?token=…&connectId=…`): `welcome` (id = connectId), `ping` → `pong` (same id),
+//! `subscribe`/`unsubscribe` with `ack` when `response` is true. Topics, one or more
+//! comma-separated symbols (at most 100 per request):
+//! - spot `/market/level2:SYM` (`trade.l2update`, `sequenceStart`/`sequenceEnd`, one sequence per
+//!   change, size `"0"` deletes, some `["0","0",seq]` sequence-only changes),
+//!   `/spotMarket/level2Depth5:SYM`, `/market/ticker:SYM`;
+//! - futures `/contractMarket/level2:SYM` (`change: "price,side,size"`, one sequence per message),
+//!   `/contractMarket/level2Depth5:SYM`, `/contractMarket/tickerV2:SYM`.
+//!
+//! Depth5 and ticker messages are sent once per generator tick per symbol, from the same book.
 //!
 //! # Behaviour chosen where KuCoin is not documented
 //! - A WebSocket upgrade with a missing or never-issued `token` is refused with HTTP 401 (what
@@ -17,14 +52,19 @@
 //!   `{"type":"error","code":401,"data":"token is expired"}` (KuCoin's frame for expired tokens)
 //!   and then a close frame; no welcome is sent.
 //! - Subscribing to an unknown topic prefix or symbol answers
-//!   `{"id":…,"type":"error","code":404,"data":"topic … is not found"}`; a topic without `:` answers
-//!   code 400 `"topic … is invalid"`; more than 100 symbols in one request answers code 509
-//!   `"exceed max subscription count limitation of 100 per time"`; an unknown `type` answers 415
-//!   `"type is not supported"`.
+//!   `{"id":…,"type":"error","code":404,"data":"topic … is not found"}`; a malformed topic (no
+//!   `:`, empty or blank symbol) answers code 400 `"topic … is invalid"`; more than 100 symbols in
+//!   one request answers code 509 `"exceed max subscription count limitation of 100 per time"`; an
+//!   unknown `type` answers 415 `"type is not supported"`; a frame that is not a JSON object
+//!   answers 400.
 //! - Unknown symbols on REST answer HTTP 200 with `{"code":"900001","msg":"symbol not exists"}`;
 //!   unknown paths answer HTTP 404 with `{"code":"404","msg":"not exist"}`.
-//! - Signature checks use the *unencoded* path and query (KuCoin's documented rule) and a
-//!   timestamp window of [`FakeConfig::timestamp_window_ms`] around the fake's clock.
+//! - Signed requests: a missing header answers 400001 with HTTP 400; a timestamp off by more than
+//!   [`FakeConfig::timestamp_window_ms`] 400002, an unknown key 400003, a wrong passphrase 400004
+//!   and a wrong signature 400005, all with HTTP 401. The signature is checked over the
+//!   *unencoded* path and query (KuCoin's documented rule); KC-API-KEY-VERSION 1 (or absent) wants
+//!   the plain passphrase, 2 and 3 want base64(HMAC-SHA256(secret, passphrase)).
+//! - A connection whose queue exceeds [`FakeConfig::max_queued_frames`] is closed (slow consumer).
 
 mod auth;
 mod book;
