@@ -840,28 +840,31 @@ impl FakeKucoin {
 
     /// Stops every thread: servers, generator and connections (joins bounded to about 2 s).
     pub fn stop(&mut self) {
-        self.handle.shared.stop.store(true, Ordering::SeqCst);
-        let mut threads = std::mem::take(&mut self.threads);
-        threads.extend(std::mem::take(
-            &mut *self
-                .handle
-                .shared
+        let shared = &self.handle.shared;
+        shared.stop.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        // Servers first: once the acceptor has ended, no new connection thread can appear.
+        join_until(std::mem::take(&mut self.threads), deadline);
+        let connections = std::mem::take(
+            &mut *shared
                 .conn_threads
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        ));
-        let deadline = Instant::now() + Duration::from_secs(2);
-        for thread in threads {
-            while !thread.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if thread.is_finished() {
-                if thread.join().is_err() {
-                    log::warn!("a fake exchange thread panicked");
-                }
-            } else {
-                log::warn!("a fake exchange thread did not stop within 2 s; detached");
-            }
+        );
+        join_until(connections, deadline);
+    }
+}
+
+/// Joins `threads`, giving up (detaching) on those still running at `deadline`.
+fn join_until(threads: Vec<JoinHandle<()>>, deadline: Instant) {
+    for thread in threads {
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !thread.is_finished() {
+            log::warn!("a fake exchange thread did not stop in time; detached");
+        } else if thread.join().is_err() {
+            log::warn!("a fake exchange thread panicked");
         }
     }
 }

@@ -285,3 +285,24 @@ fn slow_consumer_is_closed_when_its_queue_overflows() {
     fake.step_updates(2_000);
     assert_eq!(fake.stats().slow_consumer_closes, 1);
 }
+
+#[test]
+fn stop_ends_open_connections_promptly() {
+    let mut fake =
+        FakeKucoin::start(FakeConfig::spot().with_rate(Duration::from_millis(1), 1)).unwrap();
+    let (mut ws, _) = connect(&fake, "c");
+    subscribe(&mut ws, "s", "/market/level2:BTC-USDT");
+    let started = std::time::Instant::now();
+    fake.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.stats().connections_open, 0);
+    let mut frames = 0;
+    while next_json(&mut ws, WAIT).is_some() {
+        frames += 1;
+        assert!(frames < 100_000, "stream did not end");
+    }
+}
