@@ -396,7 +396,7 @@ pub struct FaultStats {
     pub duplicated: u64,
     /// Overlapping (spot) or stale repeated (futures) frames sent.
     pub overlapped: u64,
-    /// Server-initiated closes (scheduled or injected).
+    /// Server-initiated closes and hang-ups (scheduled or injected).
     pub server_closes: u64,
     /// Sockets made silent.
     pub silenced: u64,
@@ -492,6 +492,8 @@ pub(crate) enum Out {
     Close,
     /// Stop sending anything (no close).
     Silence,
+    /// Drop the TCP connection without a close frame.
+    Hangup,
 }
 
 /// A connection as seen by the generator.
@@ -678,6 +680,18 @@ impl FakeHandle {
     /// Makes every open connection send a close frame and hang up.
     pub fn inject_close_all(&self) {
         self.send_all(|| Out::Close);
+    }
+
+    /// Drops every open connection's TCP socket without a close frame (an abrupt disconnect).
+    pub fn inject_hangup_all(&self) {
+        self.send_all(|| Out::Hangup);
+    }
+
+    /// Sends `text` as a raw frame to every open connection (an error frame, garbage, an
+    /// unexpected message type...), in order with the data already queued.
+    pub fn inject_frame_all(&self, text: &str) {
+        let text: Arc<str> = text.into();
+        self.send_all(|| Out::Text(Arc::clone(&text)));
     }
 
     /// Makes every open connection silent (no data, no pongs, no close).

@@ -248,6 +248,11 @@ fn run_conn(
                     let _ = ws.flush();
                     return;
                 }
+                Out::Hangup => {
+                    bump(&shared.counters.server_closes);
+                    let _ = ws.flush();
+                    return;
+                }
                 Out::Silence => {
                     bump(&shared.counters.silenced);
                     silent = true;

@@ -183,7 +183,8 @@ fn silence_stops_pongs_and_data_without_closing() {
     subscribe(&mut ws, "s", "/market/level2:BTC-USDT");
     assert!(next_json(&mut ws, WAIT).is_some(), "data flows before");
     fake.inject_silence_all();
-    // Drain what was already queued before the silence took effect.
+    assert!(fake.wait_for(WAIT, |s| s.faults.silenced == 1));
+    // Drain what was written before the silence took effect.
     while next_json(&mut ws, Duration::from_millis(50)).is_some() {}
     send(&mut ws, &json!({"id": "p", "type": "ping"}));
     assert_eq!(next_json(&mut ws, QUIET), None, "no pong, no data");
@@ -251,7 +252,7 @@ fn many_clients_share_the_stream() {
 
 #[test]
 fn client_that_never_pings_is_closed_when_idle_closing_is_on() {
-    let mut config = FakeConfig::spot().paused().with_ping(100, 100);
+    let mut config = FakeConfig::spot().paused().with_ping(150, 150);
     config.close_idle_clients = true;
     let fake = FakeKucoin::start(config).unwrap();
     let (mut pinging, _) = connect(&fake, "pinger");
@@ -305,4 +306,36 @@ fn stop_ends_open_connections_promptly() {
         frames += 1;
         assert!(frames < 100_000, "stream did not end");
     }
+}
+
+#[test]
+fn injected_hangup_ends_the_socket_without_close_frame() {
+    let fake = FakeKucoin::start(FakeConfig::spot().paused()).unwrap();
+    let (mut ws, _) = connect(&fake, "c1");
+    fake.inject_hangup_all();
+    let mut saw_close = false;
+    let mut ended = false;
+    for _ in 0..10 {
+        match ws.read() {
+            Ok(Message::Close(_)) => saw_close = true,
+            Ok(_) => {}
+            Err(_) => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    assert!(ended && !saw_close);
+    assert_eq!(fake.stats().faults.server_closes, 1);
+}
+
+#[test]
+fn injected_frame_reaches_every_client() {
+    let fake = FakeKucoin::start(FakeConfig::spot().paused()).unwrap();
+    let (mut a, _) = connect(&fake, "a");
+    let (mut b, _) = connect(&fake, "b");
+    let frame = json!({"id": "x", "type": "error", "code": 500, "data": "internal error"});
+    fake.inject_frame_all(&frame.to_string());
+    assert_eq!(next_json(&mut a, WAIT).unwrap(), frame);
+    assert_eq!(next_json(&mut b, WAIT).unwrap(), frame);
 }
