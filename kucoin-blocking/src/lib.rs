@@ -371,32 +371,32 @@ impl<M: FeedMarket> BookFeed<M> {
             self.in_flight = self.in_flight.saturating_sub(1);
             self.deliver(id, result);
         }
-        if self.ws.is_none() {
-            if let Some(url) = self.feed.poll_connect() {
-                log::info!("connecting to {}", transport::redact_token(&url));
-                match WsConn::connect(&url, &self.tls, self.allow_plain, self.connect_timeout) {
-                    Ok(ws) => {
-                        self.ws = Some(ws);
-                        self.feed.handle_connected(Instant::now());
-                    }
-                    Err(e) => self
-                        .feed
-                        .handle_connect_failed(Instant::now(), e.to_string()),
+        if self.ws.is_none()
+            && let Some(url) = self.feed.poll_connect()
+        {
+            log::info!("connecting to {}", transport::redact_token(&url));
+            match WsConn::connect(&url, &self.tls, self.allow_plain, self.connect_timeout) {
+                Ok(ws) => {
+                    self.ws = Some(ws);
+                    self.feed.handle_connected(Instant::now());
                 }
-                return;
+                Err(e) => self
+                    .feed
+                    .handle_connect_failed(Instant::now(), e.to_string()),
             }
+            return;
         }
         while let Some(t) = self.feed.poll_transmit() {
             match t {
                 Transmit::Text(text) => {
-                    if let Some(ws) = self.ws.as_mut() {
-                        if let Err(e) = ws.send_text(text) {
-                            self.ws = None;
-                            self.feed.handle_disconnected(
-                                Instant::now(),
-                                DisconnectCause::Transport(e.to_string()),
-                            );
-                        }
+                    if let Some(ws) = self.ws.as_mut()
+                        && let Err(e) = ws.send_text(text)
+                    {
+                        self.ws = None;
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::Transport(e.to_string()),
+                        );
                     }
                 }
                 _ => {
