@@ -4,8 +4,11 @@
 use kucoin_proto::book::OrderBook;
 use kucoin_tests::TrueBook;
 
+/// One side of a book as `(price, size)` text pairs, best first.
+pub type Side = Vec<(String, String)>;
+
 /// The client's book as `(price, size)` text pairs, best first, like [`TrueBook`].
-pub fn levels(book: &OrderBook) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub fn levels(book: &OrderBook) -> (Side, Side) {
     let text = |l: kucoin_proto::book::Level| (l.price.to_string(), l.size.to_string());
     (
         book.bids().map(text).collect(),
