@@ -1,5 +1,349 @@
-//! Async KuCoin client on async-io: runs under smol and async-std alike.
+//! Async KuCoin client on async-io: runs under smol and async-std alike (async-std is
+//! discontinued upstream; smol is its successor, and both drive async-io's reactor).
+//!
+//! The same API as `kucoin-blocking`, async: [`Rest::get`] and a [`BookFeed`] whose
+//! [`BookFeed::next_event`] (or [`BookFeed::events`], a `Stream`) runs the sans-IO core.
+//! REST calls run through ureq on the `blocking` thread pool, so no executor is assumed.
+//!
+//! # The run loop
+//! Each turn drains the core's events, starts the REST calls it asks for, connects when told,
+//! writes what it transmits, then waits for whichever comes first: a frame, a REST answer or
+//! the core's next deadline.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use kucoin_async_std::{BookFeed, Config};
+//! use kucoin_async_std::proto::feed::FeedEvent;
+//! use kucoin_async_std::proto::book::BookEvent;
+//! use kucoin_async_std::proto::{Spot, SpotSymbol};
+//! # let fake = kucoin_tests::FakeKucoin::start(kucoin_tests::FakeConfig::spot()).unwrap();
+//! # let rest_url = fake.rest_url();
+//! smol::block_on(async {
+//!     let config = Config::<Spot>::new().rest_url(&rest_url)?;
+//!     let mut feed = BookFeed::new(config)?;
+//!     let btc = SpotSymbol::new("BTC-USDT")?;
+//!     feed.add_book(btc.clone())?;
+//!     let give_up = Instant::now() + Duration::from_secs(20);
+//!     while let Some(event) = feed.next_event_until(give_up).await {
+//!         if let FeedEvent::Book { event: BookEvent::Synced { .. }, .. } = event {
+//!             println!("best ask {:?}", feed.book(&btc).and_then(|b| b.best_ask()));
+//!             break;
+//!         }
+//!     }
+//!     feed.close().await;
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub use kucoin_blocking::{Config, Error, unix_now};
 pub use kucoin_proto as proto;
 
 pub mod transport;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_lite::{FutureExt, Stream};
+use kucoin_proto::book::OrderBook;
+use kucoin_proto::feed::{CallId, Feed, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::rest::{Endpoint, ErrorClass, RestClient, ServerTime, parse_response};
+use kucoin_proto::ws::{DisconnectCause, SessionState, Topic, Transmit};
+use kucoin_proto::{Market, ServerTimeOffset, Symbol};
+
+use transport::{HttpResponse, ReadOutcome, TransportError, WsConn};
+
+/// An async REST client for market `M`, signing with KuCoin's clock once it has learnt it.
+#[derive(Debug, Clone)]
+pub struct Rest<M: Market> {
+    rest: RestClient<M>,
+    agent: ureq::Agent,
+    clock: Arc<Mutex<ServerTimeOffset>>,
+}
+
+impl<M: Market> Rest<M> {
+    /// A client from a [`Config`] (base URL, credentials, timeout).
+    #[must_use]
+    pub fn new(config: &Config<M>) -> Self {
+        Self {
+            rest: config.rest_client().clone(),
+            agent: transport::http_agent(config.http_timeout_value()),
+            clock: Arc::new(Mutex::new(ServerTimeOffset::zero())),
+        }
+    }
+
+    /// Calls `endpoint` and returns its typed data; a clock-skew refusal (`400002`) is answered
+    /// by learning KuCoin's time and retrying once.
+    pub async fn get<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        match self.call(endpoint).await {
+            Err(Error::Response(e))
+                if e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
+            {
+                self.sync_clock().await?;
+                self.call(endpoint).await
+            }
+            other => other,
+        }
+    }
+
+    /// Learns KuCoin's clock from `GET /api/v1/timestamp`.
+    pub async fn sync_clock(&self) -> Result<ServerTimeOffset, Error> {
+        let sent = unix_now();
+        let req = self.rest.request(&ServerTime::<M>::default(), sent)?;
+        let resp = transport::execute(&self.agent, req).await?;
+        let mut clock = self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        clock.observe_response(sent, unix_now(), resp.status, &resp.body)?;
+        Ok(*clock)
+    }
+
+    async fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        let offset = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        let req = self.rest.request(endpoint, offset.adjust(unix_now()))?;
+        let resp = transport::execute(&self.agent, req).await?;
+        let status = http::StatusCode::from_u16(resp.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        Ok(parse_response::<E>(status, &resp.headers, &resp.body).result?)
+    }
+}
+
+type RestResult = (CallId, Result<HttpResponse, TransportError>);
+
+/// A live WebSocket feed of level-2 books (and other topics) for market `M`.
+#[derive(Debug)]
+pub struct BookFeed<M: FeedMarket> {
+    feed: Feed<M>,
+    agent: ureq::Agent,
+    tls: Arc<rustls::ClientConfig>,
+    allow_plain: bool,
+    connect_timeout: Duration,
+    ws: Option<WsConn>,
+    results_tx: async_channel::Sender<RestResult>,
+    results: async_channel::Receiver<RestResult>,
+    ended: bool,
+}
+
+impl<M: FeedMarket> BookFeed<M> {
+    /// A feed from a [`Config`]; it connects on the first [`BookFeed::next_event`].
+    pub fn new(config: Config<M>) -> Result<Self, Error> {
+        let feed = Feed::new(
+            config.rest_client().clone(),
+            config.feed_config().clone(),
+            Instant::now(),
+        )?;
+        let (results_tx, results) = async_channel::unbounded();
+        Ok(Self {
+            feed,
+            agent: transport::http_agent(config.http_timeout_value()),
+            tls: transport::tls_config()?,
+            allow_plain: config.allows_plain(),
+            connect_timeout: config.connect_timeout_value(),
+            ws: None,
+            results_tx,
+            results,
+            ended: false,
+        })
+    }
+
+    /// Follows the level-2 book of `symbol`.
+    pub fn add_book(&mut self, symbol: Symbol<M>) -> Result<(), Error> {
+        Ok(self.feed.add_book(symbol, Instant::now())?)
+    }
+
+    /// Subscribes a topic that is not a book; its messages come as [`FeedEvent::Message`].
+    pub fn subscribe(&mut self, topic: Topic) -> Result<(), Error> {
+        Ok(self.feed.subscribe(topic, Instant::now())?)
+    }
+
+    /// The synced book of `symbol`, or `None` while it is not known to be in step.
+    #[must_use]
+    pub fn book(&self, symbol: &Symbol<M>) -> Option<&OrderBook> {
+        self.feed.book(symbol)
+    }
+
+    /// The sans-IO feed inside (state, stats, books).
+    #[must_use]
+    pub fn feed(&self) -> &Feed<M> {
+        &self.feed
+    }
+
+    /// Closes the session gracefully and drops the socket.
+    pub async fn close(&mut self) {
+        self.feed.close(Instant::now());
+        let give_up = Instant::now() + Duration::from_secs(2);
+        while self.next_event_until(give_up).await.is_some() {}
+        if let Some(mut ws) = self.ws.take() {
+            ws.close().await;
+        }
+        self.ended = true;
+    }
+
+    /// The events as a `Stream` (borrowing the feed; use [`BookFeed::next_event`] to read books
+    /// between events).
+    pub fn events(&mut self) -> impl Stream<Item = FeedEvent<M>> + '_ {
+        futures_lite::stream::unfold(self, |feed| async move {
+            let event = feed.next_event().await?;
+            Some((event, feed))
+        })
+    }
+
+    /// Runs until the next event; `None` once the session has closed.
+    pub async fn next_event(&mut self) -> Option<FeedEvent<M>> {
+        self.next_event_until(Instant::now() + Duration::from_secs(u64::from(u32::MAX)))
+            .await
+    }
+
+    /// Runs until the next event or `give_up`, whichever comes first.
+    pub async fn next_event_until(&mut self, give_up: Instant) -> Option<FeedEvent<M>> {
+        loop {
+            if let Some(event) = self.feed.poll_event() {
+                return Some(event);
+            }
+            if self.ended || self.feed.session().state() == SessionState::Closed {
+                self.ended = true;
+                return None;
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                return None;
+            }
+            self.step(now, give_up).await;
+        }
+    }
+
+    async fn step(&mut self, now: Instant, give_up: Instant) {
+        while let Some(RestCall {
+            id,
+            purpose,
+            request,
+        }) = self.feed.poll_request(now, unix_now())
+        {
+            log::debug!(
+                "REST {purpose:?}: {} {}",
+                request.method(),
+                request.uri().path()
+            );
+            let agent = self.agent.clone();
+            let tx = self.results_tx.clone();
+            blocking::unblock(move || {
+                let result = kucoin_blocking::transport::execute(&agent, request);
+                let _ = tx.send_blocking((id, result));
+            })
+            .detach();
+        }
+        while let Ok((id, result)) = self.results.try_recv() {
+            self.deliver(id, result);
+        }
+        if self.ws.is_none()
+            && let Some(url) = self.feed.poll_connect()
+        {
+            log::info!("connecting to {}", transport::redact_token(&url));
+            match WsConn::connect(&url, &self.tls, self.allow_plain, self.connect_timeout).await {
+                Ok(ws) => {
+                    self.ws = Some(ws);
+                    self.feed.handle_connected(Instant::now());
+                }
+                Err(e) => self
+                    .feed
+                    .handle_connect_failed(Instant::now(), e.to_string()),
+            }
+            return;
+        }
+        while let Some(t) = self.feed.poll_transmit() {
+            match t {
+                Transmit::Text(text) => {
+                    if let Some(ws) = self.ws.as_mut()
+                        && let Err(e) = ws.send_text(text).await
+                    {
+                        self.ws = None;
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::Transport(e.to_string()),
+                        );
+                    }
+                }
+                _ => {
+                    if let Some(mut ws) = self.ws.take() {
+                        ws.close().await;
+                    }
+                    if self.feed.session().state() == SessionState::Closing {
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::ServerClosed {
+                                code: None,
+                                reason: "closed by the client".into(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        if self.feed.has_events() {
+            return;
+        }
+        let deadline = self.feed.poll_timeout().unwrap_or(give_up).min(give_up);
+        enum Woke {
+            Read(ReadOutcome),
+            Rest(RestResult),
+            Deadline,
+        }
+        let results = &self.results;
+        let rest = async {
+            match results.recv().await {
+                Ok(r) => Woke::Rest(r),
+                // The sender lives in self: this cannot end; wait for the deadline instead.
+                Err(_) => {
+                    async_io::Timer::at(deadline).await;
+                    Woke::Deadline
+                }
+            }
+        };
+        let woke = match self.ws.as_mut() {
+            Some(ws) => {
+                async { Woke::Read(ws.read(Some(deadline)).await) }
+                    .or(rest)
+                    .await
+            }
+            None => {
+                rest.or(async {
+                    async_io::Timer::at(deadline).await;
+                    Woke::Deadline
+                })
+                .await
+            }
+        };
+        match woke {
+            Woke::Read(ReadOutcome::Text(text)) => self.feed.handle_frame(Instant::now(), &text),
+            Woke::Read(ReadOutcome::Binary(len)) => self.feed.handle_binary(Instant::now(), len),
+            Woke::Read(ReadOutcome::Timeout) | Woke::Deadline => {}
+            Woke::Read(ReadOutcome::Closed(reason)) => {
+                self.ws = None;
+                self.feed.handle_disconnected(
+                    Instant::now(),
+                    DisconnectCause::ServerClosed { code: None, reason },
+                );
+            }
+            Woke::Rest((id, result)) => self.deliver(id, result),
+        }
+        // A busy socket never times out: fire due timers (pings!) whatever woke us.
+        let now = Instant::now();
+        if self.feed.poll_timeout().is_some_and(|d| d <= now) {
+            self.feed.handle_timeout(now);
+        }
+    }
+
+    fn deliver(&mut self, id: CallId, result: Result<HttpResponse, TransportError>) {
+        let now = Instant::now();
+        match result {
+            Ok(resp) => self.feed.handle_response(
+                now,
+                unix_now(),
+                id,
+                resp.status,
+                &resp.headers,
+                &resp.body,
+            ),
+            Err(e) => self.feed.handle_request_failed(now, id, e.to_string()),
+        }
+    }
+}

@@ -181,6 +181,36 @@ impl<M: Market> Config<M> {
         self.connect_timeout = d;
         self
     }
+
+    /// The REST request builder (base URL, credentials).
+    #[must_use]
+    pub fn rest_client(&self) -> &RestClient<M> {
+        &self.rest
+    }
+
+    /// Whether plain `ws://` endpoints are allowed (only with an explicit `http://` base).
+    #[must_use]
+    pub fn allows_plain(&self) -> bool {
+        self.allow_plain
+    }
+
+    /// The feed configuration (session and books).
+    #[must_use]
+    pub fn feed_config(&self) -> &FeedConfig {
+        &self.feed
+    }
+
+    /// Time limit for one REST call.
+    #[must_use]
+    pub fn http_timeout_value(&self) -> Duration {
+        self.http_timeout
+    }
+
+    /// Time limit for connecting the WebSocket.
+    #[must_use]
+    pub fn connect_timeout_value(&self) -> Duration {
+        self.connect_timeout
+    }
 }
 
 /// A blocking REST client for market `M`, signing with KuCoin's clock once it has learnt it.
