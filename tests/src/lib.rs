@@ -533,8 +533,7 @@ pub(crate) struct TokenInfo {
     pub uses: u32,
 }
 
-/// Mutable state behind one lock.
-#[derive(Debug)]
+/// Mutable state behind one lock (no `Debug`: it holds the issued tokens).
 pub(crate) struct State {
     pub books: BTreeMap<String, Book>,
     pub tokens: BTreeMap<String, TokenInfo>,
@@ -548,8 +547,7 @@ pub(crate) struct State {
     pub rate_used: u32,
 }
 
-/// Everything the threads share.
-#[derive(Debug)]
+/// Everything the threads share (no `Debug`: its state holds the issued tokens).
 pub(crate) struct Shared {
     pub config: FakeConfig,
     pub state: Mutex<State>,
@@ -586,10 +584,21 @@ impl Shared {
 }
 
 /// A cloneable control handle of a running fake: faults, pause, inspection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FakeHandle {
     shared: Arc<Shared>,
     rest_base: String,
+}
+
+impl fmt::Debug for FakeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Tokens and keys stay out of Debug output.
+        f.debug_struct("FakeHandle")
+            .field("market", &self.shared.config.market)
+            .field("rest_url", &self.rest_base)
+            .field("ws_url", &self.ws_url())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FakeHandle {

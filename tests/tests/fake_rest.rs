@@ -325,3 +325,15 @@ fn stop_returns_promptly_and_frees_the_port() {
             .is_err()
     );
 }
+
+#[test]
+fn debug_output_hides_tokens_and_secrets() {
+    let fake = FakeKucoin::start(FakeConfig::spot().paused()).unwrap();
+    let answer = post(&fake, "/api/v1/bullet-public");
+    let token = answer.json["data"]["token"].as_str().unwrap().to_owned();
+    let text = format!("{fake:?} {:?} {:?}", fake.handle(), FakeConfig::spot());
+    assert!(text.contains(&fake.rest_url()), "{text}");
+    assert!(!text.contains(&token));
+    assert!(!text.contains(kucoin_tests::TEST_API_SECRET));
+    assert!(!text.contains(kucoin_tests::TEST_API_PASSPHRASE));
+}
