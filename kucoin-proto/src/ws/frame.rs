@@ -152,19 +152,23 @@ fn skip_value(text: &str, start: usize) -> Option<usize> {
             let mut depth: usize = 0;
             let mut i = start;
             loop {
+                let skip = b
+                    .get(i..)?
+                    .iter()
+                    .position(|c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                i += skip;
                 match *b.get(i)? {
                     b'"' => {
                         i = skip_string(b, i)?;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    _ => {
                         depth = depth.checked_sub(1)?;
                         if depth == 0 {
                             return Some(i + 1);
                         }
                     }
-                    _ => {}
                 }
                 i += 1;
             }
@@ -186,11 +190,11 @@ fn skip_value(text: &str, start: usize) -> Option<usize> {
 fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
-        match *b.get(j)? {
-            b'"' => return Some(j + 1),
-            b'\\' => j += 2,
-            _ => j += 1,
+        j += b.get(j..)?.iter().position(|c| *c == b'"' || *c == b'\\')?;
+        if b.get(j) == Some(&b'"') {
+            return Some(j + 1);
         }
+        j += 2;
     }
 }
 
