@@ -28,8 +28,8 @@ const RECONNECT: &[&str] = &[
     r#"     20 send {"id":"2551566498828325","type":"subscribe","topic":"/market/level2:BTC-USDT,ETH-USDT","privateChannel":false,"response":true}"#,
     r#"     20 event Connected { connect_id: "beeb8da1658eec67" }"#,
     r#"     40 recv {"id":"2551566498828325","type":"ack"}"#,
-    r#"     40 event Subscribed { topic: Topic { prefix: "/market/level2", private: false, subject: Some("BTC-USDT") } }"#,
-    r#"     40 event Subscribed { topic: Topic { prefix: "/market/level2", private: false, subject: Some("ETH-USDT") } }"#,
+    r#"     40 event Subscribed { topic: Topic(/market/level2:BTC-USDT) }"#,
+    r#"     40 event Subscribed { topic: Topic(/market/level2:ETH-USDT) }"#,
     r#"  18000 send {"id":"2551566498828326","type":"ping"}"#,
     r#"  18020 recv {"id":"2551566498828326","type":"pong"}"#,
     r#"  20000 server closes the socket"#,
@@ -41,8 +41,8 @@ const RECONNECT: &[&str] = &[
     r#"  21020 send {"id":"2551566498828327","type":"subscribe","topic":"/market/level2:BTC-USDT,ETH-USDT","privateChannel":false,"response":true}"#,
     r#"  21020 event Connected { connect_id: "71c18690ee42c90b" }"#,
     r#"  21040 recv {"id":"2551566498828327","type":"ack"}"#,
-    r#"  21040 event Subscribed { topic: Topic { prefix: "/market/level2", private: false, subject: Some("BTC-USDT") } }"#,
-    r#"  21040 event Subscribed { topic: Topic { prefix: "/market/level2", private: false, subject: Some("ETH-USDT") } }"#,
+    r#"  21040 event Subscribed { topic: Topic(/market/level2:BTC-USDT) }"#,
+    r#"  21040 event Subscribed { topic: Topic(/market/level2:ETH-USDT) }"#,
 ];
 
 #[test]

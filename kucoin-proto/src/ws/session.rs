@@ -794,6 +794,8 @@ impl Session {
 
     fn fail(&mut self, now: Instant, reason: ReconnectReason) -> Phase {
         self.timers.clear();
+        // A bullet asked for before the failure (a token refresh) is no use any more.
+        self.fetch = None;
         self.failures = self.failures.saturating_add(1);
         if self
             .config
