@@ -618,6 +618,13 @@ impl Session {
                 self.ack_timeout(now, id);
                 p
             }
+            (p, Input::Timer(Timer::Ack(id))) => {
+                // Requests only live with a live connection; never let one linger and re-fire.
+                if let Some(req) = self.requests.remove(&id) {
+                    self.forget_request(req);
+                }
+                p
+            }
 
             // ---- errors and unknown frames (any connected phase) ----
             (p, Input::Error { id, code, msg }) => {
