@@ -12,7 +12,9 @@ use crate::rest::ApiCode;
 #[non_exhaustive]
 pub enum FrameError {
     /// The frame is not a JSON object (peer fault; the frame is dropped).
-    #[error("frame is not a JSON object: {detail}; frame starts {snippet:?}")]
+    #[error(
+        "frame is not a JSON object: {detail}; frame starts {snippet:?} (dropped; the session continues)"
+    )]
     Malformed {
         /// What the parser found wrong.
         detail: String,
@@ -20,7 +22,9 @@ pub enum FrameError {
         snippet: String,
     },
     /// The frame is JSON but lacks a field its type needs.
-    #[error("`{kind}` frame has no `{field}` field; frame starts {snippet:?}")]
+    #[error(
+        "`{kind}` frame has no `{field}` field; frame starts {snippet:?} (dropped; the session continues)"
+    )]
     MissingField {
         /// The frame's `type`.
         kind: String,
@@ -30,7 +34,9 @@ pub enum FrameError {
         snippet: String,
     },
     /// The `data` of a message frame is missing or not valid JSON.
-    #[error("message `data` is missing or not valid JSON: {detail}")]
+    #[error(
+        "message `data` is missing or not valid JSON: {detail}; skip this message (the stream may need a resync)"
+    )]
     Data {
         /// What the parser found wrong.
         detail: String,
