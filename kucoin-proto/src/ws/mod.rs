@@ -19,7 +19,8 @@
 //! 4. [`Session::poll_event`]: react to events.
 //! 5. Wait for a frame ([`Session::handle_frame`]), a closed socket
 //!    ([`Session::handle_disconnected`]) or the deadline from [`Session::poll_timeout`]
-//!    ([`Session::handle_timeout`]).
+//!    ([`Session::handle_timeout`]). `handle_frame` also fires timers that are due, so a
+//!    stream that never lets the read time out cannot starve the ping schedule.
 //!
 //! Here the peer is a script that answers like KuCoin does:
 //!
