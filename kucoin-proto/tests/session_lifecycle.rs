@@ -336,3 +336,55 @@ fn stale_now_is_ignored() {
     assert_eq!(d.server.pings.len(), pings);
     assert_eq!(d.session.poll_timeout(), before);
 }
+
+#[test]
+fn a_failed_token_refresh_keeps_the_live_connection_and_tries_again() {
+    let behavior = Behavior {
+        expires_in_ms: Some(600_000),
+        ..Behavior::default()
+    };
+    let mut d = Driver::with_behavior(exact_config(), behavior);
+    d.run_until(secs(500));
+    d.server.behavior.bullet_errors = 1;
+    d.run_until(secs(540));
+    assert_eq!(d.session.state(), SessionState::Live);
+    assert_eq!(d.server.connects.len(), 1);
+    assert_eq!(
+        d.count(|e| matches!(e, SessionEvent::Disconnected { .. })),
+        0
+    );
+    // Retried 1 s later (the first backoff step), then moved over.
+    d.run_until(secs(542));
+    assert_eq!(d.server.connects.len(), 2);
+    assert!(
+        d.log
+            .iter()
+            .any(|l| l.trim_start().starts_with("541000 connect"))
+    );
+    assert_eq!(d.session.state(), SessionState::Live);
+}
+
+#[test]
+fn a_handshake_that_finishes_after_its_timeout_is_closed() {
+    let mut d = Driver::new(exact_config().with_connect_timeout(secs(2)));
+    let now = d.now;
+    let _ = d.session.poll_fetch();
+    let (_, body) = d.server.bullet_body();
+    d.session
+        .handle_bullet_response(now, 200, body.as_bytes())
+        .unwrap();
+    assert!(d.session.poll_connect().is_some());
+    assert_eq!(d.session.poll_connect(), None, "one URL per bullet");
+    let (at, why) = d.session.poll_timeout().unwrap();
+    assert_eq!((at - now, why), (secs(2), Timer::Connect));
+    d.session.handle_timeout(at);
+    assert_eq!(d.session.state(), SessionState::Backoff);
+    while d.session.poll_transmit().is_some() {}
+    // The adapter's handshake completes late: the session asks to drop that socket.
+    d.session.handle_connected(at + ms(10));
+    assert_eq!(
+        d.session.poll_transmit(),
+        Some(kucoin_proto::ws::Transmit::Close)
+    );
+    assert_eq!(d.session.state(), SessionState::Backoff);
+}

@@ -114,3 +114,28 @@ fn late_wakeups_keep_the_ping_grid_without_bursts() {
     let offsets: Vec<_> = d.server.pings.iter().map(|p| *p - d.t0).collect();
     assert_eq!(offsets, [secs(23), secs(36), secs(54)]);
 }
+
+#[test]
+fn a_busy_stream_does_not_starve_the_ping_schedule() {
+    let mut d = Driver::new(exact_config());
+    d.run_until(secs(1));
+    // A message every 100 ms for a minute, and the adapter never calls handle_timeout.
+    let frame = r#"{"type":"message","topic":"/market/ticker:BTC-USDT","data":{}}"#;
+    for k in 1..=600u64 {
+        let now = d.t0 + secs(1) + ms(k * 100);
+        d.now = now;
+        assert!(d.session.handle_frame(now, frame).unwrap().is_some());
+        while let Some(t) = d.session.poll_transmit() {
+            if let kucoin_proto::ws::Transmit::Text(text) = t {
+                d.server.receive(now, &text);
+            }
+        }
+        // Pongs come back with the next frame.
+        while let Some((_, pong)) = d.server.to_client.pop_front() {
+            let _ = d.session.handle_frame(now, &pong);
+        }
+    }
+    let offsets: Vec<_> = d.server.pings.iter().map(|p| *p - d.t0).collect();
+    assert_eq!(offsets, [secs(18), secs(36), secs(54)]);
+    assert_eq!(d.session.state(), SessionState::Live);
+}

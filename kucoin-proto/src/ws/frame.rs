@@ -12,7 +12,9 @@ use crate::rest::ApiCode;
 #[non_exhaustive]
 pub enum FrameError {
     /// The frame is not a JSON object (peer fault; the frame is dropped).
-    #[error("frame is not a JSON object: {detail}; frame starts {snippet:?}")]
+    #[error(
+        "frame is not a JSON object: {detail}; frame starts {snippet:?} (dropped; the session continues)"
+    )]
     Malformed {
         /// What the parser found wrong.
         detail: String,
@@ -20,7 +22,9 @@ pub enum FrameError {
         snippet: String,
     },
     /// The frame is JSON but lacks a field its type needs.
-    #[error("`{kind}` frame has no `{field}` field; frame starts {snippet:?}")]
+    #[error(
+        "`{kind}` frame has no `{field}` field; frame starts {snippet:?} (dropped; the session continues)"
+    )]
     MissingField {
         /// The frame's `type`.
         kind: String,
@@ -30,7 +34,9 @@ pub enum FrameError {
         snippet: String,
     },
     /// The `data` of a message frame is missing or not valid JSON.
-    #[error("message `data` is missing or not valid JSON: {detail}")]
+    #[error(
+        "message `data` is missing or not valid JSON: {detail}; skip this message (the stream may need a resync)"
+    )]
     Data {
         /// What the parser found wrong.
         detail: String,
@@ -90,7 +96,26 @@ impl<'a> Message<'a> {
         self.frame
     }
 
-    /// The raw `data` JSON, borrowed from the frame (parsed on each call; nothing is allocated).
+    /// The text of the `data` value, borrowed from the frame, found by a structural scan
+    /// (strings, escapes and bracket nesting) that never allocates.
+    ///
+    /// The scan checks the value's extent, not every JSON rule: the decoder that reads the text
+    /// (`serde_json::from_str`) validates it. Use [`Message::data`] for a validated value.
+    pub fn data_str(&self) -> Result<&'a str, FrameError> {
+        match self.data {
+            DataAt::Offset(off) => skip_value(self.frame, off)
+                .and_then(|end| self.frame.get(off..end))
+                .ok_or_else(|| FrameError::Data {
+                    detail: "the `data` value is truncated or unbalanced".into(),
+                }),
+            _ => self.data().map(RawValue::get),
+        }
+    }
+
+    /// The raw `data` JSON, validated by serde_json and borrowed from the frame.
+    ///
+    /// Parsed on each call. serde_json may use a small scratch buffer for nested arrays and
+    /// objects; [`Message::data_str`] never allocates.
     pub fn data(&self) -> Result<&'a RawValue, FrameError> {
         let bad = |e: serde_json::Error| FrameError::Data {
             detail: e.to_string(),
@@ -119,6 +144,63 @@ impl<'a> Message<'a> {
                 })
             }
         }
+    }
+}
+
+/// Returns the index just after the JSON value starting at `start` (no whitespace before it),
+/// by a structural scan: strings with escapes, and bracket nesting. `None` if truncated or
+/// unbalanced. Never allocates.
+fn skip_value(text: &str, start: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    match *b.get(start)? {
+        b'"' => skip_string(b, start),
+        b'{' | b'[' => {
+            let mut depth: usize = 0;
+            let mut i = start;
+            loop {
+                let skip = b
+                    .get(i..)?
+                    .iter()
+                    .position(|c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                i += skip;
+                match *b.get(i)? {
+                    b'"' => {
+                        i = skip_string(b, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    _ => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let mut i = start;
+            while let Some(c) = b.get(i) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                i += 1;
+            }
+            (i > start).then_some(i)
+        }
+    }
+}
+
+/// Index just after the string whose opening quote is at `i`; `None` if unterminated.
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        j += b.get(j..)?.iter().position(|c| *c == b'"' || *c == b'\\')?;
+        if b.get(j) == Some(&b'"') {
+            return Some(j + 1);
+        }
+        j += 2;
     }
 }
 
@@ -366,6 +448,7 @@ mod tests {
                 x.topic() == y.topic()
                     && x.subject() == y.subject()
                     && x.data().map(RawValue::get).ok() == y.data().map(RawValue::get).ok()
+                    && x.data_str().ok() == y.data().map(RawValue::get).ok()
             }
             _ => format!("{a:?}") == format!("{b:?}"),
         }
@@ -418,6 +501,10 @@ mod tests {
                 r#"{"type":"message"}"#,
                 r#"{}"#,
                 r#"{"type":"message","topic":"/t:A","subject":null,"data":1}"#,
+                r#"{"type":"message","topic":"/t:A","data":"a\"}]b","x":1}"#,
+                r#"{"type":"message","topic":"/t:A","data":[{"k":["}",{"z":[]}]}] }"#,
+                r#"{"type":"message","topic":"/t:A","data":-1.5e3}"#,
+                r#"{"type":"message","topic":"/t:A","data":true ,"id":"9"}"#,
             ]
             .iter()
             .map(|s| (*s).to_owned()),
@@ -441,6 +528,7 @@ mod tests {
             panic!("not a message")
         };
         assert!(matches!(m.data(), Err(FrameError::Data { .. })));
+        assert!(matches!(m.data_str(), Err(FrameError::Data { .. })));
         assert!(matches!(
             parse_frame_serde(f),
             Err(FrameError::Malformed { .. })

@@ -19,7 +19,8 @@
 //! 4. [`Session::poll_event`]: react to events.
 //! 5. Wait for a frame ([`Session::handle_frame`]), a closed socket
 //!    ([`Session::handle_disconnected`]) or the deadline from [`Session::poll_timeout`]
-//!    ([`Session::handle_timeout`]).
+//!    ([`Session::handle_timeout`]). `handle_frame` also fires timers that are due, so a
+//!    stream that never lets the read time out cannot starve the ping schedule.
 //!
 //! Here the peer is a script that answers like KuCoin does:
 //!
@@ -99,9 +100,30 @@
 //!   the wanted set and report `SubscribeFailed`. An error without a known id is a
 //!   `ServerError` event; the session lives on.
 //! - The backoff counter resets when a connection reaches `welcome`.
+//! - There is no `Idle` state: a session asks for a bullet as soon as it exists. Create it when
+//!   you want a connection; [`SessionPool`] creates sessions only when a topic needs room.
+//! - `message` frames are recognised by a header scanner that reads leading `"key":"string"`
+//!   pairs without allocating; anything unusual (escapes, duplicate keys, a non-string before
+//!   `type`/`topic`) goes through serde. `Message::data_str` finds the `data` text without
+//!   allocating; `Message::data` validates it with serde_json.
+//!
+//! # KuCoin behaviour not pinned down by the docs and fixtures
+//!
+//! - Whether a token may serve more than one connection: the session never reuses one.
+//! - Whether a bullet carries a lifetime (the fixtures have none; `expires_in_ms` is honoured
+//!   if present) and how long a connection may live (reported as a server close if cut).
+//! - How KuCoin times out a silent client: we assume it waits at least `pingInterval` plus
+//!   `pingTimeout`, and ping every `pingInterval` on a fixed grid from the handshake.
+//! - Whether a joined request with one bad subject is rejected whole: an error frame fails
+//!   every topic of that request.
+//! - The exact limit of topics per connection (300 by default, configurable) and the
+//!   codes' text; error `code` and `id` are accepted as numbers or strings.
+//! - Whether `welcome`'s `id` always echoes the connectId: it is not checked.
 
 mod config;
 mod frame;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod pool;
 mod rng;
 mod session;

@@ -307,7 +307,8 @@ impl Session {
     /// Feeds one text frame.
     ///
     /// `message` frames come back as [`Message`] (borrowing `text`, allocation-free); control
-    /// frames update the session and return `Ok(None)`. A frame that is not JSON or lacks a
+    /// frames update the session and return `Ok(None)`. Timers due at `now` fire first, so a
+    /// stream that never lets the adapter's read time out still pings on schedule. A frame that is not JSON or lacks a
     /// needed field is a typed error; the session lives on.
     pub fn handle_frame<'a>(
         &mut self,
@@ -315,6 +316,11 @@ impl Session {
         text: &'a str,
     ) -> Result<Option<Message<'a>>, FrameError> {
         let now = self.clock(now);
+        // A busy stream may keep the adapter from ever reaching its read timeout: fire due
+        // timers here too, so pings and deadlines never starve.
+        if self.poll_timeout().is_some_and(|(at, _)| at <= now) {
+            self.handle_timeout(now);
+        }
         if !matches!(
             self.phase,
             Phase::AwaitingWelcome { .. } | Phase::Live { .. } | Phase::Closing
@@ -474,7 +480,8 @@ impl Session {
                 Input::Bullet(Err(_)),
             ) => {
                 // Keep the working connection; try the refresh again after a short pause.
-                let at = later(now, self.config.backoff.base(1));
+                let pause = self.config.backoff.base(1).max(Duration::from_secs(1));
+                let at = later(now, pause);
                 self.timers.set(Timer::TokenRefresh, at);
                 Phase::Live {
                     conn,
@@ -616,6 +623,13 @@ impl Session {
             }
             (p @ Phase::Live { .. }, Input::Timer(Timer::Ack(id))) => {
                 self.ack_timeout(now, id);
+                p
+            }
+            (p, Input::Timer(Timer::Ack(id))) => {
+                // Requests only live with a live connection; never let one linger and re-fire.
+                if let Some(req) = self.requests.remove(&id) {
+                    self.forget_request(req);
+                }
                 p
             }
 
@@ -794,6 +808,8 @@ impl Session {
 
     fn fail(&mut self, now: Instant, reason: ReconnectReason) -> Phase {
         self.timers.clear();
+        // A bullet asked for before the failure (a token refresh) is no use any more.
+        self.fetch = None;
         self.failures = self.failures.saturating_add(1);
         if self
             .config

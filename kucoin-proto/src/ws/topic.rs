@@ -9,7 +9,7 @@ use std::fmt;
 /// (`/market/level2:BTC-USDT,ETH-USDT`). Topics without a subject (`/market/ticker:all`,
 /// `/account/balance`) are sent as they are. Ordering (prefix, private flag, subject) is the
 /// order in which topics are (re)subscribed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Topic {
     prefix: String,
     private: bool,
@@ -127,6 +127,13 @@ fn check_prefix(prefix: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let private = if self.private { ", private" } else { "" };
+        write!(f, "Topic({self}{private})")
+    }
+}
+
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.subject {
@@ -148,6 +155,8 @@ mod tests {
         let w = Topic::whole("/account/balance").unwrap().private();
         assert_eq!(w.to_string(), "/account/balance");
         assert!(w.is_private());
+        assert_eq!(format!("{w:?}"), "Topic(/account/balance, private)");
+        assert_eq!(format!("{t:?}"), "Topic(/market/level2:BTC-USDT)");
     }
 
     #[test]
