@@ -68,6 +68,7 @@
 
 mod auth;
 mod book;
+pub mod demo;
 mod render;
 mod rest;
 mod ws;
