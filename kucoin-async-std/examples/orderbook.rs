@@ -1,0 +1,181 @@
+//! The main job on the async adapter: a live level-2 order book with a panel.
+//!
+//! `cargo run --release -p kucoin-async-std --example orderbook -- --runtime smol|async-std`
+//! does what the blocking adapter's example does (embedded fake KuCoin with faults by default,
+//! `--live` for KuCoin itself), on the chosen runtime.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use kucoin_async_std::proto::auth::Credentials;
+use kucoin_async_std::proto::feed::FeedMarket;
+use kucoin_async_std::proto::{Futures, Spot, Symbol};
+use kucoin_async_std::{BookFeed, Config};
+use kucoin_tests::demo::{self, DemoArgs, PanelStats};
+use kucoin_tests::{FakeConfig, FakeKucoin, Faults};
+
+fn main() -> ExitCode {
+    let args = match DemoArgs::parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let job = async {
+        if args.futures {
+            run::<Futures>(&args).await
+        } else {
+            run::<Spot>(&args).await
+        }
+    };
+    let result = match args.runtime.as_deref() {
+        Some("async-std") => async_std::task::block_on(job),
+        _ => smol::block_on(job),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn live_credentials() -> Option<Credentials> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    Some(Credentials::new(
+        get("KUCOIN_API_KEY")?,
+        get("KUCOIN_API_SECRET")?,
+        get("KUCOIN_API_PASSPHRASE")?,
+    ))
+}
+
+async fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let symbol = args.symbol();
+    let fake = if args.embedded() {
+        let base = if args.futures {
+            FakeConfig::futures()
+        } else {
+            FakeConfig::spot()
+        };
+        let faults = if args.no_faults {
+            Faults::none()
+        } else {
+            Faults::chaos(7)
+        };
+        Some(FakeKucoin::start(
+            base.with_ping(2_000, 1_000)
+                .with_rate(Duration::from_millis(1), 2)
+                .with_faults(faults),
+        )?)
+    } else {
+        None
+    };
+    let mut config = Config::<M>::new();
+    let source = if let Some(fake) = &fake {
+        config = config
+            .rest_url(&fake.rest_url())?
+            .credentials(Credentials::new(
+                kucoin_tests::TEST_API_KEY,
+                kucoin_tests::TEST_API_SECRET,
+                kucoin_tests::TEST_API_PASSPHRASE,
+            ))?;
+        format!("embedded fake exchange at {}", fake.rest_url())
+    } else {
+        if let Some(url) = &args.rest_url {
+            config = config.rest_url(url)?;
+        }
+        if let Some(creds) = live_credentials() {
+            config = config.credentials(creds)?;
+        }
+        config.rest_client().base_url().to_owned()
+    };
+    let sym = Symbol::<M>::new(symbol.as_str())?;
+    let mut feed = BookFeed::new(config)?;
+    feed.add_book(sym.clone())?;
+
+    let start = Instant::now();
+    let duration = args
+        .duration
+        .or(fake.as_ref().map(|_| Duration::from_secs(15)));
+    let end = duration.map(|d| start + d);
+    let mut next_draw = start;
+    let (mut last_frames, mut last_draw) = (0, start);
+    loop {
+        let now = Instant::now();
+        if end.is_some_and(|e| now >= e) {
+            break;
+        }
+        let until = end.map_or(next_draw, |e| e.min(next_draw));
+        while let Some(event) = feed.next_event_until(until).await {
+            log::debug!("{event:?}");
+        }
+        if !args.json && Instant::now() >= next_draw {
+            let stats = feed.feed().stats();
+            let dt = last_draw.elapsed().as_secs_f64().max(1e-6);
+            let panel = PanelStats {
+                feed: stats,
+                updates_per_sec: (stats.book_frames - last_frames) as f64 / dt,
+                elapsed: start.elapsed().as_secs_f64(),
+            };
+            print!("{}", demo::panel(&symbol, &source, feed.book(&sym), &panel));
+            (last_frames, last_draw) = (stats.book_frames, Instant::now());
+            next_draw = Instant::now() + Duration::from_millis(250);
+        }
+    }
+
+    let mut code = ExitCode::SUCCESS;
+    if let Some(fake) = &fake {
+        // Freeze the exchange, let the client catch up, and compare book for book.
+        fake.pause_updates();
+        let truth = fake
+            .true_book(&symbol)
+            .ok_or("the fake does not list this symbol")?;
+        let give_up = Instant::now() + Duration::from_secs(15);
+        while feed.book(&sym).map(|b| b.sequence()) != Some(truth.sequence)
+            && Instant::now() < give_up
+        {
+            let _ = feed
+                .next_event_until(Instant::now() + Duration::from_millis(20))
+                .await;
+        }
+        let verdict = match feed.book(&sym) {
+            Some(book) => demo::compare(book, &truth),
+            None => Err("the book is not synced".to_owned()),
+        };
+        if !args.json {
+            match &verdict {
+                Ok(()) => println!(
+                    "\nbook check: IDENTICAL to the exchange's book at sequence {} ({} bid and {} ask levels)",
+                    truth.sequence,
+                    truth.bids.len(),
+                    truth.asks.len()
+                ),
+                Err(diff) => println!("\nbook check: DIFFERENT from the exchange's book: {diff}"),
+            }
+            let f = fake.stats().faults;
+            println!(
+                "faults injected: {} dropped, {} duplicated, {} overlapping, {} server closes, {} silent sockets, {} x 429000, {} reused tokens refused",
+                f.dropped,
+                f.duplicated,
+                f.overlapped,
+                f.server_closes,
+                f.silenced,
+                f.too_many_requests,
+                f.reused_tokens
+            );
+        }
+        if verdict.is_err() {
+            code = ExitCode::FAILURE;
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            demo::json_line(&symbol, feed.book(&sym), &feed.feed().stats())
+        );
+    }
+    feed.close().await;
+    Ok(code)
+}
