@@ -783,6 +783,18 @@ pub struct FakeKucoin {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// The REST listener, with `TCP_NODELAY` set so that accepted sockets inherit it (Linux does):
+/// tiny_http writes a response in several segments, and with Nagle's algorithm each snapshot
+/// answer would wait for the client's delayed ACK (about 40 ms).
+fn rest_listener() -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 impl FakeKucoin {
     /// Binds REST and WebSocket servers on random 127.0.0.1 ports and starts the generator.
     ///
@@ -792,7 +804,8 @@ impl FakeKucoin {
         let ws_listener = TcpListener::bind("127.0.0.1:0")?;
         ws_listener.set_nonblocking(true)?;
         let ws_port = ws_listener.local_addr()?.port();
-        let http = tiny_http::Server::http("127.0.0.1:0").map_err(std::io::Error::other)?;
+        let http = tiny_http::Server::from_listener(rest_listener()?, None)
+            .map_err(std::io::Error::other)?;
         let rest_port = http.server_addr().to_ip().map_or(0, |a| a.port());
 
         let books = config
