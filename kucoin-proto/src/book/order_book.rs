@@ -63,7 +63,7 @@ impl Ladder {
     fn find(&self, key: u128) -> Result<usize, usize> {
         let keys = &self.keys[..];
         let n = keys.len();
-        let lo = n.saturating_sub(8);
+        let lo = n.saturating_sub(32);
         let mut i = n;
         while i > lo {
             let k = keys[i - 1];
@@ -157,6 +157,10 @@ impl Ladder {
         while self.keys.len() > max_levels {
             self.drop_worst();
         }
+        // Room to grow without reallocating while the book breathes around its snapshot size.
+        let room = self.keys.len().max(256).min(max_levels);
+        self.keys.reserve(room);
+        self.sizes.reserve(room);
         true
     }
 
