@@ -12,6 +12,7 @@
 //! The corpus is generated (once) into `$KUCOIN_CORPUS_DIR` or the target's tmp dir.
 //! `cargo bench -p kucoin-proto --bench book -- --warm-up-time 1 --measurement-time 3`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::disallowed_methods)] // a base `Instant` for the books; criterion does the timing
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

@@ -6,7 +6,6 @@ mod book_common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use book_common::{generate, synced};
 use kucoin_proto::market::{Futures, Spot};
@@ -58,7 +57,7 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
 #[test]
 fn live_spot_frames_allocate_nothing() {
     let c = generate(false, 20_000);
-    let t0 = Instant::now();
+    let t0 = book_common::t0();
     let mut s = synced::<Spot>("BTC-USDT", &c, t0);
     let (warm, steady) = c.frames[1..].split_at(2_000);
     for f in warm {
@@ -82,7 +81,7 @@ fn live_spot_frames_allocate_nothing() {
 #[test]
 fn live_futures_frames_allocate_nothing() {
     let c = generate(true, 20_000);
-    let t0 = Instant::now();
+    let t0 = book_common::t0();
     let mut s = synced::<Futures>("XBTUSDTM", &c, t0);
     let (warm, steady) = c.frames[1..].split_at(2_000);
     for f in warm {

@@ -2,15 +2,13 @@
 
 mod book_common;
 
-use std::time::Instant;
-
 use book_common::{expected_top, generate, synced, top50};
 use kucoin_proto::market::{Futures, Spot};
 
 #[test]
 fn spot_corpus_replay_reproduces_expected_top50() {
     let c = generate(false, 20_000);
-    let t0 = Instant::now();
+    let t0 = book_common::t0();
     let mut s = synced::<Spot>("BTC-USDT", &c, t0);
     for f in &c.frames[1..] {
         s.handle_frame(t0, f).unwrap();
@@ -40,7 +38,7 @@ fn spot_corpus_replay_reproduces_expected_top50() {
 #[test]
 fn futures_corpus_replay_reproduces_expected_top50() {
     let c = generate(true, 20_000);
-    let t0 = Instant::now();
+    let t0 = book_common::t0();
     let mut s = synced::<Futures>("XBTUSDTM", &c, t0);
     for f in &c.frames[1..] {
         s.handle_frame(t0, f).unwrap();
@@ -57,7 +55,7 @@ fn futures_corpus_replay_reproduces_expected_top50() {
 #[test]
 fn spot_corpus_through_handle_data_gives_the_same_book() {
     let c = generate(false, 5_000);
-    let t0 = Instant::now();
+    let t0 = book_common::t0();
     let mut s = synced::<Spot>("BTC-USDT", &c, t0);
     for f in &c.frames[1..] {
         let v: serde_json::Value = serde_json::from_str(f).unwrap();

@@ -95,3 +95,9 @@ pub fn shared_fixture(name: &str) -> String {
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// The base of virtual time (nothing is timed; later instants are `t0 + Duration`).
+#[allow(clippy::disallowed_methods)]
+pub fn t0() -> Instant {
+    Instant::now()
+}
