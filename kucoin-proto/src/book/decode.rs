@@ -123,7 +123,12 @@ impl FrameSpec {
     #[doc(hidden)]
     pub fn decode_frame_fast(&self, frame: &str, out: &mut Update) -> bool {
         out.changes.clear();
-        self.frame_fast(frame.as_bytes(), out).is_some()
+        // Trailing whitespace (a newline) is common and harmless; anything else unusual falls back.
+        self.frame_fast(
+            frame.trim_end_matches([' ', '\n', '\r', '\t']).as_bytes(),
+            out,
+        )
+        .is_some()
     }
 
     /// The `serde_json` decoder alone, with validation. Public for the differential tests.
