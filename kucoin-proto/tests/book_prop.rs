@@ -350,8 +350,8 @@ fn run<M: BookMarket>(
         }
     }
     // Faults stop: the rest arrives in order, snapshots are fresh; the book must converge.
-    for m in msgs[next.min(msgs.len())..].to_vec() {
-        d.deliver(&m)?;
+    for m in &msgs[next.min(msgs.len())..] {
+        d.deliver(m)?;
     }
     for _ in 0..20 {
         if d.sync.state() == BookState::Live
