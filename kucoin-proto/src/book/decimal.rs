@@ -117,6 +117,23 @@ fn eight_digits(chunk: &[u8; 8]) -> Option<u64> {
     Some(v)
 }
 
+/// Index of the first non-digit at or after `i` (eight bytes at a time while they are all digits).
+#[inline(always)]
+pub(crate) fn skip_digits(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i..)
+        .and_then(|r| r.first_chunk::<8>())
+        .and_then(eight_digits)
+        .is_some()
+    {
+        i += 8;
+    }
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
 /// Reads at most `max` (<= 19) decimal digits from `b[i..]`: (value, index after them).
 #[inline(always)]
 pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {

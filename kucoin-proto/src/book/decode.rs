@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BookError;
-use super::decimal::{Decimal, DecimalError, digit_run, parse_prefix};
+use super::decimal::{Decimal, DecimalError, digit_run, parse_prefix, skip_digits};
 use super::order_book::Side;
 
 /// One change of a level-2 message.
@@ -317,6 +317,8 @@ impl FrameSpec {
                         return None;
                     }
                     change = Some(c.futures_change()?);
+                } else if c.lit(b"\"timestamp\":") {
+                    c.skip_scalar()?;
                 } else {
                     match c.key()? {
                         b"sequence" | b"change" => return None,
@@ -359,6 +361,8 @@ impl FrameSpec {
                         return None;
                     }
                     start = Some(c.u64()?);
+                } else if c.lit(b"\"time\":") {
+                    c.skip_scalar()?;
                 } else if c.lit(b"\"symbol\":") {
                     if symbol || !c.lit(&self.quoted_symbol) {
                         return None;
@@ -572,9 +576,7 @@ impl<'a> Cursor<'a> {
 
     fn digits(&mut self) -> usize {
         let start = self.i;
-        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-            self.i += 1;
-        }
+        self.i = skip_digits(self.b, start);
         self.i - start
     }
 
