@@ -168,7 +168,7 @@ pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
 ///
 /// Returns the value and the index just past it. This is the one decimal parser of the crate: the
 /// fast frame decoder calls it in place while scanning, [`Decimal::parse`] checks it used all text.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_prefix(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> {
     let (int, mut i) = digit_run(b, start, MAX_INT_DIGITS);
     if i == start {

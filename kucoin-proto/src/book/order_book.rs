@@ -62,17 +62,19 @@ impl Ladder {
     #[inline]
     fn find(&self, key: u128) -> Result<usize, usize> {
         let keys = &self.keys[..];
-        let n = keys.len();
-        let lo = n.saturating_sub(32);
-        let mut i = n;
-        while i > lo {
-            let k = keys[i - 1];
-            if k <= key {
-                return if k == key { Ok(i - 1) } else { Err(i) };
+        let lo = keys.len().saturating_sub(32);
+        let (deep, near) = keys.split_at(lo);
+        match near.iter().rev().position(|&k| k <= key) {
+            Some(back) => {
+                let i = lo + near.len() - 1 - back;
+                if near.get(near.len() - 1 - back) == Some(&key) {
+                    Ok(i)
+                } else {
+                    Err(i + 1)
+                }
             }
-            i -= 1;
+            None => deep.binary_search(&key),
         }
-        keys[..lo].binary_search(&key)
     }
 
     /// Sets the size at `price` (zero deletes). Keeps at most `max_levels`, dropping the worst.
