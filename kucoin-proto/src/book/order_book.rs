@@ -277,6 +277,7 @@ impl OrderBook {
 
     /// True when the best bid is at or above the best ask.
     #[must_use]
+    #[inline]
     pub fn is_crossed(&self) -> bool {
         match (self.bids.keys.last(), self.asks.keys.last()) {
             (Some(&b), Some(&a)) => b >= !a,

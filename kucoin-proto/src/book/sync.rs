@@ -680,12 +680,13 @@ impl<M: BookMarket> BookSync<M> {
         Ok(())
     }
 
+    #[inline]
     fn check_crossed(&mut self) {
         let crossed = self.book.is_crossed();
-        if crossed
-            && !self.crossed
-            && let (Some(b), Some(a)) = (self.book.best_bid(), self.book.best_ask())
-        {
+        if crossed == self.crossed {
+            return;
+        }
+        if crossed && let (Some(b), Some(a)) = (self.book.best_bid(), self.book.best_ask()) {
             self.push(BookEvent::Crossed {
                 best_bid: b.price,
                 best_ask: a.price,
