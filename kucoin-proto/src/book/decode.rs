@@ -126,11 +126,11 @@ impl FrameSpec {
     pub fn decode_frame_fast(&self, frame: &str, out: &mut Update) -> bool {
         out.changes.clear();
         // Trailing whitespace (a newline) is common and harmless; anything else unusual falls back.
-        self.frame_fast(
-            frame.trim_end_matches([' ', '\n', '\r', '\t']).as_bytes(),
-            out,
-        )
-        .is_some()
+        let mut b = frame.as_bytes();
+        while let [rest @ .., b' ' | b'\n' | b'\r' | b'\t'] = b {
+            b = rest;
+        }
+        self.frame_fast(b, out).is_some()
     }
 
     /// The `serde_json` decoder alone, with validation. Public for the differential tests.
