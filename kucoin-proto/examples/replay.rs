@@ -121,13 +121,18 @@ fn replay<M: BookMarket>(
     if sync.state() != BookState::Live {
         return Err(format!("book is not live at the end: {:?}", sync.state()));
     }
+    if sync.fallback_decodes() > 0 {
+        eprintln!(
+            "replay: {} frames needed the serde_json fallback",
+            sync.fallback_decodes()
+        );
+    }
     let book = sync.book().ok_or("no book")?;
     let (bids, asks) = book.top_n(50);
     Ok(format!(
-        r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"sequence":{},"fallback_decodes":{},"bids":{},"asks":{}}}"#,
+        r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"sequence":{},"bids":{},"asks":{}}}"#,
         messages as f64 / seconds,
         book.sequence(),
-        sync.fallback_decodes(),
         levels_json(bids),
         levels_json(asks),
     ))

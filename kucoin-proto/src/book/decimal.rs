@@ -99,53 +99,104 @@ impl Decimal {
     }
 }
 
-/// Parses a decimal starting at `b[i]`, stopping at the first byte that cannot continue it.
-///
-/// Returns the value and the index just past it. This is the one decimal parser of the crate: the
-/// fast frame decoder calls it in place while scanning, [`Decimal::parse`] checks it used all text.
-#[inline]
-pub(crate) fn parse_prefix(b: &[u8], mut i: usize) -> Result<(Decimal, usize), DecimalError> {
-    let start = i;
-    let mut int: u64 = 0;
-    while let Some(&c) = b.get(i) {
+/// Eight ASCII digits (little-endian load) to their value, or `None` if any byte is not a digit.
+#[inline(always)]
+fn eight_digits(chunk: &[u8; 8]) -> Option<u64> {
+    let x = u64::from_le_bytes(*chunk);
+    // Every byte in 0x30..=0x39: high nibble 3, and adding 6 does not carry into the high nibble.
+    let digits = (x & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
+        && (x.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030;
+    if !digits {
+        return None;
+    }
+    let mut v = x - 0x3030_3030_3030_3030;
+    v = (v * 10) + (v >> 8);
+    v = (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
+        >> 32;
+    Some(v)
+}
+
+/// Index of the first non-digit at or after `i` (eight bytes at a time while they are all digits).
+#[inline(always)]
+pub(crate) fn skip_digits(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i..)
+        .and_then(|r| r.first_chunk::<8>())
+        .and_then(eight_digits)
+        .is_some()
+    {
+        i += 8;
+    }
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+/// Reads at most `max` (<= 19) decimal digits from `b[i..]`: (value, index after them).
+#[inline(always)]
+pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
+    let mut i = start;
+    let mut v: u64 = 0;
+    while i + 8 - start <= max {
+        match b
+            .get(i..)
+            .and_then(|r| r.first_chunk::<8>())
+            .and_then(eight_digits)
+        {
+            Some(chunk) => {
+                v = v * 100_000_000 + chunk;
+                i += 8;
+            }
+            None => break,
+        }
+    }
+    while i - start < max {
+        let Some(&c) = b.get(i) else { break };
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        int = int * 10 + u64::from(d);
+        v = v * 10 + u64::from(d);
         i += 1;
-        if i - start > MAX_INT_DIGITS {
-            return Err(DecimalError::Overlong);
-        }
     }
-    let int_digits = i - start;
-    if int_digits == 0 {
+    (v, i)
+}
+
+/// Parses a decimal starting at `b[i]`, stopping at the first byte that cannot continue it.
+///
+/// Returns the value and the index just past it. This is the one decimal parser of the crate: the
+/// fast frame decoder calls it in place while scanning, [`Decimal::parse`] checks it used all text.
+#[inline(always)]
+pub(crate) fn parse_prefix(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> {
+    let (int, mut i) = digit_run(b, start, MAX_INT_DIGITS);
+    if i == start {
         return Err(match b.get(i) {
             None => DecimalError::Empty,
             Some(b'-') => DecimalError::Negative,
             Some(_) => DecimalError::Malformed,
         });
     }
+    if b.get(i).is_some_and(u8::is_ascii_digit) {
+        return Err(DecimalError::Overlong);
+    }
     let mut frac: u64 = 0;
     let mut nfrac = 0usize;
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        let fstart = i;
-        while let Some(&c) = b.get(i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            if nfrac < SCALE as usize {
-                frac = frac * 10 + u64::from(d);
-                nfrac += 1;
-            } else if d != 0 {
-                return Err(DecimalError::TooPrecise);
-            }
-            i += 1;
-        }
-        if i == fstart {
+        let fstart = i + 1;
+        (frac, i) = digit_run(b, fstart, SCALE as usize);
+        nfrac = i - fstart;
+        if nfrac == 0 {
             return Err(DecimalError::Malformed);
+        }
+        // Digits beyond the scale are accepted only if they are zeros (no rounding).
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'0' => i += 1,
+                b'1'..=b'9' => return Err(DecimalError::TooPrecise),
+                _ => break,
+            }
         }
     }
     if i - start > MAX_TEXT_LEN {
@@ -236,6 +287,21 @@ mod tests {
         ] {
             assert_eq!(Decimal::parse(input), Err(err), "{input:?}");
         }
+    }
+
+    #[test]
+    fn long_digit_runs_take_the_eight_at_a_time_path() {
+        for text in [
+            "12345678",
+            "1234567890123456789",
+            "0.12345678",
+            "0.123456789012345678",
+            "99999999.9999999999",
+        ] {
+            assert_eq!(Decimal::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Decimal::parse("1234567:"), Err(DecimalError::Malformed));
+        assert_eq!(Decimal::parse("12345678/"), Err(DecimalError::Malformed));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BookError;
-use super::decimal::{Decimal, DecimalError, parse_prefix};
+use super::decimal::{Decimal, DecimalError, digit_run, parse_prefix, skip_digits};
 use super::order_book::Side;
 
 /// One change of a level-2 message.
@@ -56,6 +56,7 @@ pub struct FrameSpec {
     futures: bool,
     topic: String,
     symbol: String,
+    quoted_symbol: Vec<u8>,
     /// `{"type":"message","topic":"…","subject":"…","data":` — the usual start of a frame.
     prefix: Vec<u8>,
 }
@@ -83,6 +84,7 @@ impl FrameSpec {
             futures,
             topic,
             symbol: symbol.to_owned(),
+            quoted_symbol: format!("\"{symbol}\"").into_bytes(),
             prefix,
         }
     }
@@ -123,7 +125,12 @@ impl FrameSpec {
     #[doc(hidden)]
     pub fn decode_frame_fast(&self, frame: &str, out: &mut Update) -> bool {
         out.changes.clear();
-        self.frame_fast(frame.as_bytes(), out).is_some()
+        // Trailing whitespace (a newline) is common and harmless; anything else unusual falls back.
+        let mut b = frame.as_bytes();
+        while let [rest @ .., b' ' | b'\n' | b'\r' | b'\t'] = b {
+            b = rest;
+        }
+        self.frame_fast(b, out).is_some()
     }
 
     /// The `serde_json` decoder alone, with validation. Public for the differential tests.
@@ -300,20 +307,23 @@ impl FrameSpec {
         if self.futures {
             let (mut seq, mut change) = (None, None);
             loop {
-                match c.key()? {
-                    b"sequence" => {
-                        if seq.is_some() {
-                            return None;
-                        }
-                        seq = Some(c.u64()?);
+                if c.lit(b"\"sequence\":") {
+                    if seq.is_some() {
+                        return None;
                     }
-                    b"change" => {
-                        if change.is_some() {
-                            return None;
-                        }
-                        change = Some(c.futures_change()?);
+                    seq = Some(c.u64()?);
+                } else if c.lit(b"\"change\":") {
+                    if change.is_some() {
+                        return None;
                     }
-                    _ => c.skip_scalar()?,
+                    change = Some(c.futures_change()?);
+                } else if c.lit(b"\"timestamp\":") {
+                    c.skip_scalar()?;
+                } else {
+                    match c.key()? {
+                        b"sequence" | b"change" => return None,
+                        _ => c.skip_scalar()?,
+                    }
                 }
                 match c.next()? {
                     b',' => {}
@@ -334,33 +344,35 @@ impl FrameSpec {
         } else {
             let (mut start, mut end, mut changes, mut symbol) = (None, None, false, false);
             loop {
-                match c.key()? {
-                    b"changes" => {
-                        if changes {
-                            return None;
-                        }
-                        c.spot_changes(out)?;
-                        changes = true;
+                // KuCoin's keys, matched as literals (cheap); anything else through `key()`.
+                if c.lit(b"\"changes\":") {
+                    if changes {
+                        return None;
                     }
-                    b"sequenceStart" => {
-                        if start.is_some() {
-                            return None;
-                        }
-                        start = Some(c.u64()?);
+                    c.spot_changes(out)?;
+                    changes = true;
+                } else if c.lit(b"\"sequenceEnd\":") {
+                    if end.is_some() {
+                        return None;
                     }
-                    b"sequenceEnd" => {
-                        if end.is_some() {
-                            return None;
-                        }
-                        end = Some(c.u64()?);
+                    end = Some(c.u64()?);
+                } else if c.lit(b"\"sequenceStart\":") {
+                    if start.is_some() {
+                        return None;
                     }
-                    b"symbol" => {
-                        if symbol || c.string()? != self.symbol.as_bytes() {
-                            return None;
-                        }
-                        symbol = true;
+                    start = Some(c.u64()?);
+                } else if c.lit(b"\"time\":") {
+                    c.skip_scalar()?;
+                } else if c.lit(b"\"symbol\":") {
+                    if symbol || !c.lit(&self.quoted_symbol) {
+                        return None;
                     }
-                    _ => c.skip_scalar()?,
+                    symbol = true;
+                } else {
+                    match c.key()? {
+                        b"changes" | b"sequenceEnd" | b"sequenceStart" | b"symbol" => return None,
+                        _ => c.skip_scalar()?,
+                    }
                 }
                 match c.next()? {
                     b',' => {}
@@ -480,25 +492,35 @@ impl<'a> Cursor<'a> {
         Some(k)
     }
 
-    /// A plain unsigned integer (at most 20 digits, no overflow).
+    /// A plain unsigned integer (at most 20 digits, no overflow, no leading zero).
     #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
         let start = self.i;
-        let mut v: u64 = 0;
-        while let Some(&c) = self.b.get(self.i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = v.checked_mul(10)?.checked_add(u64::from(d))?;
-            self.i += 1;
+        let (mut v, mut i) = digit_run(self.b, start, 19);
+        if let Some(&c) = self.b.get(i)
+            && c.is_ascii_digit()
+        {
+            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            i += 1;
         }
-        let n = self.i - start;
+        let n = i - start;
         let leading_zero = n > 1 && self.b.get(start) == Some(&b'0');
-        if n == 0 || leading_zero || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+        if n == 0 || leading_zero || matches!(self.b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+        {
             return None;
         }
+        self.i = i;
         Some(v)
+    }
+
+    /// If the input continues with `lit`, consumes it.
+    #[inline(always)]
+    fn lit(&mut self, lit: &[u8]) -> bool {
+        let hit = self.b.get(self.i..).is_some_and(|r| r.starts_with(lit));
+        if hit {
+            self.i += lit.len();
+        }
+        hit
     }
 
     #[inline(always)]
@@ -554,9 +576,7 @@ impl<'a> Cursor<'a> {
 
     fn digits(&mut self) -> usize {
         let start = self.i;
-        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-            self.i += 1;
-        }
+        self.i = skip_digits(self.b, start);
         self.i - start
     }
 
@@ -566,36 +586,35 @@ impl<'a> Cursor<'a> {
         self.eat(b'{')?;
         let (mut asks, mut bids) = (false, false);
         loop {
-            let side = match self.key()? {
-                b"asks" if !asks => {
-                    asks = true;
-                    Side::Ask
-                }
-                b"bids" if !bids => {
-                    bids = true;
-                    Side::Bid
-                }
-                _ => return None,
+            let side = if !asks && self.lit(b"\"asks\":[") {
+                asks = true;
+                Side::Ask
+            } else if !bids && self.lit(b"\"bids\":[") {
+                bids = true;
+                Side::Bid
+            } else {
+                return None;
             };
-            self.eat(b'[')?;
             if self.b.get(self.i) == Some(&b']') {
                 self.i += 1;
             } else {
                 loop {
                     // ["price","size","sequence"]
-                    self.eat(b'[')?;
-                    self.eat(b'"')?;
+                    if !self.lit(b"[\"") {
+                        return None;
+                    }
                     let price = self.decimal()?;
-                    self.eat(b'"')?;
-                    self.eat(b',')?;
-                    self.eat(b'"')?;
+                    if !self.lit(b"\",\"") {
+                        return None;
+                    }
                     let size = self.decimal()?;
-                    self.eat(b'"')?;
-                    self.eat(b',')?;
-                    self.eat(b'"')?;
+                    if !self.lit(b"\",\"") {
+                        return None;
+                    }
                     let sequence = self.u64()?;
-                    self.eat(b'"')?;
-                    self.eat(b']')?;
+                    if !self.lit(b"\"]") {
+                        return None;
+                    }
                     out.changes.push(Change {
                         sequence,
                         side,

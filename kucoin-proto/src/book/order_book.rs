@@ -62,17 +62,19 @@ impl Ladder {
     #[inline]
     fn find(&self, key: u128) -> Result<usize, usize> {
         let keys = &self.keys[..];
-        let n = keys.len();
-        let lo = n.saturating_sub(8);
-        let mut i = n;
-        while i > lo {
-            let k = keys[i - 1];
-            if k <= key {
-                return if k == key { Ok(i - 1) } else { Err(i) };
+        let lo = keys.len().saturating_sub(32);
+        let (deep, near) = keys.split_at(lo);
+        match near.iter().rev().position(|&k| k <= key) {
+            Some(back) => {
+                let i = lo + near.len() - 1 - back;
+                if near.get(near.len() - 1 - back) == Some(&key) {
+                    Ok(i)
+                } else {
+                    Err(i + 1)
+                }
             }
-            i -= 1;
+            None => deep.binary_search(&key),
         }
-        keys[..lo].binary_search(&key)
     }
 
     /// Sets the size at `price` (zero deletes). Keeps at most `max_levels`, dropping the worst.
@@ -157,6 +159,10 @@ impl Ladder {
         while self.keys.len() > max_levels {
             self.drop_worst();
         }
+        // Room to grow without reallocating while the book breathes around its snapshot size.
+        let room = self.keys.len().max(256).min(max_levels);
+        self.keys.reserve(room);
+        self.sizes.reserve(room);
         true
     }
 
@@ -271,6 +277,7 @@ impl OrderBook {
 
     /// True when the best bid is at or above the best ask.
     #[must_use]
+    #[inline]
     pub fn is_crossed(&self) -> bool {
         match (self.bids.keys.last(), self.asks.keys.last()) {
             (Some(&b), Some(&a)) => b >= !a,

@@ -274,7 +274,7 @@ struct Buffered {
 ///
 /// In the `Live` state a frame costs one decode into a reused buffer and the book changes: no heap
 /// allocation (checked by a counting-allocator test) and no per-frame event (see [`BookEvent::Updated`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BookSync<M: BookMarket> {
     symbol: Symbol<M>,
     config: BookConfig,
@@ -354,27 +354,33 @@ impl<M: BookMarket> BookSync<M> {
     /// frame shows the gap and the book resyncs.
     pub fn handle_frame(&mut self, now: Instant, frame: &str) -> Result<(), BookError> {
         self.now = now;
-        let path = self.spec.decode_frame(frame, &mut self.scratch)?;
-        self.fallbacks += u64::from(path == DecodePath::Serde);
-        self.on_update();
-        Ok(())
+        let mut u = std::mem::take(&mut self.scratch);
+        let r = self.spec.decode_frame(frame, &mut u);
+        if let Ok(path) = r {
+            self.fallbacks += u64::from(path == DecodePath::Serde);
+            self.on_update(&u);
+        }
+        self.scratch = u;
+        r.map(|_| ())
     }
 
     /// Only the `data` object of a frame of this book's topic (for sessions that split frames).
     pub fn handle_data(&mut self, now: Instant, data: &str) -> Result<(), BookError> {
         self.now = now;
-        let path = self.spec.decode_data(data, &mut self.scratch)?;
-        self.fallbacks += u64::from(path == DecodePath::Serde);
-        self.on_update();
-        Ok(())
+        let mut u = std::mem::take(&mut self.scratch);
+        let r = self.spec.decode_data(data, &mut u);
+        if let Ok(path) = r {
+            self.fallbacks += u64::from(path == DecodePath::Serde);
+            self.on_update(&u);
+        }
+        self.scratch = u;
+        r.map(|_| ())
     }
 
-    /// A decoded message (tests and benchmarks that decode separately).
-    #[doc(hidden)]
+    /// A message decoded separately (with [`FrameSpec::decode_frame`]), for tools and benchmarks.
     pub fn handle_update(&mut self, now: Instant, update: &Update) {
         self.now = now;
-        self.scratch.clone_from(update);
-        self.on_update();
+        self.on_update(update);
     }
 
     /// The snapshot answering [`poll_fetch`](Self::poll_fetch). Ignored when none is awaited.
@@ -567,32 +573,29 @@ impl<M: BookMarket> BookSync<M> {
         self.fallbacks
     }
 
-    fn on_update(&mut self) {
+    fn on_update(&mut self, u: &Update) {
         match self.phase {
-            Phase::Live => {
-                let u = &self.scratch;
-                match check_spot(self.book.sequence, u.start, u.end) {
-                    SeqCheck::Stale => {}
-                    SeqCheck::Apply => {
-                        apply(&mut self.book, &u.changes, u.end, self.config.max_levels);
-                        self.applied += 1;
-                        self.updated += 1;
-                        self.check_crossed();
-                    }
-                    SeqCheck::Gap { expected, got } => {
-                        self.push(BookEvent::GapDetected { expected, got });
-                        self.start_resync(ResyncReason::Gap);
-                        self.buffer_scratch();
-                    }
+            Phase::Live => match check_spot(self.book.sequence, u.start, u.end) {
+                SeqCheck::Stale => {}
+                SeqCheck::Apply => {
+                    apply(&mut self.book, &u.changes, u.end, self.config.max_levels);
+                    self.applied += 1;
+                    self.updated += 1;
+                    self.check_crossed();
                 }
-            }
+                SeqCheck::Gap { expected, got } => {
+                    self.push(BookEvent::GapDetected { expected, got });
+                    self.start_resync(ResyncReason::Gap);
+                    self.buffer(u);
+                }
+            },
             Phase::Buffering => {
                 self.phase = Phase::Awaiting;
                 self.fetch_due = true;
                 self.timer = None;
-                self.buffer_scratch();
+                self.buffer(u);
             }
-            Phase::Awaiting => self.buffer_scratch(),
+            Phase::Awaiting => self.buffer(u),
         }
     }
 
@@ -606,7 +609,7 @@ impl<M: BookMarket> BookSync<M> {
         self.push(BookEvent::ResyncStarted { reason });
     }
 
-    fn buffer_scratch(&mut self) {
+    fn buffer(&mut self, u: &Update) {
         if self.buf.len() >= self.config.max_buffered_updates {
             let limit = self.config.max_buffered_updates;
             self.push(BookEvent::BufferOverflow { limit });
@@ -623,10 +626,10 @@ impl<M: BookMarket> BookSync<M> {
             }
         }
         let from = self.buf_changes.len();
-        self.buf_changes.extend_from_slice(&self.scratch.changes);
+        self.buf_changes.extend_from_slice(&u.changes);
         self.buf.push(Buffered {
-            start: self.scratch.start,
-            end: self.scratch.end,
+            start: u.start,
+            end: u.end,
             from,
             to: self.buf_changes.len(),
         });
@@ -677,12 +680,13 @@ impl<M: BookMarket> BookSync<M> {
         Ok(())
     }
 
+    #[inline]
     fn check_crossed(&mut self) {
         let crossed = self.book.is_crossed();
-        if crossed
-            && !self.crossed
-            && let (Some(b), Some(a)) = (self.book.best_bid(), self.book.best_ask())
-        {
+        if crossed == self.crossed {
+            return;
+        }
+        if crossed && let (Some(b), Some(a)) = (self.book.best_bid(), self.book.best_ask()) {
             self.push(BookEvent::Crossed {
                 best_bid: b.price,
                 best_ask: a.price,
