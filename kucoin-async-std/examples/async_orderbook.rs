@@ -1,6 +1,6 @@
 //! The main job on the async adapter: a live level-2 order book with a panel.
 //!
-//! `cargo run --release -p kucoin-async-std --example orderbook -- --runtime smol|async-std`
+//! `cargo run --release -p kucoin-async-std --example async_orderbook -- --runtime smol|async-std`
 //! does what the blocking adapter's example does (embedded fake KuCoin with faults by default,
 //! `--live` for KuCoin itself), on the chosen runtime.
 
