@@ -2,7 +2,7 @@
 //! tungstenite with rustls (WebSocket).
 //!
 //! Two entry points:
-//! - [`Rest`]: `rest.get(&endpoint)` for any [`Endpoint`](proto::rest::Endpoint) of its market.
+//! - [`Rest`]: `rest.get(&endpoint)` for any `proto::rest::Endpoint` of its market.
 //! - [`BookFeed`]: a live WebSocket feed that keeps level-2 books in step and yields
 //!   [`FeedEvent`]s. It is an [`Iterator`]; between events the synced books can be read.
 //!
