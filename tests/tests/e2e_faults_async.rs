@@ -1,0 +1,452 @@
+//! The async adapter (under smol and under async-std) against the fake exchange's faults: tokens, 429000, slow snapshots,
+//! wrong keys, clock skew and a chaos soak. Every test is bounded in time and ends with the
+//! client's book compared level for level with the exchange's true book.
+
+mod support;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use kucoin_async_std::proto::book::BookEvent;
+use kucoin_async_std::proto::feed::{CallPurpose, FeedEvent};
+use kucoin_async_std::proto::rest::{BulletPrivate, ErrorClass, ResponseError};
+use kucoin_async_std::proto::ws::{CloseReason, DisconnectCause, SessionEvent, Topic};
+use kucoin_async_std::proto::{Spot, SpotSymbol};
+use kucoin_async_std::{BookFeed, Config, Error, Rest};
+use kucoin_tests::{FakeConfig, FakeKucoin, Faults};
+use support::nonblocking::Client;
+use support::{
+    BACKOFF, SNAPSHOT_RETRY, Timed, assert_backoff_spacing, failed_call, fast_book, fast_session,
+    is_connected, is_disconnected, is_gap, is_synced, keys, times, wrong_keys,
+};
+
+/// Runs the same test body on both runtimes, each with its own fake exchange.
+fn on_both_runtimes<F, Fut>(test: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    smol::block_on(test());
+    async_std::task::block_on(test());
+}
+
+fn btc() -> SpotSymbol {
+    SpotSymbol::new("BTC-USDT").unwrap()
+}
+
+/// A spot config on `fake` with the full (signed) snapshot and short timings.
+fn config(fake: &FakeKucoin, seed: u64) -> Config<Spot> {
+    Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .book(fast_book())
+        .credentials(keys())
+        .unwrap()
+        .session(fast_session(seed))
+}
+
+fn client(fake: &FakeKucoin, seed: u64) -> Client<Spot> {
+    Client::new(config(fake, seed), btc())
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn async_expired_token_gets_a_401_frame_then_a_new_bullet_and_the_book_syncs_on_smol_and_async_std()
+{
+    on_both_runtimes(|| async {
+        // Every token is expired by the time it is used: each connect gets KuCoin's 401 frame.
+        let faults = Faults {
+            token_ttl: Some(Duration::ZERO),
+            one_shot_tokens: true,
+            ..Faults::none()
+        };
+        let fake =
+            FakeKucoin::start(FakeConfig::spot().with_ping(200, 200).with_faults(faults)).unwrap();
+        let mut c = client(&fake, 11);
+        let mut expired = 0;
+        let expired_twice = c.run_until(LIMIT, |_, e| {
+            expired += u32::from(matches!(e, FeedEvent::Session(SessionEvent::TokenExpired)));
+            expired >= 2
+        });
+        assert!(expired_twice.await);
+        assert!(fake.stats().faults.expired_tokens >= 2);
+        // Tokens now live long enough: the next bullet connects and the book syncs.
+        fake.set_faults(Faults {
+            token_ttl: Some(Duration::from_secs(5)),
+            one_shot_tokens: true,
+            ..Faults::none()
+        });
+        assert!(
+            c.synced(LIMIT).await,
+            "no sync once tokens were valid again"
+        );
+        c.converge_and_compare(&fake).await;
+        let stats = fake.stats();
+        assert!(
+            stats.bullets_issued > stats.faults.expired_tokens,
+            "each attempt fetched a new bullet: {stats:?}"
+        );
+        assert_eq!(stats.faults.reused_tokens, 0, "a token was used twice");
+        assert_eq!(
+            stats.tokens_rejected, stats.faults.expired_tokens,
+            "only expired tokens were refused"
+        );
+        // Each refusal was followed by a planned reconnect, never by a closed session.
+        let reconnecting = times(&c.log, |e| {
+            matches!(e, FeedEvent::Session(SessionEvent::Reconnecting { .. }))
+        });
+        assert!(reconnecting.len() >= 2);
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_one_shot_tokens_never_bite_because_every_connection_fetches_a_new_bullet_on_smol_and_async_std()
+ {
+    on_both_runtimes(|| async {
+        let faults = Faults {
+            one_shot_tokens: true,
+            ..Faults::none()
+        };
+        let fake =
+            FakeKucoin::start(FakeConfig::spot().with_ping(200, 200).with_faults(faults)).unwrap();
+        let mut c = client(&fake, 12);
+        assert!(c.synced(LIMIT).await);
+        // A close frame, then an abrupt hang-up: two reconnects.
+        fake.inject_close_all();
+        assert!(
+            c.run_until(LIMIT, |f, _| f.feed().stats().reconnects >= 1
+                && f.book(&btc()).is_some())
+                .await
+        );
+        fake.inject_hangup_all();
+        assert!(
+            c.run_until(LIMIT, |f, _| f.feed().stats().reconnects >= 2
+                && f.book(&btc()).is_some())
+                .await
+        );
+        c.converge_and_compare(&fake).await;
+        let stats = fake.stats();
+        assert_eq!(stats.faults.reused_tokens, 0, "a one-shot token was reused");
+        assert_eq!(stats.tokens_rejected, 0);
+        assert_eq!(stats.connections_accepted, 3);
+        assert_eq!(stats.bullets_issued, 3, "one bullet per connection");
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_too_many_requests_on_bullets_and_snapshots_are_retried_with_backoff_on_smol_and_async_std()
+{
+    on_both_runtimes(|| async {
+        let fake = FakeKucoin::start(FakeConfig::spot().with_ping(200, 200)).unwrap();
+        // The first two bullet requests are refused with 429000.
+        fake.inject_too_many_requests(2);
+        let mut c = client(&fake, 13);
+        assert!(c.run_until(LIMIT, |_, e| is_connected(e)).await);
+        // Connected: no snapshot can have been asked for yet (no message has arrived), so the next
+        // two 429000s fall on snapshots.
+        fake.inject_too_many_requests(2);
+        assert!(c.synced(LIMIT).await);
+        assert_eq!(fake.stats().faults.too_many_requests, 4);
+
+        let bullet_failures = times(&c.log, |e| {
+            failed_call(e).is_some_and(|(p, code)| {
+                *p == CallPurpose::Bullet { private: false } && code == Some("429000")
+            })
+        });
+        let snapshot_failures = times(&c.log, |e| {
+            failed_call(e).is_some_and(|(p, code)| {
+                matches!(p, CallPurpose::Snapshot { .. }) && code == Some("429000")
+            })
+        });
+        assert_eq!(bullet_failures.len(), 2, "{:?}", c.log);
+        assert_eq!(snapshot_failures.len(), 2, "{:?}", c.log);
+        // The session backs off: 100 ms, then 200 ms (plus jitter) between bullet requests.
+        let connected = times(&c.log, is_connected);
+        let mut bullets = bullet_failures.clone();
+        bullets.push(connected[0]);
+        assert_backoff_spacing("bullet", &bullets, BACKOFF.initial);
+        // Every retry waits for the `retry_at` the session announced.
+        let retry_ats: Vec<Instant> = c
+            .log
+            .iter()
+            .filter_map(|t| match &t.event {
+                FeedEvent::Session(SessionEvent::Reconnecting { retry_at, .. }) => Some(*retry_at),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(retry_ats.len(), 2);
+        assert!(bullets[1] >= retry_ats[0] && bullets[2] >= retry_ats[1]);
+        // The book backs off too: 100 ms, then 200 ms between snapshot requests.
+        let snapshot_retries = times(&c.log, |e| {
+            matches!(
+                e,
+                FeedEvent::Book {
+                    event: BookEvent::SnapshotFailed { retryable: true },
+                    ..
+                }
+            )
+        });
+        assert_eq!(snapshot_retries.len(), 2);
+        let mut snapshots = snapshot_failures.clone();
+        snapshots.push(*times(&c.log, is_synced).last().unwrap());
+        assert_backoff_spacing("snapshot", &snapshots, SNAPSHOT_RETRY);
+        c.converge_and_compare(&fake).await;
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_slow_snapshots_do_not_stop_pings_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        // A snapshot takes longer than pingInterval + pingTimeout, and the fake hangs up on clients
+        // that stop pinging: a loop that waited on the snapshot would lose its connection.
+        let faults = Faults {
+            snapshot_delay: Duration::from_millis(600),
+            ..Faults::none()
+        };
+        let mut fake_config = FakeConfig::spot().with_ping(200, 200).with_faults(faults);
+        fake_config.close_idle_clients = true;
+        let fake = FakeKucoin::start(fake_config).unwrap();
+        let mut c = client(&fake, 14);
+        assert!(c.synced(LIMIT).await);
+        for _ in 0..2 {
+            // A dropped frame: gap, resync, another slow snapshot.
+            fake.inject_drop(1);
+            let mut pongs_at_gap = None;
+            let mut pongs_during = 0;
+            let resynced = c.run_until(LIMIT, |f, e| {
+                if is_gap(e) {
+                    pongs_at_gap = Some(fake.stats().pongs_sent);
+                }
+                if let Some(before) = pongs_at_gap
+                    && is_synced(e)
+                {
+                    pongs_during = fake.stats().pongs_sent - before;
+                    return f.book(&btc()).is_some();
+                }
+                false
+            });
+            assert!(resynced.await);
+            // At least 600 ms with the snapshot in flight: three ping times, two pongs at least.
+            assert!(
+                pongs_during >= 2,
+                "only {pongs_during} pongs while a snapshot was in flight"
+            );
+        }
+        c.converge_and_compare(&fake).await;
+        let stats = fake.stats();
+        assert!(stats.faults.slow_snapshots >= 3);
+        assert_eq!(stats.idle_closes, 0, "the fake hung up on a silent client");
+        assert!(
+            !c.log.iter().any(|t| is_disconnected(&t.event)),
+            "{:?}",
+            c.log
+        );
+        assert_eq!(c.feed.feed().stats().reconnects, 0);
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_private_bullet_with_wrong_keys_is_a_typed_auth_error_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        let fake = FakeKucoin::start(FakeConfig::spot().paused()).unwrap();
+        let config = Config::<Spot>::new()
+            .rest_url(&fake.rest_url())
+            .unwrap()
+            .credentials(wrong_keys())
+            .unwrap();
+        let err = Rest::new(&config)
+            .get(&BulletPrivate::<Spot>::default())
+            .await
+            .unwrap_err();
+        let Error::Response(ResponseError::Api(api)) = &err else {
+            panic!("expected a KuCoin API error, got {err:?}");
+        };
+        // Key version 3 signs the passphrase with the secret: a wrong secret shows as 400004.
+        assert_eq!(api.code.as_str(), "400004");
+        assert_eq!(api.class(), ErrorClass::Auth);
+        assert!(!api.is_retryable());
+        assert_eq!(fake.stats().auth_failures, 1);
+        assert_eq!(fake.stats().bullets_issued, 0);
+    });
+}
+
+#[test]
+fn async_private_feed_with_wrong_keys_reports_the_whole_kucoin_code_and_backs_off_on_smol_and_async_std()
+ {
+    on_both_runtimes(|| async {
+        let fake = FakeKucoin::start(FakeConfig::spot().paused()).unwrap();
+        let session = fast_session(15).with_max_attempts(Some(3));
+        let config = Config::<Spot>::new()
+            .rest_url(&fake.rest_url())
+            .unwrap()
+            .credentials(wrong_keys())
+            .unwrap()
+            .session(session)
+            .private();
+        let mut feed = BookFeed::new(config).unwrap();
+        feed.subscribe(Topic::parse("/market/ticker:BTC-USDT").unwrap())
+            .unwrap();
+        let mut log: Vec<Timed<Spot>> = Vec::new();
+        let give_up = Instant::now() + LIMIT;
+        while let Some(event) = feed.next_event_until(give_up).await {
+            log.push(Timed {
+                at: Instant::now(),
+                event,
+            });
+        }
+        let failed = times(&log, |e| {
+            failed_call(e).is_some_and(|(p, code)| {
+                *p == CallPurpose::Bullet { private: true } && code == Some("400004")
+            })
+        });
+        let reconnects: Vec<&str> = log
+            .iter()
+            .filter_map(|t| support::bullet_reconnect_code(&t.event))
+            .collect();
+        assert_eq!(failed.len(), 3, "{log:?}");
+        assert_eq!(reconnects, ["400004", "400004"], "{log:?}");
+        assert_backoff_spacing("private bullet", &failed, BACKOFF.initial);
+        assert!(
+            matches!(
+                log.last().map(|t| &t.event),
+                Some(FeedEvent::Session(SessionEvent::Closed {
+                    reason: CloseReason::TooManyAttempts { attempts: 3 }
+                }))
+            ),
+            "{log:?}"
+        );
+        let stats = fake.stats();
+        assert_eq!(stats.auth_failures, 3);
+        assert_eq!((stats.bullets_issued, stats.connections_accepted), (0, 0));
+    });
+}
+
+/// The fake's clock runs two minutes ahead: far outside KuCoin's 5 s window.
+const SKEW_MS: i64 = 120_000;
+
+fn skewed_fake() -> FakeKucoin {
+    let mut fake_config = FakeConfig::spot().with_ping(200, 200);
+    fake_config.clock_offset_ms = SKEW_MS;
+    FakeKucoin::start(fake_config).unwrap()
+}
+
+#[test]
+fn async_clock_skew_is_learnt_from_server_time_and_the_full_snapshot_book_syncs_on_smol_and_async_std()
+ {
+    on_both_runtimes(|| async {
+        let fake = skewed_fake();
+        // A private session: the bullet and the full snapshot are both signed.
+        let mut c = Client::new(config(&fake, 16).private(), btc());
+        assert!(c.synced(LIMIT).await, "{:?}", c.log);
+        let skew_refusals = c
+            .log
+            .iter()
+            .position(|t| failed_call(&t.event).is_some_and(|(_, code)| code == Some("400002")))
+            .expect("a signed request was refused with 400002");
+        let adjusted = c
+            .log
+            .iter()
+            .position(|t| matches!(t.event, FeedEvent::ClockAdjusted { .. }))
+            .expect("the clock was learnt");
+        assert!(skew_refusals < adjusted);
+        let FeedEvent::ClockAdjusted { offset_ms } = c.log[adjusted].event else {
+            unreachable!()
+        };
+        assert!((offset_ms - SKEW_MS).abs() < 1_000, "offset {offset_ms} ms");
+        assert_eq!(c.feed.feed().server_time_offset().offset_ms(), offset_ms);
+        // Once learnt, no signed request is refused again.
+        let refusals = fake.stats().auth_failures;
+        fake.inject_drop(1);
+        assert!(
+            c.run_until(LIMIT, |f, e| is_gap(e) || f.book(&btc()).is_none())
+                .await
+        );
+        assert!(c.synced(LIMIT).await);
+        assert_eq!(fake.stats().auth_failures, refusals);
+        c.converge_and_compare(&fake).await;
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_rest_get_retries_once_after_syncing_the_clock_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        let fake = skewed_fake();
+        fake.pause_updates();
+        let rest = Rest::new(&config(&fake, 17));
+        let bullet = rest.get(&BulletPrivate::<Spot>::default()).await.unwrap();
+        assert!(!bullet.token.is_empty());
+        let stats = fake.stats();
+        assert_eq!(
+            stats.auth_failures, 1,
+            "one 400002, then the retry succeeded"
+        );
+        assert_eq!(stats.bullets_issued, 1);
+        // The learnt clock is kept: the next signed call succeeds first time.
+        rest.get(&BulletPrivate::<Spot>::default()).await.unwrap();
+        assert_eq!(fake.stats().auth_failures, 1);
+    });
+}
+
+#[test]
+fn async_chaos_soak_then_calm_gives_an_equal_book_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        let fake = FakeKucoin::start(
+            FakeConfig::spot()
+                .with_ping(200, 200)
+                .with_rate(Duration::from_millis(2), 3)
+                .with_faults(Faults::chaos(21)),
+        )
+        .unwrap();
+        let mut c = client(&fake, 18);
+        c.run_for(Duration::from_secs(3)).await;
+        fake.set_faults(Faults::none());
+        c.converge_and_compare(&fake).await;
+        let stats = fake.stats();
+        let f = &stats.faults;
+        assert!(
+            f.dropped + f.duplicated + f.overlapped >= 10,
+            "too little chaos to mean anything: {stats:?}"
+        );
+        assert_eq!(f.reused_tokens, 0, "a one-shot token was reused");
+        let client_stats = c.feed.feed().stats();
+        assert!(
+            client_stats.gaps + client_stats.reconnects >= 1,
+            "{client_stats:?}"
+        );
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_server_close_reconnects_with_a_new_token_and_resyncs_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        let fake = FakeKucoin::start(FakeConfig::spot().with_ping(200, 200)).unwrap();
+        let mut c = client(&fake, 19);
+        assert!(c.synced(LIMIT).await);
+        let bullets = fake.stats().bullets_issued;
+        fake.inject_close_all();
+        let resynced = c.run_until(LIMIT, |f, _| {
+            f.feed().stats().reconnects >= 1 && f.book(&btc()).is_some()
+        });
+        assert!(resynced.await);
+        assert!(
+            c.log.iter().any(|t| matches!(
+                &t.event,
+                FeedEvent::Session(SessionEvent::Disconnected {
+                    cause: DisconnectCause::ServerClosed { .. }
+                })
+            )),
+            "{:?}",
+            c.log
+        );
+        assert_eq!(fake.stats().bullets_issued, bullets + 1, "a new token");
+        c.converge_and_compare(&fake).await;
+        c.close().await;
+    });
+}
