@@ -1,6 +1,7 @@
-//! The async adapter (under smol and under async-std) against the fake exchange's faults: tokens, 429000, slow snapshots,
-//! wrong keys, clock skew and a chaos soak. Every test is bounded in time and ends with the
-//! client's book compared level for level with the exchange's true book.
+//! The async adapter, under smol and under async-std, against the fake exchange's faults:
+//! tokens, 429000, slow snapshots, wrong keys, clock skew, server closes and a chaos soak. Every
+//! test is bounded in time and ends with the client's book compared level for level with the
+//! exchange's true book.
 
 mod support;
 
