@@ -14,10 +14,13 @@
 //!   its book's decoder (no second parse, no allocation).
 //! - A reconnect of the session invalidates every book: a book is never shown across a
 //!   connection it did not see whole. Each book resyncs from a fresh snapshot.
+//! - A book's timers (the wait for a first message, snapshot retries) run only while its topic
+//!   is subscribed on a live connection: no snapshot is fetched, and no book shown, while the
+//!   stream that must follow it is not flowing.
 //! - A `400002` (clock skew) answer makes the feed ask for KuCoin's time and sign later requests
 //!   with the server-adjusted clock.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::book::{
@@ -304,6 +307,8 @@ pub struct Feed<M: FeedMarket> {
     session: Session,
     book_config: BookConfig,
     books: BTreeMap<String, BookSync<M>>,
+    /// Book topics acknowledged on the current connection: only their timers run.
+    subscribed: BTreeSet<String>,
     wants: VecDeque<Want>,
     pending: BTreeMap<CallId, Pending>,
     next_id: u64,
@@ -339,6 +344,7 @@ impl<M: FeedMarket> Feed<M> {
             session: Session::new(config.session, now),
             book_config: config.book,
             books: BTreeMap::new(),
+            subscribed: BTreeSet::new(),
             wants: VecDeque::new(),
             pending: BTreeMap::new(),
             next_id: 0,
@@ -575,8 +581,10 @@ impl<M: FeedMarket> Feed<M> {
     /// Time passed: fire whatever timers are due. Harmless when nothing is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.session.handle_timeout(now);
-        for book in self.books.values_mut() {
-            book.handle_timeout(now);
+        for (topic, book) in &mut self.books {
+            if self.subscribed.contains(topic) {
+                book.handle_timeout(now);
+            }
         }
         self.pump(now);
     }
@@ -671,8 +679,9 @@ impl<M: FeedMarket> Feed<M> {
             .poll_timeout()
             .map(|(at, _): (Instant, Timer)| at);
         self.books
-            .values()
-            .filter_map(BookSync::poll_timeout)
+            .iter()
+            .filter(|(topic, _)| self.subscribed.contains(*topic))
+            .filter_map(|(_, book)| book.poll_timeout())
             .chain(session)
             .min()
     }
@@ -762,8 +771,15 @@ impl<M: FeedMarket> Feed<M> {
                     }
                     self.connected_once = true;
                 }
+                SessionEvent::Subscribed { topic } => {
+                    self.subscribed.insert(topic.to_string());
+                }
+                SessionEvent::Unsubscribed { topic } => {
+                    self.subscribed.remove(&topic.to_string());
+                }
                 SessionEvent::Disconnected { .. } | SessionEvent::Closed { .. } => {
                     // The stream has a hole from here on: no book may be shown across it.
+                    self.subscribed.clear();
                     for book in self.books.values_mut() {
                         book.handle_reset(now);
                     }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use kucoin_async_std::proto::book::BookEvent;
 use kucoin_async_std::proto::feed::{CallPurpose, FeedEvent};
 use kucoin_async_std::proto::rest::{BulletPrivate, ErrorClass, ResponseError};
-use kucoin_async_std::proto::ws::{CloseReason, DisconnectCause, SessionEvent, Topic};
+use kucoin_async_std::proto::ws::{
+    CloseReason, DisconnectCause, SessionEvent, SessionState, Topic,
+};
 use kucoin_async_std::proto::{Spot, SpotSymbol};
 use kucoin_async_std::{BookFeed, Config, Error, Rest};
 use kucoin_tests::{FakeConfig, FakeKucoin, Faults};
@@ -447,6 +449,48 @@ fn async_server_close_reconnects_with_a_new_token_and_resyncs_on_smol_and_async_
             c.log
         );
         assert_eq!(fake.stats().bullets_issued, bullets + 1, "a new token");
+        c.converge_and_compare(&fake).await;
+        c.close().await;
+    });
+}
+
+#[test]
+fn async_no_book_is_shown_while_the_session_cannot_connect_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        let fake = FakeKucoin::start(FakeConfig::spot().with_ping(200, 200)).unwrap();
+        let mut book = fast_book();
+        book.first_update_wait = Duration::from_millis(200);
+        let config = Config::<Spot>::new()
+            .rest_url(&fake.rest_url())
+            .unwrap()
+            .book(book)
+            .credentials(keys())
+            .unwrap()
+            .session(fast_session(20));
+        let mut c = Client::new(config, btc());
+        assert!(c.synced(LIMIT).await);
+        // From now on every token is expired when used: the session cannot get back in, while
+        // snapshots are still served.
+        fake.set_faults(Faults {
+            token_ttl: Some(Duration::ZERO),
+            ..Faults::none()
+        });
+        fake.inject_close_all();
+        let mut shown_offline = None;
+        c.run_until(Duration::from_millis(800), |f, e| {
+            let live = f.feed().session().state() == SessionState::Live;
+            if !live && f.book(&btc()).is_some() {
+                shown_offline = Some(format!("{e:?}"));
+                return true;
+            }
+            false
+        })
+        .await;
+        assert_eq!(shown_offline, None, "a book was shown with no live stream");
+        assert!(fake.stats().faults.expired_tokens >= 2);
+        // Tokens valid again: the book comes back and equals the exchange's.
+        fake.set_faults(Faults::none());
+        assert!(c.synced(LIMIT).await);
         c.converge_and_compare(&fake).await;
         c.close().await;
     });

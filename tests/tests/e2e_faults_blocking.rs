@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use kucoin_blocking::proto::book::BookEvent;
 use kucoin_blocking::proto::feed::{CallPurpose, FeedEvent};
 use kucoin_blocking::proto::rest::{BulletPrivate, ErrorClass, ResponseError};
-use kucoin_blocking::proto::ws::{CloseReason, SessionEvent, Topic};
+use kucoin_blocking::proto::ws::{CloseReason, SessionEvent, SessionState, Topic};
 use kucoin_blocking::proto::{Spot, SpotSymbol};
 use kucoin_blocking::{BookFeed, Config, Error, Rest};
 use kucoin_tests::{FakeConfig, FakeKucoin, Faults};
@@ -371,5 +371,44 @@ fn chaos_soak_then_calm_gives_an_equal_book() {
         client_stats.gaps + client_stats.reconnects >= 1,
         "{client_stats:?}"
     );
+    c.close();
+}
+
+#[test]
+fn no_book_is_shown_while_the_session_cannot_connect() {
+    let fake = FakeKucoin::start(FakeConfig::spot().with_ping(200, 200)).unwrap();
+    let mut book = fast_book();
+    book.first_update_wait = Duration::from_millis(200);
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .book(book)
+        .credentials(keys())
+        .unwrap()
+        .session(fast_session(20));
+    let mut c = Client::new(config, btc());
+    assert!(c.synced(LIMIT));
+    // From now on every token is expired when used: the session cannot get back in, while
+    // snapshots are still served.
+    fake.set_faults(Faults {
+        token_ttl: Some(Duration::ZERO),
+        ..Faults::none()
+    });
+    fake.inject_close_all();
+    let mut shown_offline = None;
+    c.run_until(Duration::from_millis(800), |f, e| {
+        let live = f.feed().session().state() == SessionState::Live;
+        if !live && f.book(&btc()).is_some() {
+            shown_offline = Some(format!("{e:?}"));
+            return true;
+        }
+        false
+    });
+    assert_eq!(shown_offline, None, "a book was shown with no live stream");
+    assert!(fake.stats().faults.expired_tokens >= 2);
+    // Tokens valid again: the book comes back and equals the exchange's.
+    fake.set_faults(Faults::none());
+    assert!(c.synced(LIMIT));
+    c.converge_and_compare(&fake);
     c.close();
 }
