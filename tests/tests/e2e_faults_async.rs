@@ -338,42 +338,71 @@ fn skewed_fake() -> FakeKucoin {
     FakeKucoin::start(fake_config).unwrap()
 }
 
-#[test]
-fn async_clock_skew_is_learnt_from_server_time_and_the_full_snapshot_book_syncs_on_smol_and_async_std()
- {
-    on_both_runtimes(|| async {
-        let fake = skewed_fake();
-        // A private session: the bullet and the full snapshot are both signed.
-        let mut c = Client::new(config(&fake, 16).private(), btc());
-        assert!(c.synced(LIMIT).await, "{:?}", c.log);
-        let skew_refusals = c
-            .log
-            .iter()
-            .position(|t| failed_call(&t.event).is_some_and(|(_, code)| code == Some("400002")))
-            .expect("a signed request was refused with 400002");
-        let adjusted = c
-            .log
-            .iter()
-            .position(|t| matches!(t.event, FeedEvent::ClockAdjusted { .. }))
-            .expect("the clock was learnt");
-        assert!(skew_refusals < adjusted);
-        let FeedEvent::ClockAdjusted { offset_ms } = c.log[adjusted].event else {
-            unreachable!()
-        };
-        assert!((offset_ms - SKEW_MS).abs() < 1_000, "offset {offset_ms} ms");
-        assert_eq!(c.feed.feed().server_time_offset().offset_ms(), offset_ms);
-        // Once learnt, no signed request is refused again.
-        let refusals = fake.stats().auth_failures;
-        fake.inject_drop(1);
+/// Syncs a book against the skewed fake. A private session meets 400002 first on its bullet, a
+/// public one on the full (signed) snapshot; either way the feed learns the server's clock.
+async fn clock_skew_is_learnt_and_the_book_syncs(private: bool) {
+    let fake = skewed_fake();
+    let config = config(&fake, 16);
+    let config = if private { config.private() } else { config };
+    let mut c = Client::new(config, btc());
+    assert!(c.synced(LIMIT).await, "{:?}", c.log);
+    let refusals: Vec<(usize, &CallPurpose)> = c
+        .log
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match failed_call(&t.event) {
+            Some((purpose, Some("400002"))) => Some((i, purpose)),
+            _ => None,
+        })
+        .collect();
+    let (first_refusal, purpose) = *refusals.first().expect("a signed request met 400002");
+    if private {
+        assert_eq!(*purpose, CallPurpose::Bullet { private: true });
+    } else {
         assert!(
-            c.run_until(LIMIT, |f, e| is_gap(e) || f.book(&btc()).is_none())
-                .await
+            matches!(purpose, CallPurpose::Snapshot { .. }),
+            "{purpose:?}"
         );
-        assert!(c.synced(LIMIT).await);
-        assert_eq!(fake.stats().auth_failures, refusals);
-        c.converge_and_compare(&fake).await;
-        c.close().await;
-    });
+    }
+    let adjusted: Vec<(usize, i64)> = c
+        .log
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t.event {
+            FeedEvent::ClockAdjusted { offset_ms } => Some((i, offset_ms)),
+            _ => None,
+        })
+        .collect();
+    let [(learnt_at, offset_ms)] = adjusted[..] else {
+        panic!("the clock must be learnt once: {adjusted:?}");
+    };
+    assert!(first_refusal < learnt_at);
+    assert!((offset_ms - SKEW_MS).abs() < 1_000, "offset {offset_ms} ms");
+    assert_eq!(c.feed.feed().server_time_offset().offset_ms(), offset_ms);
+    // Once learnt, no signed request is refused again.
+    let refused = fake.stats().auth_failures;
+    assert_eq!(refused, refusals.len() as u64);
+    fake.inject_drop(1);
+    assert!(
+        c.run_until(LIMIT, |f, e| is_gap(e) || f.book(&btc()).is_none())
+            .await
+    );
+    assert!(c.synced(LIMIT).await);
+    assert_eq!(fake.stats().auth_failures, refused);
+    c.converge_and_compare(&fake).await;
+    c.close().await;
+}
+
+#[test]
+fn async_clock_skew_on_the_private_bullet_is_learnt_from_server_time_and_the_book_syncs_on_smol_and_async_std()
+ {
+    on_both_runtimes(|| clock_skew_is_learnt_and_the_book_syncs(true));
+}
+
+#[test]
+fn async_clock_skew_on_the_full_snapshot_is_learnt_from_server_time_and_the_book_syncs_on_smol_and_async_std()
+ {
+    on_both_runtimes(|| clock_skew_is_learnt_and_the_book_syncs(false));
 }
 
 #[test]
