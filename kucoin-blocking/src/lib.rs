@@ -8,7 +8,8 @@
 //!
 //! # The run loop
 //! [`BookFeed::next_event`] is the whole adapter: it drains the core's events, sends the REST
-//! calls it asks for (on a worker thread, so pings never wait on a slow snapshot), connects
+//! calls it asks for (each on its own thread, so neither pings nor a reconnect's bullet wait on
+//! a slow snapshot), connects
 //! when told, writes what the core transmits, reads with a timeout set to the core's next
 //! deadline and hands every frame, disconnect and timeout back.
 //!
@@ -279,7 +280,8 @@ pub struct BookFeed<M: FeedMarket> {
     allow_plain: bool,
     connect_timeout: Duration,
     ws: Option<WsConn>,
-    calls: mpsc::Sender<(CallId, http::Request<Vec<u8>>)>,
+    agent: ureq::Agent,
+    results_tx: mpsc::Sender<RestResult>,
     results: mpsc::Receiver<RestResult>,
     in_flight: usize,
     ended: bool,
@@ -292,29 +294,15 @@ impl<M: FeedMarket> BookFeed<M> {
     /// A feed from a [`Config`]; it connects on the first [`BookFeed::next_event`].
     pub fn new(config: Config<M>) -> Result<Self, Error> {
         let feed = Feed::new(config.rest, config.feed, Instant::now())?;
-        let (calls, calls_rx) = mpsc::channel::<(CallId, http::Request<Vec<u8>>)>();
         let (results_tx, results) = mpsc::channel();
-        let agent = transport::http_agent(config.http_timeout);
-        // One REST worker: calls are rare (bullets, snapshots) and ordered. It ends when the
-        // feed (and so `calls`) is dropped.
-        thread::Builder::new()
-            .name("kucoin-rest".into())
-            .spawn(move || {
-                for (id, req) in calls_rx {
-                    let result = transport::execute(&agent, req);
-                    if results_tx.send((id, result)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(TransportError::Io)?;
         Ok(Self {
             feed,
             tls: transport::tls_config()?,
             allow_plain: config.allow_plain,
             connect_timeout: config.connect_timeout,
             ws: None,
-            calls,
+            agent: transport::http_agent(config.http_timeout),
+            results_tx,
             results,
             in_flight: 0,
             ended: false,
@@ -390,11 +378,21 @@ impl<M: FeedMarket> BookFeed<M> {
                 request.method(),
                 request.uri().path()
             );
-            if self.calls.send((id, request)).is_err() {
-                self.feed
-                    .handle_request_failed(now, id, "the REST worker has stopped".into());
-            } else {
-                self.in_flight += 1;
+            // One thread per call: calls are rare (bullets, snapshots), and one that hangs
+            // (a slow snapshot) must not hold back the next (the bullet of a reconnect).
+            let (agent, tx) = (self.agent.clone(), self.results_tx.clone());
+            let spawned = thread::Builder::new()
+                .name("kucoin-rest".into())
+                .spawn(move || {
+                    let _ = tx.send((id, transport::execute(&agent, request)));
+                });
+            match spawned {
+                Ok(_) => self.in_flight += 1,
+                Err(e) => self.feed.handle_request_failed(
+                    now,
+                    id,
+                    format!("could not start a REST thread: {e}"),
+                ),
             }
         }
         while let Ok((id, result)) = self.results.try_recv() {

@@ -442,3 +442,32 @@ fn no_book_is_shown_while_the_session_cannot_connect() {
     c.converge_and_compare(&fake);
     c.close();
 }
+
+#[test]
+fn a_slow_snapshot_in_flight_does_not_delay_the_reconnect() {
+    let fake = FakeKucoin::start(FakeConfig::spot().with_ping(200, 200)).unwrap();
+    let mut c = client(&fake, 22);
+    assert!(c.synced(LIMIT));
+    // The next snapshot hangs for a second; the server closes while it is in flight.
+    fake.set_faults(Faults {
+        snapshot_delay: Duration::from_millis(1000),
+        ..Faults::none()
+    });
+    fake.inject_drop(1);
+    assert!(c.run_until(LIMIT, |_, e| is_gap(e)));
+    fake.inject_close_all();
+    assert!(c.run_until(LIMIT, |_, e| is_disconnected(e)));
+    let lost = Instant::now();
+    assert!(c.run_until(LIMIT, |_, e| is_connected(e)));
+    let took = lost.elapsed();
+    // Backoff (at most 120 ms here) plus a bullet and a handshake on loopback: far below the
+    // second the snapshot takes.
+    assert!(
+        took < Duration::from_millis(600),
+        "reconnect waited {took:?} behind the slow snapshot"
+    );
+    fake.set_faults(Faults::none());
+    assert!(c.synced(LIMIT));
+    c.converge_and_compare(&fake);
+    c.close();
+}
