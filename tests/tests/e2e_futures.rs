@@ -1,6 +1,6 @@
 //! Futures (`/contractMarket/level2`, `XBTUSDTM`) through both adapters against the fake
-//! exchange: a clean sync, and drops, duplicates and stale repeats, each ending with the book
-//! equal to the exchange's true book. The async tests run under smol and under async-std.
+//! exchange: a clean sync, drops, duplicates and stale repeats, and a chaos soak, each ending
+//! with the book equal to the exchange's true book. The async tests run under smol and under async-std.
 
 mod support;
 
@@ -136,6 +136,51 @@ fn async_futures_drops_duplicates_and_repeats_are_survived_with_an_equal_book_on
             f.dropped > 0 && f.duplicated > 0 && f.overlapped > 0,
             "{f:?}"
         );
+        c.close().await;
+    });
+}
+
+fn chaos_fake() -> FakeKucoin {
+    FakeKucoin::start(
+        FakeConfig::futures()
+            .with_ping(200, 200)
+            .with_rate(Duration::from_millis(2), 3)
+            .with_faults(Faults::chaos(41)),
+    )
+    .unwrap()
+}
+
+/// After a soak, the exchange must have injected enough faults for the soak to mean something.
+fn assert_chaos_happened(fake: &FakeKucoin) {
+    let stats = fake.stats();
+    let f = &stats.faults;
+    assert!(
+        f.dropped + f.duplicated + f.overlapped >= 10,
+        "too little chaos to mean anything: {stats:?}"
+    );
+    assert_eq!(f.reused_tokens, 0, "a one-shot token was reused");
+}
+
+#[test]
+fn futures_chaos_soak_then_calm_gives_an_equal_book() {
+    let fake = chaos_fake();
+    let mut c = blocking_client(&fake, 35);
+    c.run_for(Duration::from_secs(2));
+    fake.set_faults(Faults::none());
+    c.converge_and_compare(&fake);
+    assert_chaos_happened(&fake);
+    c.close();
+}
+
+#[test]
+fn async_futures_chaos_soak_then_calm_gives_an_equal_book_on_smol_and_async_std() {
+    on_both_runtimes(|| async {
+        let fake = chaos_fake();
+        let mut c = async_client(&fake, 36);
+        c.run_for(Duration::from_secs(2)).await;
+        fake.set_faults(Faults::none());
+        c.converge_and_compare(&fake).await;
+        assert_chaos_happened(&fake);
         c.close().await;
     });
 }
