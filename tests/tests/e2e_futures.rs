@@ -1,6 +1,7 @@
 //! Futures (`/contractMarket/level2`, `XBTUSDTM`) through both adapters against the fake
 //! exchange: a clean sync, drops, duplicates and stale repeats, and a chaos soak, each ending
-//! with the book equal to the exchange's true book. The async tests run under smol and under async-std.
+//! with the book equal to the exchange's true book. The async tests run under smol and under
+//! async-std.
 
 mod support;
 
