@@ -133,8 +133,12 @@ fn async_one_shot_tokens_never_bite_because_every_connection_fetches_a_new_bulle
         let stats = fake.stats();
         assert_eq!(stats.faults.reused_tokens, 0, "a one-shot token was reused");
         assert_eq!(stats.tokens_rejected, 0);
-        assert_eq!(stats.connections_accepted, 3);
-        assert_eq!(stats.bullets_issued, 3, "one bullet per connection");
+        // Three connections at least (a slow machine may add a ping timeout's reconnect).
+        assert!(stats.connections_accepted >= 3, "{stats:?}");
+        assert_eq!(
+            stats.bullets_issued, stats.connections_accepted,
+            "one bullet per connection"
+        );
         c.close().await;
     });
 }
@@ -477,7 +481,7 @@ fn async_server_close_reconnects_with_a_new_token_and_resyncs_on_smol_and_async_
             "{:?}",
             c.log
         );
-        assert_eq!(fake.stats().bullets_issued, bullets + 1, "a new token");
+        assert!(fake.stats().bullets_issued > bullets, "a new token");
         c.converge_and_compare(&fake).await;
         c.close().await;
     });

@@ -104,8 +104,12 @@ fn one_shot_tokens_never_bite_because_every_connection_fetches_a_new_bullet() {
     let stats = fake.stats();
     assert_eq!(stats.faults.reused_tokens, 0, "a one-shot token was reused");
     assert_eq!(stats.tokens_rejected, 0);
-    assert_eq!(stats.connections_accepted, 3);
-    assert_eq!(stats.bullets_issued, 3, "one bullet per connection");
+    // Three connections at least (a slow machine may add a ping timeout's reconnect).
+    assert!(stats.connections_accepted >= 3, "{stats:?}");
+    assert_eq!(
+        stats.bullets_issued, stats.connections_accepted,
+        "one bullet per connection"
+    );
     c.close();
 }
 
