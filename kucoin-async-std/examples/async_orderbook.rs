@@ -122,6 +122,9 @@ async fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::er
             print!("{}", demo::panel(&symbol, &source, feed.book(&sym), &panel));
             (last_frames, last_draw) = (stats.book_frames, Instant::now());
             next_draw = Instant::now() + Duration::from_millis(250);
+        } else if args.json && Instant::now() >= next_draw {
+            // No panel, but the loop must still wait for events (a past deadline runs nothing).
+            next_draw = Instant::now() + Duration::from_millis(250);
         }
     }
 
