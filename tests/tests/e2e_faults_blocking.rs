@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use kucoin_blocking::proto::book::BookEvent;
+use kucoin_blocking::proto::book::{BookEvent, Side};
 use kucoin_blocking::proto::feed::{CallPurpose, FeedEvent};
 use kucoin_blocking::proto::rest::{BulletPrivate, ErrorClass, ResponseError};
 use kucoin_blocking::proto::ws::{CloseReason, SessionEvent, SessionState, Topic};
@@ -473,5 +473,51 @@ fn a_slow_snapshot_in_flight_does_not_delay_the_reconnect() {
     fake.set_faults(Faults::none());
     assert!(c.synced(LIMIT));
     c.converge_and_compare(&fake);
+    c.close();
+}
+
+#[test]
+fn public_top100_book_equals_the_exchange_within_its_complete_depth() {
+    let faults = Faults {
+        seed: 4,
+        drop_one_in: 40,
+        duplicate_one_in: 20,
+        overlap_one_in: 20,
+        ..Faults::none()
+    };
+    let fake =
+        FakeKucoin::start(FakeConfig::spot().with_ping(200, 200).with_faults(faults)).unwrap();
+    // No keys: the book bootstraps from level2_100.
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .book(fast_book())
+        .session(fast_session(23));
+    let mut c = Client::new(config, btc());
+    let mut gaps = 0;
+    assert!(c.run_until(LIMIT, |f, e| {
+        gaps += u32::from(is_gap(e));
+        gaps >= 2 && f.book(&btc()).is_some()
+    }));
+    fake.set_faults(Faults::none());
+    fake.pause_updates();
+    let truth = fake.true_book("BTC-USDT").unwrap();
+    let at_truth = |f: &BookFeed<Spot>| {
+        f.book(&btc())
+            .is_some_and(|b| b.sequence() == truth.sequence)
+    };
+    assert!(at_truth(&c.feed) || c.run_until(LIMIT, |f, _| at_truth(f)));
+    let book = c.feed.book(&btc()).unwrap();
+    let (bids, asks) = support::levels(book);
+    let (bid_depth, ask_depth) = (
+        book.complete_depth(Side::Bid),
+        book.complete_depth(Side::Ask),
+    );
+    assert!(
+        bid_depth >= 50 && ask_depth >= 50,
+        "{bid_depth} {ask_depth}"
+    );
+    assert_eq!(bids[..bid_depth], truth.bids[..bid_depth], "bids");
+    assert_eq!(asks[..ask_depth], truth.asks[..ask_depth], "asks");
     c.close();
 }
