@@ -521,3 +521,36 @@ fn public_top100_book_equals_the_exchange_within_its_complete_depth() {
     assert_eq!(asks[..ask_depth], truth.asks[..ask_depth], "asks");
     c.close();
 }
+
+#[test]
+fn two_books_on_one_connection_survive_drops_and_a_server_close_with_equal_books() {
+    let faults = Faults {
+        seed: 6,
+        drop_one_in: 40,
+        duplicate_one_in: 20,
+        overlap_one_in: 20,
+        ..Faults::none()
+    };
+    let fake =
+        FakeKucoin::start(FakeConfig::spot().with_ping(200, 200).with_faults(faults)).unwrap();
+    let eth = SpotSymbol::new("ETH-USDT").unwrap();
+    let mut c = client(&fake, 24);
+    c.feed.add_book(eth.clone()).unwrap();
+    let both = |f: &BookFeed<Spot>| f.book(&btc()).is_some() && f.book(&eth).is_some();
+    let mut gaps = 0;
+    assert!(c.run_until(LIMIT, |f, e| {
+        gaps += u32::from(is_gap(e));
+        gaps >= 4 && both(f)
+    }));
+    fake.inject_close_all();
+    assert!(c.run_until(LIMIT, |f, _| f.feed().stats().reconnects >= 1 && both(f)));
+    fake.set_faults(Faults::none());
+    c.converge_and_compare(&fake);
+    // The exchange is paused: ETH must be at its true sequence too.
+    let truth = fake.true_book("ETH-USDT").unwrap();
+    let eth_at_truth =
+        |f: &BookFeed<Spot>| f.book(&eth).is_some_and(|b| b.sequence() == truth.sequence);
+    assert!(eth_at_truth(&c.feed) || c.run_until(LIMIT, |f, _| eth_at_truth(f)));
+    support::assert_same_book(c.feed.book(&eth).unwrap(), &truth);
+    c.close();
+}
