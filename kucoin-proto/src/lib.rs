@@ -18,6 +18,7 @@ pub mod auth;
 pub mod book;
 pub mod feed;
 pub mod market;
+pub mod replay;
 pub mod rest;
 pub mod time;
 pub mod ws;
