@@ -11,7 +11,8 @@ use futures_lite::{AsyncRead, AsyncWrite, FutureExt, StreamExt};
 use url::Url;
 
 pub use kucoin_blocking::transport::{
-    HttpResponse, MAX_FRAME, ReadOutcome, TransportError, http_agent, redact_token, tls_config,
+    HttpResponse, MAX_FRAME, ReadOutcome, TransportError, WsTarget, http_agent, redact_token,
+    tls_config,
 };
 
 /// Sends one request built by `kucoin-proto` on a background thread and awaits the answer.
@@ -99,23 +100,16 @@ impl WsConn {
         limit: Duration,
     ) -> Result<WsConn, TransportError> {
         timeout(limit, "WebSocket connect timed out", async {
-            let bad = |why| TransportError::BadUrl {
-                url: redact_token(url),
-                why,
-            };
-            let secure = match url.scheme() {
-                "wss" => true,
-                "ws" if allow_plain => false,
-                "ws" => return Err(bad("plain ws:// is only allowed for explicit test URLs")),
-                _ => return Err(bad("scheme must be wss:// (or ws:// for tests)")),
-            };
-            let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
-            let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
+            let WsTarget { host, port, secure } = WsTarget::of(url, allow_plain)?;
             let tcp = async_net::TcpStream::connect((host.as_str(), port)).await?;
             tcp.set_nodelay(true)?;
             let stream = if secure {
-                let name = rustls::pki_types::ServerName::try_from(host)
-                    .map_err(|_| bad("host is not a valid TLS server name"))?;
+                let name = rustls::pki_types::ServerName::try_from(host).map_err(|_| {
+                    TransportError::BadUrl {
+                        url: redact_token(url),
+                        why: "host is not a valid TLS server name",
+                    }
+                })?;
                 let tls = futures_rustls::TlsConnector::from(tls.clone())
                     .connect(name, tcp)
                     .await?;

@@ -12,7 +12,6 @@ use kucoin_blocking::proto::feed::FeedMarket;
 use kucoin_blocking::proto::{Futures, Spot, Symbol};
 use kucoin_blocking::{BookFeed, Config};
 use kucoin_tests::demo::{self, DemoArgs, PanelStats};
-use kucoin_tests::{FakeConfig, FakeKucoin, Faults};
 
 fn main() -> ExitCode {
     let args = match DemoArgs::parse(std::env::args().skip(1)) {
@@ -47,25 +46,7 @@ fn live_credentials() -> Option<Credentials> {
 
 fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let symbol = args.symbol();
-    let fake = if args.embedded() {
-        let base = if args.futures {
-            FakeConfig::futures()
-        } else {
-            FakeConfig::spot()
-        };
-        let faults = if args.no_faults {
-            Faults::none()
-        } else {
-            Faults::chaos(7)
-        };
-        Some(FakeKucoin::start(
-            base.with_ping(2_000, 1_000)
-                .with_rate(Duration::from_millis(1), 2)
-                .with_faults(faults),
-        )?)
-    } else {
-        None
-    };
+    let fake = demo::start_fake(args)?;
     let mut config = Config::<M>::new();
     let source = if let Some(fake) = &fake {
         config = config
@@ -140,26 +121,7 @@ fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::error::E
             None => Err("the book is not synced".to_owned()),
         };
         if !args.json {
-            match &verdict {
-                Ok(()) => println!(
-                    "\nbook check: IDENTICAL to the exchange's book at sequence {} ({} bid and {} ask levels)",
-                    truth.sequence,
-                    truth.bids.len(),
-                    truth.asks.len()
-                ),
-                Err(diff) => println!("\nbook check: DIFFERENT from the exchange's book: {diff}"),
-            }
-            let f = fake.stats().faults;
-            println!(
-                "faults injected: {} dropped, {} duplicated, {} overlapping, {} server closes, {} silent sockets, {} x 429000, {} reused tokens refused",
-                f.dropped,
-                f.duplicated,
-                f.overlapped,
-                f.server_closes,
-                f.silenced,
-                f.too_many_requests,
-                f.reused_tokens
-            );
+            demo::print_check(fake, &truth, &verdict);
         }
         if verdict.is_err() {
             code = ExitCode::FAILURE;

@@ -92,6 +92,36 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
     Ok(Arc::new(config))
 }
 
+/// Where a WebSocket URL points, once checked: TLS unless plain text was explicitly allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsTarget {
+    /// Host name or address.
+    pub host: String,
+    /// Port (the scheme's default when the URL has none).
+    pub port: u16,
+    /// `wss://`.
+    pub secure: bool,
+}
+
+impl WsTarget {
+    /// Checks `url`: `wss://` always, `ws://` only with `allow_plain` (explicit test URLs).
+    pub fn of(url: &Url, allow_plain: bool) -> Result<WsTarget, TransportError> {
+        let bad = |why| TransportError::BadUrl {
+            url: redact_token(url),
+            why,
+        };
+        let secure = match url.scheme() {
+            "wss" => true,
+            "ws" if allow_plain => false,
+            "ws" => return Err(bad("plain ws:// is only allowed for explicit test URLs")),
+            _ => return Err(bad("scheme must be wss:// (or ws:// for tests)")),
+        };
+        let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
+        let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
+        Ok(WsTarget { host, port, secure })
+    }
+}
+
 /// What one read from the WebSocket produced.
 #[derive(Debug)]
 pub enum ReadOutcome {
@@ -124,19 +154,8 @@ impl WsConn {
         allow_plain: bool,
         timeout: Duration,
     ) -> Result<WsConn, TransportError> {
-        let bad = |why| TransportError::BadUrl {
-            url: redact_token(url),
-            why,
-        };
-        let secure = match url.scheme() {
-            "wss" => true,
-            "ws" if allow_plain => false,
-            "ws" => return Err(bad("plain ws:// is only allowed for explicit test URLs")),
-            _ => return Err(bad("scheme must be wss:// (or ws:// for tests)")),
-        };
-        let host = url.host_str().ok_or_else(|| bad("no host"))?;
-        let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
-        let addrs: Vec<_> = (host, port).to_socket_addrs()?.collect();
+        let WsTarget { host, port, secure } = WsTarget::of(url, allow_plain)?;
+        let addrs: Vec<_> = (host.as_str(), port).to_socket_addrs()?.collect();
         let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
         let mut tcp = None;
         for addr in addrs {

@@ -24,12 +24,15 @@ use kucoin_proto::book::{
     BookConfig, BookMarket, BookState, BookSync, Decimal, FrameSpec, OrderBook, Side,
     SpotSnapshotSource, Update,
 };
+use kucoin_proto::feed::FeedMarket;
 use kucoin_proto::market::{Futures, Spot, Symbol};
+use kucoin_proto::replay::Replay;
 use kucoin_proto::rest::{L2Snapshot, parse_envelope};
 use serde::Deserialize;
 
 struct Corpus {
     snapshot: L2Snapshot,
+    snapshot_raw: Vec<u8>,
     frames: Vec<String>,
     expected: serde_json::Value,
 }
@@ -54,6 +57,7 @@ fn corpus(market: &str) -> Corpus {
     let read = |k: &str, ext: &str| std::fs::read(dir.join(format!("{market}_{k}.{ext}"))).unwrap();
     Corpus {
         snapshot: parse_envelope(200, &read("snapshot", "json")).unwrap(),
+        snapshot_raw: read("snapshot", "json"),
         frames: String::from_utf8(read("frames", "jsonl"))
             .unwrap()
             .lines()
@@ -226,7 +230,7 @@ fn ref_parse_futures(frame: &str) -> usize {
 
 // ------------------------------------------------------------------ benches
 
-fn bench_market<M: BookMarket>(c: &mut Criterion, market: &str, symbol: &str) {
+fn bench_market<M: FeedMarket>(c: &mut Criterion, market: &str, symbol: &str) {
     let corpus = corpus(market);
     let futures = market == "futures";
     let spec = if futures {
@@ -273,6 +277,22 @@ fn bench_market<M: BookMarket>(c: &mut Criterion, market: &str, symbol: &str) {
         ref_apply(&mut r, f);
     }
     assert_eq!(r.top50(), expected_top(&corpus));
+    let live_feed = || {
+        let mut replay = Replay::<M>::new(
+            Symbol::new(symbol).unwrap(),
+            corpus.snapshot_raw.clone(),
+            t0,
+        )
+        .unwrap();
+        replay.frame(&corpus.frames[0]);
+        replay
+    };
+    let mut replay = live_feed();
+    for f in frames {
+        replay.frame(f);
+    }
+    assert_eq!(top50(replay.book().unwrap()), expected_top(&corpus));
+    assert_eq!(replay.stats().gaps, 0);
     eprintln!(
         "{market}: {} frames, {:.1} bytes/frame on average",
         frames.len(),
@@ -313,6 +333,19 @@ fn bench_market<M: BookMarket>(c: &mut Criterion, market: &str, symbol: &str) {
                     s.handle_frame(t0, black_box(f)).unwrap();
                 }
                 s
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    // What the adapters run: Feed::handle_frame (session header scan, routing, book) per frame.
+    g.bench_function("feed", |b| {
+        b.iter_batched(
+            live_feed,
+            |mut replay| {
+                for f in frames {
+                    replay.frame(black_box(f));
+                }
+                replay
             },
             BatchSize::LargeInput,
         );

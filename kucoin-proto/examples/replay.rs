@@ -1,4 +1,4 @@
-//! Replays a recorded level-2 feed through `BookSync::handle_frame`, the path the adapters use.
+//! Replays a recorded level-2 feed through `Feed::handle_frame`, the path the adapters use.
 //!
 //! ```text
 //! cargo run --release -p kucoin-proto --example replay -- --snapshot FILE --frames FILE [--futures] [--symbol S]
@@ -12,9 +12,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kucoin_proto::book::{BookConfig, BookMarket, BookSync, Levels, SnapshotRequest};
-use kucoin_proto::book::{BookState, SpotSnapshotSource};
+use kucoin_proto::book::Levels;
+use kucoin_proto::feed::FeedMarket;
 use kucoin_proto::market::{Futures, Spot, Symbol};
+use kucoin_proto::replay::Replay;
 use kucoin_proto::rest::{L2Snapshot, parse_envelope};
 
 struct Args {
@@ -61,73 +62,53 @@ fn run() -> Result<String, String> {
     let args = parse_args()?;
     let snap_bytes =
         std::fs::read(&args.snapshot).map_err(|e| format!("{}: {e}", args.snapshot))?;
-    let snapshot: L2Snapshot = parse_envelope(200, &snap_bytes).map_err(|e| e.to_string())?;
+    // Fail early, with KuCoin's error if the file holds one, rather than deep in the replay.
+    let _: L2Snapshot = parse_envelope(200, &snap_bytes).map_err(|e| e.to_string())?;
     let frames =
         std::fs::read_to_string(&args.frames).map_err(|e| format!("{}: {e}", args.frames))?;
     if args.futures {
         let sym = args.symbol.clone().unwrap_or_else(|| "XBTUSDTM".into());
         replay::<Futures>(
             Symbol::new(sym).map_err(|e| e.to_string())?,
-            &snapshot,
+            snap_bytes.clone(),
             &frames,
         )
     } else {
         let sym = args.symbol.clone().unwrap_or_else(|| "BTC-USDT".into());
         replay::<Spot>(
             Symbol::new(sym).map_err(|e| e.to_string())?,
-            &snapshot,
+            snap_bytes.clone(),
             &frames,
         )
     }
 }
 
-fn replay<M: BookMarket>(
+fn replay<M: FeedMarket>(
     symbol: Symbol<M>,
-    snapshot: &L2Snapshot,
+    snapshot: Vec<u8>,
     frames: &str,
 ) -> Result<String, String> {
-    let mut config = BookConfig::default();
-    config.spot_snapshot = SpotSnapshotSource::Full; // the recorded snapshot is a full one
     let t0 = Instant::now();
-    let mut sync = BookSync::new(symbol, config, t0);
-    let mut lines = frames.lines().filter(|l| !l.is_empty());
+    // A Feed, live on a scripted connection: each frame takes the adapters' path
+    // (Feed::handle_frame: session header scan or fast topic route, then the book).
+    let mut replay = Replay::new(symbol, snapshot, t0).map_err(|e| e.to_string())?;
     let mut messages = 0u64;
     let start = Instant::now();
-    // First frame: buffered, and the book asks for its snapshot; answer with the recorded one.
-    if let Some(first) = lines.next() {
-        sync.handle_frame(t0, first).map_err(|e| e.to_string())?;
-        messages += 1;
-    }
-    let request: Option<SnapshotRequest> = sync.poll_fetch();
-    if request.is_none() {
-        return Err("the book did not ask for a snapshot".into());
-    }
-    sync.handle_snapshot(t0, snapshot)
-        .map_err(|e| e.to_string())?;
-    for line in lines {
-        sync.handle_frame(t0, line).map_err(|e| e.to_string())?;
+    for line in frames.lines().filter(|l| !l.is_empty()) {
+        replay.frame(line);
         messages += 1;
     }
     let seconds = start.elapsed().as_secs_f64();
-    while let Some(ev) = sync.poll_event() {
-        if !matches!(
-            ev,
-            kucoin_proto::book::BookEvent::Updated { .. }
-                | kucoin_proto::book::BookEvent::Synced { .. }
-        ) {
-            eprintln!("replay: event {ev:?}");
-        }
-    }
-    if sync.state() != BookState::Live {
-        return Err(format!("book is not live at the end: {:?}", sync.state()));
-    }
-    if sync.fallback_decodes() > 0 {
+    let stats = replay.stats();
+    if stats.gaps > 0 || stats.frame_errors > 0 || stats.resyncs > 0 {
         eprintln!(
-            "replay: {} frames needed the serde_json fallback",
-            sync.fallback_decodes()
+            "replay: {} gaps, {} resyncs, {} bad frames",
+            stats.gaps, stats.resyncs, stats.frame_errors
         );
     }
-    let book = sync.book().ok_or("no book")?;
+    let book = replay
+        .book()
+        .ok_or("the book is not live at the end (no snapshot matched the frames?)")?;
     let (bids, asks) = book.top_n(50);
     Ok(format!(
         r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"sequence":{},"bids":{},"asks":{}}}"#,

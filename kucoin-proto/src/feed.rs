@@ -35,8 +35,8 @@ use crate::rest::{
 };
 use crate::time::{ServerTimeOffset, UnixMillis};
 use crate::ws::{
-    DisconnectCause, FrameError, Session, SessionConfig, SessionEvent, SubscribeError, Timer,
-    Topic, TopicError, Transmit,
+    DisconnectCause, FrameError, Session, SessionConfig, SessionEvent, SessionState,
+    SubscribeError, Timer, Topic, TopicError, Transmit,
 };
 
 mod sealed {
@@ -318,6 +318,7 @@ pub struct Feed<M: FeedMarket> {
     connected_once: bool,
     clock_sync_pending: bool,
     rate_limit: Option<RateLimit>,
+    session_deadline: Option<Instant>,
 }
 
 impl<M: FeedMarket> Feed<M> {
@@ -354,6 +355,7 @@ impl<M: FeedMarket> Feed<M> {
             connected_once: false,
             clock_sync_pending: false,
             rate_limit: None,
+            session_deadline: None,
         })
     }
 
@@ -528,19 +530,38 @@ impl<M: FeedMarket> Feed<M> {
 
     /// One WebSocket text frame. Level-2 frames go straight to their book.
     pub fn handle_frame(&mut self, now: Instant, text: &str) {
+        // Hot path: a message frame in KuCoin's usual key order, for a book, on a live session.
+        // The topic is read from the fixed prefix and the book's decoder checks the rest; no
+        // event is queued per frame (`Updated` is coalesced in the book until polled).
+        if let Some(topic) = fast_topic(text)
+            && self.session.state() == SessionState::Live
+            && self.session_deadline.is_none_or(|d| now < d)
+            && let Some(book) = self.books.get_mut(topic)
+        {
+            self.stats.book_frames += 1;
+            let result = book.handle_frame(now, text);
+            while let Some(req) = book.poll_fetch() {
+                self.wants.push_back(Want::Snapshot {
+                    topic: book.topic().to_owned(),
+                    req,
+                });
+            }
+            if let Err(error) = result {
+                let symbol = book.symbol().clone();
+                self.push(FeedEvent::BookError { symbol, error });
+            }
+            return;
+        }
         match self.session.handle_frame(now, text) {
             Ok(Some(msg)) => {
                 if let Some(book) = self.books.get_mut(msg.topic()) {
                     self.stats.book_frames += 1;
-                    if let Err(error) = book.handle_frame(now, msg.frame()) {
+                    let result = book.handle_frame(now, msg.frame());
+                    if let Err(error) = result {
                         let symbol = book.symbol().clone();
                         self.push(FeedEvent::BookError { symbol, error });
                     }
-                    // Only this book can have changed: drain just it (the hot path).
-                    if let Some(book) = self.books.get_mut(msg.topic()) {
-                        drain_book(book, &mut self.wants, &mut self.events, &mut self.stats);
-                    }
-                    self.trim_events();
+                    self.pump(now);
                     return;
                 }
                 self.stats.other_messages += 1;
@@ -593,13 +614,19 @@ impl<M: FeedMarket> Feed<M> {
 
     /// True when [`Feed::poll_event`] has something.
     #[must_use]
-    pub fn has_events(&self) -> bool {
+    pub fn has_events(&mut self) -> bool {
+        if self.events.is_empty() {
+            self.drain_books();
+        }
         !self.events.is_empty()
     }
 
     /// The next event, oldest first.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<FeedEvent<M>> {
+        if self.events.is_empty() {
+            self.drain_books();
+        }
         self.events.pop_front()
     }
 
@@ -793,11 +820,27 @@ impl<M: FeedMarket> Feed<M> {
                 private: req.private,
             });
         }
+        self.drain_books();
+        self.session_deadline = self.session.poll_timeout().map(|(at, _)| at);
+    }
+
+    fn drain_books(&mut self) {
         for book in self.books.values_mut() {
             drain_book(book, &mut self.wants, &mut self.events, &mut self.stats);
         }
         self.trim_events();
     }
+}
+
+/// The topic of a message frame that starts the way KuCoin writes them, without escapes.
+fn fast_topic(text: &str) -> Option<&str> {
+    const PREFIX: &str = r#"{"type":"message","topic":""#;
+    let rest = text.strip_prefix(PREFIX)?;
+    let end = rest
+        .as_bytes()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
 
 fn is_clock_skew(e: &ResponseError) -> bool {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// A KuCoin market: spot or futures. Each has its own REST host, bullet and topics.
 pub trait Market: Copy + Default + fmt::Debug + Send + Sync + 'static {
@@ -31,9 +32,10 @@ impl Market for Futures {
 
 /// A trading symbol of market `M`, such as `BTC-USDT` (spot) or `XBTUSDTM` (futures).
 ///
-/// A `Symbol<Spot>` cannot be passed where a `Symbol<Futures>` is expected.
+/// A `Symbol<Spot>` cannot be passed where a `Symbol<Futures>` is expected. Cloning is cheap (a
+/// shared string), so events can carry the symbol without allocating.
 pub struct Symbol<M: Market> {
-    name: String,
+    name: Arc<str>,
     _market: PhantomData<M>,
 }
 
@@ -76,7 +78,7 @@ impl<M: Market> Symbol<M> {
         let name = name.into();
         Self::validate(&name)?;
         Ok(Self {
-            name,
+            name: Arc::from(name),
             _market: PhantomData,
         })
     }

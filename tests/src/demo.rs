@@ -7,7 +7,54 @@ use std::time::Duration;
 use kucoin_proto::book::{Decimal, Level, OrderBook};
 use kucoin_proto::feed::FeedStats;
 
-use crate::TrueBook;
+use crate::{FakeConfig, FakeKucoin, Faults, TrueBook};
+
+/// Starts the embedded fake exchange for the examples (faults on unless `--no-faults`), or
+/// `None` when `--live` or `--rest-url` is given.
+pub fn start_fake(args: &DemoArgs) -> std::io::Result<Option<FakeKucoin>> {
+    if !args.embedded() {
+        return Ok(None);
+    }
+    let base = if args.futures {
+        FakeConfig::futures()
+    } else {
+        FakeConfig::spot()
+    };
+    let faults = if args.no_faults {
+        Faults::none()
+    } else {
+        Faults::chaos(7)
+    };
+    let config = base
+        .with_ping(2_000, 1_000)
+        .with_rate(Duration::from_millis(1), 2)
+        .with_faults(faults);
+    FakeKucoin::start(config).map(Some)
+}
+
+/// Prints the book check of the examples: the verdict and the faults the fake injected.
+pub fn print_check(fake: &FakeKucoin, truth: &TrueBook, verdict: &Result<(), String>) {
+    match verdict {
+        Ok(()) => println!(
+            "\nbook check: IDENTICAL to the exchange's book at sequence {} ({} bid and {} ask levels)",
+            truth.sequence,
+            truth.bids.len(),
+            truth.asks.len()
+        ),
+        Err(diff) => println!("\nbook check: DIFFERENT from the exchange's book: {diff}"),
+    }
+    let f = fake.stats().faults;
+    println!(
+        "faults injected: {} dropped, {} duplicated, {} overlapping, {} server closes, {} silent sockets, {} x 429000, {} reused tokens refused",
+        f.dropped,
+        f.duplicated,
+        f.overlapped,
+        f.server_closes,
+        f.silenced,
+        f.too_many_requests,
+        f.reused_tokens
+    );
+}
 
 /// Usage text of the `orderbook` examples.
 pub const USAGE: &str = "\
@@ -178,39 +225,40 @@ pub fn panel(symbol: &str, source: &str, book: Option<&OrderBook>, s: &PanelStat
     out
 }
 
-/// The one JSON line of `--json`: counters and the top 50 levels, canonical decimal strings.
+/// The one JSON line of `--json`: counters and the top 50 levels, canonical decimal strings,
+/// keys in the documented order.
 #[must_use]
 pub fn json_line(symbol: &str, book: Option<&OrderBook>, stats: &FeedStats) -> String {
     let side = |levels: Vec<(String, String)>| {
-        serde_json::Value::Array(
-            levels
-                .into_iter()
-                .map(|(p, s)| serde_json::json!([p, s]))
-                .collect(),
-        )
+        let items: Vec<String> = levels
+            .iter()
+            .map(|(p, s)| format!("[{},{}]", json_str(p), json_str(s)))
+            .collect();
+        format!("[{}]", items.join(","))
     };
     let (sequence, bids, asks) = match book {
         Some(b) => {
             let (bids, asks) = b.top_n(50);
             (
-                serde_json::json!(b.sequence()),
+                b.sequence().to_string(),
                 side(bids.map(pair).collect()),
                 side(asks.map(pair).collect()),
             )
         }
-        None => (serde_json::Value::Null, side(vec![]), side(vec![])),
+        None => ("null".to_owned(), "[]".to_owned(), "[]".to_owned()),
     };
-    serde_json::json!({
-        "symbol": symbol,
-        "sequence": sequence,
-        "messages": stats.book_frames,
-        "gaps": stats.gaps,
-        "resyncs": stats.resyncs,
-        "reconnects": stats.reconnects,
-        "bids": bids,
-        "asks": asks,
-    })
-    .to_string()
+    format!(
+        r#"{{"symbol":{},"sequence":{sequence},"messages":{},"gaps":{},"resyncs":{},"reconnects":{},"bids":{bids},"asks":{asks}}}"#,
+        json_str(symbol),
+        stats.book_frames,
+        stats.gaps,
+        stats.resyncs,
+        stats.reconnects,
+    )
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
 }
 
 /// Compares a client's book with the exchange's true book; `Err` describes the first differences.
@@ -279,6 +327,10 @@ mod tests {
     #[test]
     fn json_line_has_the_documented_keys() {
         let line = json_line("BTC-USDT", None, &FeedStats::default());
+        assert!(
+            line.starts_with(r#"{"symbol":"BTC-USDT","sequence":null,"messages":0,"#),
+            "{line}"
+        );
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         for key in [
             "symbol",
