@@ -632,6 +632,12 @@ impl<M: FeedMarket> Feed<M> {
             };
             let id = CallId(self.next_id);
             self.next_id += 1;
+            if let Pending::Snapshot { topic } = &pending {
+                // A re-asked snapshot (the last one timed out) supersedes the unanswered one: its
+                // late answer is ignored, and unanswered calls never pile up.
+                self.pending
+                    .retain(|_, p| !matches!(p, Pending::Snapshot { topic: t } if t == topic));
+            }
             match built {
                 Ok(request) => {
                     self.pending.insert(id, pending);
@@ -718,6 +724,13 @@ impl<M: FeedMarket> Feed<M> {
     #[must_use]
     pub fn rate_limit(&self) -> Option<RateLimit> {
         self.rate_limit
+    }
+
+    /// REST calls handed out by [`Feed::poll_request`] and not yet answered (at most one per
+    /// book, one bullet and one server-time call: a re-asked call supersedes the old one).
+    #[must_use]
+    pub fn outstanding_calls(&self) -> usize {
+        self.pending.len()
     }
 
     /// Counters for panels and metrics.

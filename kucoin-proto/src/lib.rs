@@ -17,6 +17,8 @@ pub use url;
 pub mod auth;
 pub mod book;
 pub mod feed;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod market;
 pub mod rest;
 pub mod time;
