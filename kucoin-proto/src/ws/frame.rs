@@ -33,6 +33,17 @@ pub enum FrameError {
         /// The first characters of the frame.
         snippet: String,
     },
+    /// The frame is longer than [`SessionConfig::max_frame_len`](super::SessionConfig::max_frame_len);
+    /// it was dropped unparsed.
+    #[error(
+        "frame of {len} bytes exceeds the limit of {limit} (dropped unparsed; the session continues; raise SessionConfig::max_frame_len if KuCoin really sends such frames)"
+    )]
+    TooLong {
+        /// The frame's length in bytes.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// The `data` of a message frame is missing or not valid JSON.
     #[error(
         "message `data` is missing or not valid JSON: {detail}; skip this message (the stream may need a resync)"
