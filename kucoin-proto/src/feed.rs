@@ -333,7 +333,7 @@ impl<M: FeedMarket> Feed<M> {
                 });
             }
         }
-        Ok(Self {
+        let mut feed = Self {
             rest,
             clock: ServerTimeOffset::zero(),
             session: Session::new(config.session, now),
@@ -348,7 +348,10 @@ impl<M: FeedMarket> Feed<M> {
             connected_once: false,
             clock_sync_pending: false,
             rate_limit: None,
-        })
+        };
+        // The session wants its bullet at once: make it visible to the first `poll_request`.
+        feed.pump(now);
+        Ok(feed)
     }
 
     /// Follows the level-2 book of `symbol`: subscribes its topic and syncs it from a snapshot.
