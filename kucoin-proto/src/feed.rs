@@ -376,6 +376,11 @@ impl<M: FeedMarket> Feed<M> {
             .map(|(k, _)| k.clone())
             .ok_or_else(|| FeedError::UnknownBook(symbol.to_string()))?;
         self.books.remove(&key);
+        // Its snapshot calls are moot: forget them (a late answer is ignored) and drop queued ones.
+        self.pending
+            .retain(|_, p| !matches!(p, Pending::Snapshot { topic } if *topic == key));
+        self.wants
+            .retain(|w| !matches!(w, Want::Snapshot { topic, .. } if *topic == key));
         self.session.unsubscribe(&Topic::parse(&key)?)?;
         self.pump(now);
         Ok(())

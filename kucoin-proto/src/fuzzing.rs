@@ -862,7 +862,7 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
         let books = feed.books().count();
         assert!(
             feed.outstanding_calls() <= books + 2,
-            "{} REST calls outstanding for {books} books",
+            "{} REST calls outstanding for {books} books (the script holds {calls:?})",
             feed.outstanding_calls()
         );
         if let Some(_url) = feed.poll_connect() {

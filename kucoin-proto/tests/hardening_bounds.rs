@@ -258,3 +258,36 @@ fn subscribe_requests_are_bounded_by_topics_and_expire_without_ack() {
     assert!(!matches!(s.poll_timeout(), Some((_, Timer::Ack(_)))));
     assert_eq!(s.state(), SessionState::Live);
 }
+
+#[test]
+fn removing_a_book_forgets_its_snapshot_calls() {
+    let mut rig = Rig::new(Rig::config());
+    rig.connect();
+    let eth = kucoin_proto::SpotSymbol::new("ETH-USDT").unwrap();
+    rig.feed.add_book(eth.clone(), rig.now).unwrap();
+    rig.ack_all();
+    rig.frame(&l2(1001, 1001, "asks", "103", "1"));
+    rig.frame(&l2(7, 7, "asks", "1", "1").replace("BTC-USDT", "ETH-USDT"));
+    // The BTC snapshot is in flight; the ETH one is still queued.
+    let btc = rig.request().expect("a snapshot call");
+    assert_eq!(
+        btc.purpose,
+        CallPurpose::Snapshot {
+            symbol: "BTC-USDT".into()
+        }
+    );
+    rig.feed.remove_book(&sym(), rig.now).unwrap();
+    rig.feed.remove_book(&eth, rig.now).unwrap();
+    assert_eq!(rig.feed.outstanding_calls(), 0);
+    assert!(
+        rig.request().is_none(),
+        "a snapshot call for a removed book"
+    );
+    // A late answer for the removed book is ignored.
+    rig.respond(&btc, 200, &snapshot_body(1000));
+    assert!(
+        rig.events()
+            .iter()
+            .all(|e| !matches!(e, FeedEvent::Book { .. } | FeedEvent::RequestFailed { .. }))
+    );
+}
