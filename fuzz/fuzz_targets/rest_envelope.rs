@@ -1,6 +1,4 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = kucoin_proto::rest::parse_envelope::<serde_json::Value>(200, data);
-});
+fuzz_target!(|data: &[u8]| kucoin_proto::fuzzing::rest_envelope(data));

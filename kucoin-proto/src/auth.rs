@@ -445,7 +445,8 @@ impl AuthHeaders {
         v
     }
 
-    /// Inserts every header into `headers`; the passphrase value is marked sensitive.
+    /// Inserts every header into `headers`; the passphrase and signature values are marked
+    /// sensitive (`Debug` shows them as `Sensitive`).
     ///
     /// Fails only if a value is not header-safe, which [`Signer::new`] and
     /// [`Signer::with_broker`] rule out.
@@ -453,7 +454,7 @@ impl AuthHeaders {
         for (name, value) in self.pairs() {
             let mut v = http::HeaderValue::from_str(value)
                 .map_err(|_| AuthError::NotHeaderSafe { field: name })?;
-            if name == HEADER_PASSPHRASE || name == HEADER_SIGN {
+            if name == HEADER_PASSPHRASE || name == HEADER_SIGN || name == HEADER_PARTNER_SIGN {
                 v.set_sensitive(true);
             }
             headers.insert(name, v);

@@ -339,7 +339,7 @@ impl<M: FeedMarket> Feed<M> {
                 });
             }
         }
-        Ok(Self {
+        let mut feed = Self {
             rest,
             clock: ServerTimeOffset::zero(),
             session: Session::new(config.session, now),
@@ -356,7 +356,10 @@ impl<M: FeedMarket> Feed<M> {
             clock_sync_pending: false,
             rate_limit: None,
             session_deadline: None,
-        })
+        };
+        // The session wants its bullet at once: make it visible to the first `poll_request`.
+        feed.pump(now);
+        Ok(feed)
     }
 
     /// Follows the level-2 book of `symbol`: subscribes its topic and syncs it from a snapshot.
@@ -381,6 +384,11 @@ impl<M: FeedMarket> Feed<M> {
             .map(|(k, _)| k.clone())
             .ok_or_else(|| FeedError::UnknownBook(symbol.to_string()))?;
         self.books.remove(&key);
+        // Its snapshot calls are moot: forget them (a late answer is ignored) and drop queued ones.
+        self.pending
+            .retain(|_, p| !matches!(p, Pending::Snapshot { topic } if *topic == key));
+        self.wants
+            .retain(|w| !matches!(w, Want::Snapshot { topic, .. } if *topic == key));
         self.session.unsubscribe(&Topic::parse(&key)?)?;
         self.pump(now);
         Ok(())
@@ -667,6 +675,12 @@ impl<M: FeedMarket> Feed<M> {
             };
             let id = CallId(self.next_id);
             self.next_id += 1;
+            if let Pending::Snapshot { topic } = &pending {
+                // A re-asked snapshot (the last one timed out) supersedes the unanswered one: its
+                // late answer is ignored, and unanswered calls never pile up.
+                self.pending
+                    .retain(|_, p| !matches!(p, Pending::Snapshot { topic: t } if t == topic));
+            }
             match built {
                 Ok(request) => {
                     self.pending.insert(id, pending);
@@ -754,6 +768,13 @@ impl<M: FeedMarket> Feed<M> {
     #[must_use]
     pub fn rate_limit(&self) -> Option<RateLimit> {
         self.rate_limit
+    }
+
+    /// REST calls handed out by [`Feed::poll_request`] and not yet answered (at most one per
+    /// book, one bullet and one server-time call: a re-asked call supersedes the old one).
+    #[must_use]
+    pub fn outstanding_calls(&self) -> usize {
+        self.pending.len()
     }
 
     /// Counters for panels and metrics.

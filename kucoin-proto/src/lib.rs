@@ -101,6 +101,8 @@ pub use url;
 pub mod auth;
 pub mod book;
 pub mod feed;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod market;
 pub mod replay;
 pub mod rest;

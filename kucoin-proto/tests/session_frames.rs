@@ -83,7 +83,10 @@ fn malformed_frames_are_typed_errors_and_the_session_lives_on() {
     // A broken `data` after a good header surfaces when the data is read.
     let m = d
         .session
-        .handle_frame(now, r#"{"type":"message","topic":"/t:A","data":{"#)
+        .handle_frame(
+            now,
+            r#"{"type":"message","topic":"/t:A","subject":"s","data":{"#,
+        )
         .unwrap()
         .unwrap();
     assert!(matches!(m.data(), Err(FrameError::Data { .. })));

@@ -353,7 +353,7 @@ impl<M: BookMarket> BookSync<M> {
     /// An error means the frame was not applied (nothing of it); if it carried sequences, the next
     /// frame shows the gap and the book resyncs.
     pub fn handle_frame(&mut self, now: Instant, frame: &str) -> Result<(), BookError> {
-        self.now = now;
+        self.now = self.now.max(now);
         let mut u = std::mem::take(&mut self.scratch);
         let r = self.spec.decode_frame(frame, &mut u);
         if let Ok(path) = r {
@@ -366,7 +366,7 @@ impl<M: BookMarket> BookSync<M> {
 
     /// Only the `data` object of a frame of this book's topic (for sessions that split frames).
     pub fn handle_data(&mut self, now: Instant, data: &str) -> Result<(), BookError> {
-        self.now = now;
+        self.now = self.now.max(now);
         let mut u = std::mem::take(&mut self.scratch);
         let r = self.spec.decode_data(data, &mut u);
         if let Ok(path) = r {
@@ -379,7 +379,7 @@ impl<M: BookMarket> BookSync<M> {
 
     /// A message decoded separately (with [`FrameSpec::decode_frame`]), for tools and benchmarks.
     pub fn handle_update(&mut self, now: Instant, update: &Update) {
-        self.now = now;
+        self.now = self.now.max(now);
         self.on_update(update);
     }
 
@@ -392,7 +392,7 @@ impl<M: BookMarket> BookSync<M> {
         now: Instant,
         snapshot: &L2Snapshot,
     ) -> Result<(), BookError> {
-        self.now = now;
+        self.now = self.now.max(now);
         if self.phase != Phase::Awaiting {
             return Ok(());
         }
@@ -452,7 +452,7 @@ impl<M: BookMarket> BookSync<M> {
     /// The snapshot request failed. `retryable: false` (e.g. the full spot snapshot was refused for
     /// lack of keys) switches spot to `level2_100`; either way the request is retried with backoff.
     pub fn handle_snapshot_failed(&mut self, now: Instant, retryable: bool) {
-        self.now = now;
+        self.now = self.now.max(now);
         if self.phase != Phase::Awaiting {
             return;
         }
@@ -469,7 +469,7 @@ impl<M: BookMarket> BookSync<M> {
 
     /// The session reconnected (or re-subscribed): the book is invalid until resynced.
     pub fn handle_reset(&mut self, now: Instant) {
-        self.now = now;
+        self.now = self.now.max(now);
         self.phase = Phase::Buffering;
         self.in_flight = false;
         self.fetch_due = false;
@@ -484,7 +484,7 @@ impl<M: BookMarket> BookSync<M> {
 
     /// Time passed. Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = now;
+        self.now = self.now.max(now);
         let Some((at, timer)) = self.timer else {
             return;
         };

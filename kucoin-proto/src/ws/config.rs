@@ -61,6 +61,10 @@ pub struct SessionConfig {
     /// Move to a fresh bullet when this fraction (in per mille) of the token lifetime has passed,
     /// if the bullet carries a lifetime.
     pub token_refresh_per_mille: u32,
+    /// Longest text frame accepted, in bytes; a longer one is rejected before it is parsed
+    /// ([`FrameError::TooLong`](super::FrameError::TooLong)). KuCoin's frames are a few KB.
+    /// Default 1 MiB.
+    pub max_frame_len: usize,
 }
 
 impl Default for SessionConfig {
@@ -78,6 +82,7 @@ impl Default for SessionConfig {
             max_subjects_per_request: 100,
             close_timeout: Duration::from_secs(5),
             token_refresh_per_mille: 900,
+            max_frame_len: 1 << 20,
         }
     }
 }
@@ -152,6 +157,13 @@ impl SessionConfig {
     #[must_use]
     pub fn with_max_subjects_per_request(mut self, n: usize) -> Self {
         self.max_subjects_per_request = n.max(1);
+        self
+    }
+
+    /// Sets the longest text frame accepted, in bytes.
+    #[must_use]
+    pub fn with_max_frame_len(mut self, n: usize) -> Self {
+        self.max_frame_len = n;
         self
     }
 

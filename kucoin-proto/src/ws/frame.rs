@@ -33,6 +33,17 @@ pub enum FrameError {
         /// The first characters of the frame.
         snippet: String,
     },
+    /// The frame is longer than [`SessionConfig::max_frame_len`](super::SessionConfig::max_frame_len);
+    /// it was dropped unparsed.
+    #[error(
+        "frame of {len} bytes exceeds the limit of {limit} (dropped unparsed; the session continues; raise SessionConfig::max_frame_len if KuCoin really sends such frames)"
+    )]
+    TooLong {
+        /// The frame's length in bytes.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// The `data` of a message frame is missing or not valid JSON.
     #[error(
         "message `data` is missing or not valid JSON: {detail}; skip this message (the stream may need a resync)"
@@ -361,6 +372,9 @@ pub(crate) enum Frame<'a> {
 pub(crate) fn parse_frame(text: &str) -> Result<Frame<'_>, FrameError> {
     if let Some(h) = scan_header(text)
         && let (Some("message"), Some(topic)) = (h.kind, h.topic)
+        // A `subject` may follow `data` (KuCoin's private position frames): unless the scan saw
+        // the subject or the whole object, let serde read it.
+        && (h.subject.is_some() || h.complete)
     {
         let data = match (h.data_offset, h.complete) {
             (Some(off), _) => DataAt::Offset(off),
@@ -523,7 +537,7 @@ mod tests {
     #[test]
     fn scanner_accepts_header_and_defers_errors_in_data() {
         // The scanner does not read past the header: a broken `data` shows up in `data()`.
-        let f = r#"{"type":"message","topic":"/t:A","data":{"x":"#;
+        let f = r#"{"type":"message","topic":"/t:A","subject":"s","data":{"x":"#;
         let Frame::Message(m) = parse_frame(f).unwrap() else {
             panic!("not a message")
         };
@@ -533,6 +547,22 @@ mod tests {
             parse_frame_serde(f),
             Err(FrameError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn subject_after_data_is_read() {
+        // KuCoin's private position frames put `subject` after `data`.
+        let f = r#"{"topic":"/contract/position:XBTUSDTM","type":"message","data":{"a":1},"subject":"position.change"}"#;
+        let Frame::Message(m) = parse_frame(f).unwrap() else {
+            panic!("not a message")
+        };
+        assert_eq!(m.subject(), Some("position.change"));
+        assert_eq!(m.data().unwrap().get(), r#"{"a":1}"#);
+        let text = fixture("futures-ws-private-position-change.json");
+        let Frame::Message(m) = parse_frame(&text).unwrap() else {
+            panic!("not a message")
+        };
+        assert_eq!(m.subject(), Some("position.change"));
     }
 
     #[test]

@@ -328,6 +328,12 @@ impl Session {
             // A frame from a connection the session already left.
             return Ok(None);
         }
+        if text.len() > self.config.max_frame_len {
+            return Err(FrameError::TooLong {
+                len: text.len(),
+                limit: self.config.max_frame_len,
+            });
+        }
         let input = match parse_frame(text)? {
             Frame::Message(m) => return Ok(Some(m)),
             Frame::Welcome { .. } => Input::Welcome,

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpora under fuzz/seeds/<target>/ (deterministic).
+
+Sources: the KuCoin doc fixtures (../../shared/fixtures/kucoin-docs, beside the repository) and a
+small generated feed (../../shared/bench/gen_feed.py -n 50 --levels 10). Run from anywhere:
+    python3 fuzz/gen_seeds.py
+"""
+import hashlib, json, os, random, subprocess, sys, tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared"))
+FIX = os.path.join(SHARED, "fixtures", "kucoin-docs")
+OUT = os.path.join(HERE, "seeds")
+
+
+def put(target, data, name=None):
+    if isinstance(data, str):
+        data = data.encode()
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    name = name or hashlib.sha1(data).hexdigest()[:16]
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def fixture(name):
+    with open(os.path.join(FIX, name), "rb") as f:
+        return f.read()
+
+
+def compact(raw):
+    return json.dumps(json.loads(raw), separators=(",", ":"))
+
+
+def main():
+    tmp = tempfile.mkdtemp()
+    gen = os.path.join(SHARED, "bench", "gen_feed.py")
+    subprocess.run([sys.executable, gen, "-n", "50", "--levels", "10", "--out-dir", tmp], check=True, capture_output=True)
+    subprocess.run([sys.executable, gen, "-n", "50", "--levels", "10", "--futures", "--out-dir", tmp], check=True, capture_output=True)
+    spot_frames = open(os.path.join(tmp, "spot_frames.jsonl")).read().splitlines()
+    fut_frames = open(os.path.join(tmp, "futures_frames.jsonl")).read().splitlines()
+    spot_snap = json.loads(open(os.path.join(tmp, "spot_snapshot.json")).read())
+    fut_snap = json.loads(open(os.path.join(tmp, "futures_snapshot.json")).read())
+
+    ws = sorted(f for f in os.listdir(FIX) if "-ws-" in f or f.startswith("ws-"))
+    rest = sorted(f for f in os.listdir(FIX) if "-rest-" in f)
+
+    # ws_frame: every WebSocket fixture as written and compacted, plus generated frames.
+    for f in ws:
+        raw = fixture(f)
+        put("ws_frame", raw, f)
+        put("ws_frame", compact(raw), "compact-" + f)
+    for line in spot_frames[:8] + fut_frames[:8]:
+        put("ws_frame", line)
+    for text in ['{"type":"error","code":"500","data":"x"}', '{"id":1,"type":"pong"}',
+                 '{"type":"message","topic":"/t:A","data":{"a":"\\"}"}}', '{"type":"mess\\u0061ge"}']:
+        put("ws_frame", text)
+
+    # rest_envelope: status byte 0 (200) + each REST fixture; a few refusals.
+    for f in rest:
+        put("rest_envelope", b"\x00" + fixture(f), f)
+    put("rest_envelope", b"\x00" + json.dumps(spot_snap).encode(), "gen-spot-snapshot")
+    put("rest_envelope", b"\x00" + json.dumps(fut_snap).encode(), "gen-futures-snapshot")
+    for status, body in [(8, '{"code":"429000","msg":"Too Many Requests"}'), (4, '{"code":"400002","msg":"KC-API-TIMESTAMP invalid"}'),
+                         (9, "<html>502</html>"), (0, '{"code":200000,"data":null}'), (0, "")]:
+        put("rest_envelope", bytes([status]) + body.encode())
+
+    # book_decode: level-2 fixtures and generated frames.
+    for f in ["spot-ws-level2-increment.json", "spot-ws-level2-increment-multi.json", "futures-ws-level2-increment.json"]:
+        put("book_decode", fixture(f), f)
+        put("book_decode", compact(fixture(f)), "compact-" + f)
+    for line in spot_frames[:10] + fut_frames[:10]:
+        put("book_decode", line)
+
+    # spot_l2 / futures_l2: a gap, a snapshot line, then the generated feed.
+    put("spot_l2", "\n".join([spot_frames[0], "S" + json.dumps(spot_snap["data"], separators=(",", ":"))] + spot_frames[1:]), "gen-feed")
+    put("futures_l2", "\n".join([fut_frames[0], "S" + json.dumps(fut_snap["data"], separators=(",", ":"))] + fut_frames[1:]), "gen-feed")
+    put("spot_l2", "\n".join(spot_frames[:5]), "gap-only")
+    put("spot_l2", compact(fixture("spot-ws-level2-increment-multi.json")) + "\nT\nT\nT", "fixture-multi")
+    put("futures_l2", compact(fixture("futures-ws-level2-increment.json")), "fixture")
+    inseq = ['{"type":"message","topic":"/market/level2:BTC-USDT","subject":"trade.l2update","data":{"changes":{"asks":[["%s","%s","%d"]],"bids":[]},"sequenceEnd":%d,"sequenceStart":%d,"symbol":"BTC-USDT","time":1}}' % (p, s, n, n, n)
+             for n, p, s in [(1003, "101", "0"), (1004, "100.5", "2"), (1005, "0", "0"), (1006, "103", "1")]]
+    put("spot_l2", "\n".join(inseq), "in-sequence")
+
+    # decimal: texts.
+    for t in ["0", "65000.1", "0.00000001", "007.50", "1.", ".5", "1e5", "NaN", "-1", "9999999999999999999.999999999999999999",
+              "0.1000000000000000000000", "12345678.12345678", "10000000000000000000", "0.0000000000000000001"]:
+        put("decimal", t)
+
+    # session_script / feed_script: scripts that reach a live session, plus random ones.
+    rnd = random.Random(7)
+    put("session_script", bytes([0, 7, 0, 7, 2, 1, 3, 2, 0, 3, 0, 0, 4, 16, 4, 17, 0, 80, 0, 80, 6, 0, 1, 3, 2, 0, 3, 0, 10, 0, 0, 200]), "live-subscribe-reconnect")
+    put("session_script", bytes([1, 7, 5, 1, 4, 2, 0, 3, 0, 4, 32, 4, 33, 4, 48, 0, 200, 0, 200, 11, 0, 10, 0]), "private-errors-close")
+    put("feed_script", bytes([3, 1, 0, 4, 2, 7, 0, 5, 1, 5, 2, 1, 0, 5, 3, 6, 2, 1, 0, 5, 1, 13, 0, 0, 100, 9, 0, 1, 0, 4, 2, 7, 1, 5, 3, 14, 0]), "live-book-gap-reconnect")
+    put("feed_script", bytes([5, 1, 0, 4, 2, 11, 0, 7, 0, 11, 2, 7, 2, 2, 0, 1, 0, 3, 0, 10, 4, 8, 20] + list(b'{"type":"message",x') + [15, 0, 0, 255, 0, 255]), "books-topics-garbage")
+    for i in range(6):
+        put("session_script", bytes(rnd.randrange(256) for _ in range(rnd.randrange(20, 200))), "random-%d" % i)
+        put("feed_script", bytes(rnd.randrange(256) for _ in range(rnd.randrange(20, 200))), "random-%d" % i)
+
+
+if __name__ == "__main__":
+    main()
