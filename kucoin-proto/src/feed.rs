@@ -542,6 +542,7 @@ impl<M: FeedMarket> Feed<M> {
         // The topic is read from the fixed prefix and the book's decoder checks the rest; no
         // event is queued per frame (`Updated` is coalesced in the book until polled).
         if let Some(topic) = fast_topic(text)
+            && text.len() <= self.session.config().max_frame_len
             && self.session.state() == SessionState::Live
             && self.session_deadline.is_none_or(|d| now < d)
             && let Some(book) = self.books.get_mut(topic)
