@@ -1,61 +1,18 @@
 //! In steady state, a frame through `Feed::handle_frame` (what the adapters call), with the
 //! events drained as an adapter drains them, allocates nothing: a counting allocator proves it.
-#![allow(unsafe_code)]
 
+mod alloc_counter;
 mod book_common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use alloc_counter::{Counting, allocations};
 
 use book_common::generate;
 use kucoin_proto::feed::FeedMarket;
 use kucoin_proto::market::{Futures, Spot, Symbol};
 use kucoin_proto::replay::Replay;
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if ON.try_with(Cell::get).unwrap_or(false) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Counts allocations made by this thread while `f` runs.
-fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = ALLOCS.load(Ordering::Relaxed);
-    ON.with(|c| c.set(true));
-    let r = f();
-    ON.with(|c| c.set(false));
-    (ALLOCS.load(Ordering::Relaxed) - before, r)
-}
 
 fn steady_state_allocations<M: FeedMarket>(futures: bool, symbol: &str) -> u64 {
     let c = generate(futures, 20_000);
