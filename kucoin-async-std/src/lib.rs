@@ -68,7 +68,10 @@ impl<M: Market> Rest<M> {
     pub fn new(config: &Config<M>) -> Self {
         Self {
             rest: config.rest_client().clone(),
-            agent: transport::http_agent(config.http_timeout_value()),
+            agent: transport::http_agent_with_roots(
+                config.http_timeout_value(),
+                config.tls_root_certificates_value(),
+            ),
             clock: Arc::new(Mutex::new(ServerTimeOffset::zero())),
         }
     }
@@ -134,8 +137,11 @@ impl<M: FeedMarket> BookFeed<M> {
         let (results_tx, results) = async_channel::unbounded();
         Ok(Self {
             feed,
-            agent: transport::http_agent(config.http_timeout_value()),
-            tls: transport::tls_config()?,
+            agent: transport::http_agent_with_roots(
+                config.http_timeout_value(),
+                config.tls_root_certificates_value(),
+            ),
+            tls: transport::tls_config_with_roots(config.tls_root_certificates_value())?,
             allow_plain: config.allows_plain(),
             connect_timeout: config.connect_timeout_value(),
             ws: None,

@@ -11,8 +11,8 @@ use futures_lite::{AsyncRead, AsyncWrite, FutureExt, StreamExt};
 use url::Url;
 
 pub use kucoin_blocking::transport::{
-    HttpResponse, MAX_FRAME, ReadOutcome, TransportError, WsTarget, http_agent, redact_token,
-    tls_config,
+    HttpResponse, MAX_FRAME, ReadOutcome, TransportError, WsTarget, http_agent,
+    http_agent_with_roots, redact_token, tls_config, tls_config_with_roots,
 };
 
 /// Sends one request built by `kucoin-proto` on a background thread and awaits the answer.
@@ -112,7 +112,8 @@ impl WsConn {
                 })?;
                 let tls = futures_rustls::TlsConnector::from(tls.clone())
                     .connect(name, tcp)
-                    .await?;
+                    .await
+                    .map_err(TransportError::from_io)?;
                 Stream(Box::pin(tls))
             } else {
                 Stream(Box::pin(tcp))
@@ -122,7 +123,8 @@ impl WsConn {
                 .max_frame_size(Some(MAX_FRAME));
             let (ws, _resp) =
                 async_tungstenite::client_async_with_config(url.as_str(), stream, Some(config))
-                    .await?;
+                    .await
+                    .map_err(TransportError::from_ws)?;
             Ok(WsConn { ws })
         })
         .await

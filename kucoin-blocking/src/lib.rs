@@ -59,6 +59,7 @@ use kucoin_proto::rest::{
 use kucoin_proto::ws::{DisconnectCause, SessionConfig, SessionState, Topic, Transmit};
 use kucoin_proto::{Market, ServerTimeOffset, Symbol, UnixMillis};
 
+use rustls::pki_types::CertificateDer;
 use transport::{ReadOutcome, TransportError, WsConn};
 
 /// Everything that can go wrong in this adapter.
@@ -97,6 +98,7 @@ pub struct Config<M: Market> {
     feed: FeedConfig,
     http_timeout: Duration,
     connect_timeout: Duration,
+    tls_roots: Vec<CertificateDer<'static>>,
     _market: PhantomData<M>,
 }
 
@@ -108,6 +110,7 @@ impl<M: Market> std::fmt::Debug for Config<M> {
             .field("feed", &self.feed)
             .field("http_timeout", &self.http_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("tls_root_certificates", &self.tls_roots.len())
             .finish()
     }
 }
@@ -128,6 +131,7 @@ impl<M: Market> Config<M> {
             feed: FeedConfig::default(),
             http_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            tls_roots: Vec::new(),
             _market: PhantomData,
         }
     }
@@ -183,6 +187,24 @@ impl<M: Market> Config<M> {
         self
     }
 
+    /// Also trusts these certificates (DER) as roots, besides the webpki (Mozilla) roots: a
+    /// corporate TLS proxy's CA, a test server's self-signed certificate. They apply to the
+    /// WebSocket (`wss://`) and to `https://` REST calls. Calling it again adds more.
+    ///
+    /// A certificate that cannot be parsed makes [`BookFeed::new`] fail with
+    /// [`TransportError::Tls`] (and REST calls fail their TLS handshakes).
+    #[must_use]
+    pub fn tls_root_certificates(mut self, certs: Vec<CertificateDer<'static>>) -> Self {
+        self.tls_roots.extend(certs);
+        self
+    }
+
+    /// The extra trusted root certificates (see [`Config::tls_root_certificates`]).
+    #[must_use]
+    pub fn tls_root_certificates_value(&self) -> &[CertificateDer<'static>] {
+        &self.tls_roots
+    }
+
     /// The REST request builder (base URL, credentials).
     #[must_use]
     pub fn rest_client(&self) -> &RestClient<M> {
@@ -228,7 +250,7 @@ impl<M: Market> Rest<M> {
     pub fn new(config: &Config<M>) -> Self {
         Self {
             rest: config.rest.clone(),
-            agent: transport::http_agent(config.http_timeout),
+            agent: transport::http_agent_with_roots(config.http_timeout, &config.tls_roots),
             clock: Arc::new(Mutex::new(ServerTimeOffset::zero())),
         }
     }
@@ -297,11 +319,11 @@ impl<M: FeedMarket> BookFeed<M> {
         let (results_tx, results) = mpsc::channel();
         Ok(Self {
             feed,
-            tls: transport::tls_config()?,
+            tls: transport::tls_config_with_roots(&config.tls_roots)?,
             allow_plain: config.allow_plain,
             connect_timeout: config.connect_timeout,
             ws: None,
-            agent: transport::http_agent(config.http_timeout),
+            agent: transport::http_agent_with_roots(config.http_timeout, &config.tls_roots),
             results_tx,
             results,
             in_flight: 0,

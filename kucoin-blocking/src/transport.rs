@@ -5,6 +5,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::CertificateDer;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 use url::Url;
@@ -30,9 +31,47 @@ pub enum TransportError {
     /// TLS could not be configured.
     #[error("TLS configuration failed: {0}")]
     Tls(#[from] rustls::Error),
+    /// The TLS handshake with the server failed, e.g. its certificate is not trusted
+    /// (`InvalidCertificate(UnknownIssuer)`) or does not name the host.
+    #[error(
+        "TLS handshake failed: {0}; if the server (or a TLS proxy) uses its own CA, trust it \
+         with Config::tls_root_certificates"
+    )]
+    TlsHandshake(rustls::Error),
     /// A socket-level error.
     #[error("socket error: {0}")]
     Io(#[from] io::Error),
+}
+
+impl TransportError {
+    /// Classifies a socket error: one that carries a rustls error (a failed handshake inside a
+    /// TLS stream) becomes [`TransportError::TlsHandshake`], the rest [`TransportError::Io`].
+    #[must_use]
+    pub fn from_io(e: io::Error) -> Self {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => TransportError::TlsHandshake(tls.clone()),
+            None => TransportError::Io(e),
+        }
+    }
+
+    /// Classifies a WebSocket error, pulling TLS handshake failures out as
+    /// [`TransportError::TlsHandshake`].
+    #[must_use]
+    pub fn from_ws(e: tungstenite::Error) -> Self {
+        match e {
+            tungstenite::Error::Tls(tungstenite::error::TlsError::Rustls(tls)) => {
+                TransportError::TlsHandshake(*tls)
+            }
+            tungstenite::Error::Io(io) => match TransportError::from_io(io) {
+                TransportError::Io(io) => TransportError::WebSocket(tungstenite::Error::Io(io)),
+                other => other,
+            },
+            other => TransportError::WebSocket(other),
+        }
+    }
 }
 
 /// Largest REST body accepted (a full spot level-2 snapshot of a busy pair is a few MB).
@@ -51,12 +90,36 @@ pub struct HttpResponse {
 
 /// Builds the ureq agent: HTTP errors are answers (KuCoin puts its codes in 4xx bodies), not `Err`.
 pub fn http_agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    http_agent_with_roots(timeout, &[])
+}
+
+/// [`http_agent`] that also trusts `extra_roots` for `https://` (added to the webpki roots).
+pub fn http_agent_with_roots(
+    timeout: Duration,
+    extra_roots: &[CertificateDer<'static>],
+) -> ureq::Agent {
+    let mut builder = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
-        .user_agent(concat!("kucoin-rs/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .user_agent(concat!("kucoin-rs/", env!("CARGO_PKG_VERSION")));
+    if !extra_roots.is_empty() {
+        // ureq takes either Mozilla's roots or a list of its own: give it both, as whole certs.
+        let roots: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()))
+            .chain(
+                extra_roots
+                    .iter()
+                    .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()),
+            )
+            .collect();
+        builder = builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::from(roots))
+                .build(),
+        );
+    }
+    builder.build().into()
 }
 
 /// Sends one request built by `kucoin-proto` and reads the whole answer.
@@ -81,9 +144,22 @@ pub fn execute(
 
 /// rustls client configuration with the webpki root store and the ring provider.
 pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
-    let roots = rustls::RootCertStore {
+    tls_config_with_roots(&[])
+}
+
+/// [`tls_config`] that also trusts `extra_roots` (a corporate proxy's or a test server's CA).
+///
+/// # Errors
+/// [`TransportError::Tls`] when one of `extra_roots` is not a usable X.509 certificate.
+pub fn tls_config_with_roots(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for cert in extra_roots {
+        roots.add(cert.clone())?;
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -182,7 +258,7 @@ impl WsConn {
         let (ws, _response) =
             tungstenite::client_tls_with_config(url.as_str(), tcp, Some(config), Some(connector))
                 .map_err(|e| match e {
-                tungstenite::HandshakeError::Failure(e) => TransportError::WebSocket(e),
+                tungstenite::HandshakeError::Failure(e) => TransportError::from_ws(e),
                 tungstenite::HandshakeError::Interrupted(_) => TransportError::Io(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "WebSocket handshake timed out",

@@ -28,7 +28,9 @@
 //! REST (every answer carries `gw-ratelimit-limit`, `-remaining`, `-reset`):
 //! - `GET /api/v1/timestamp` — the fake's clock (system clock + [`FakeConfig::clock_offset_ms`]).
 //! - `POST /api/v1/bullet-public`, `POST /api/v1/bullet-private` (signed) — a token and one
-//!   `instanceServers` entry pointing at `ws://127.0.0.1:PORT/` with the configured ping timings.
+//!   `instanceServers` entry pointing at `ws://127.0.0.1:PORT/` (or at
+//!   [`FakeHandle::set_ws_endpoint_override`]'s URL, e.g. a [`tls::TlsFront`]'s `wss://`) with
+//!   the configured ping timings.
 //! - Spot: `GET /api/v3/market/orderbook/level2?symbol=` (signed, full book),
 //!   `GET /api/v1/market/orderbook/level2_20?symbol=` and `level2_100` (public, partial).
 //! - Futures: `GET /api/v1/level2/snapshot?symbol=` (full book, JSON numbers, `ts` in ns),
@@ -71,6 +73,7 @@ mod book;
 pub mod demo;
 mod render;
 mod rest;
+pub mod tls;
 mod ws;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -555,6 +558,8 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     pub paused: AtomicBool,
     pub ws_port: u16,
+    /// What bullets name instead of `ws://127.0.0.1:{ws_port}/` (see `set_ws_endpoint_override`).
+    pub ws_endpoint_override: Mutex<Option<String>>,
     pub counters: Counters,
     pub conn_threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -577,6 +582,15 @@ impl Shared {
 
     pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The endpoint bullets name: the override, else the plain WebSocket port.
+    pub(crate) fn bullet_endpoint(&self) -> String {
+        self.ws_endpoint_override
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| format!("ws://127.0.0.1:{}/", self.ws_port))
     }
 
     pub(crate) fn spec(&self, symbol: &str) -> Option<&SymbolSpec> {
@@ -615,10 +629,35 @@ impl FakeHandle {
         self.rest_base.clone()
     }
 
-    /// `ws://127.0.0.1:PORT/`, the endpoint bullets point at.
+    /// `ws://127.0.0.1:PORT/`, the plain WebSocket server (what bullets name unless
+    /// [`Self::set_ws_endpoint_override`] says otherwise).
     #[must_use]
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}/", self.shared.ws_port)
+    }
+
+    /// Port of the plain WebSocket server on 127.0.0.1 (what a TLS proxy forwards to).
+    #[must_use]
+    pub fn ws_port(&self) -> u16 {
+        self.shared.ws_port
+    }
+
+    /// Makes bullets issued from now on name `endpoint` in `instanceServers[].endpoint`
+    /// (`None`: back to [`Self::ws_url`]). For a TLS proxy in front of the WebSocket port
+    /// ([`tls::TlsFront`] sets it to its `wss://localhost:PORT/`), or to hand out a URL the
+    /// client must refuse. The text is JSON-escaped into the bullet as given.
+    pub fn set_ws_endpoint_override(&self, endpoint: Option<String>) {
+        *self
+            .shared
+            .ws_endpoint_override
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = endpoint;
+    }
+
+    /// The endpoint bullets name now (the override, else [`Self::ws_url`]).
+    #[must_use]
+    pub fn bullet_endpoint(&self) -> String {
+        self.shared.bullet_endpoint()
     }
 
     /// The fake's clock in unix milliseconds (what `/api/v1/timestamp` answers).
@@ -835,6 +874,7 @@ impl FakeKucoin {
             state: Mutex::new(state),
             stop: AtomicBool::new(false),
             ws_port,
+            ws_endpoint_override: Mutex::new(None),
             counters: Counters::default(),
             conn_threads: Mutex::new(Vec::new()),
         });

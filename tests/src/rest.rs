@@ -202,10 +202,12 @@ fn bullet(shared: &Shared, private: bool) -> Answer {
     drop(state);
     bump(&shared.counters.bullets_issued);
     let config = &shared.config;
+    let endpoint = serde_json::Value::String(shared.bullet_endpoint());
+    let encrypt = endpoint.as_str().is_some_and(|e| e.starts_with("wss:"));
     Answer::ok(format!(
-        "{{\"code\":\"200000\",\"data\":{{\"token\":\"{token}\",\"instanceServers\":[{{\"endpoint\":\"ws://127.0.0.1:{}/\",\
-         \"encrypt\":false,\"protocol\":\"websocket\",\"pingInterval\":{},\"pingTimeout\":{}}}]}}}}",
-        shared.ws_port, config.ping_interval_ms, config.ping_timeout_ms
+        "{{\"code\":\"200000\",\"data\":{{\"token\":\"{token}\",\"instanceServers\":[{{\"endpoint\":{endpoint},\
+         \"encrypt\":{encrypt},\"protocol\":\"websocket\",\"pingInterval\":{},\"pingTimeout\":{}}}]}}}}",
+        config.ping_interval_ms, config.ping_timeout_ms
     ))
 }
 
