@@ -358,6 +358,42 @@ mod tests {
     }
 
     #[test]
+    fn socket_errors_carrying_a_rustls_error_are_tls_handshake_errors() {
+        let bad_cert = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = io::Error::new(io::ErrorKind::InvalidData, bad_cert.clone());
+        assert!(matches!(
+            TransportError::from_io(io),
+            TransportError::TlsHandshake(e) if e == bad_cert
+        ));
+        let io = io::Error::new(io::ErrorKind::InvalidData, bad_cert.clone());
+        let err = TransportError::from_ws(tungstenite::Error::Io(io));
+        assert!(
+            matches!(err, TransportError::TlsHandshake(ref e) if *e == bad_cert),
+            "{err}"
+        );
+        let plain = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        assert!(matches!(
+            TransportError::from_io(plain),
+            TransportError::Io(_)
+        ));
+        let plain = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        assert!(matches!(
+            TransportError::from_ws(tungstenite::Error::Io(plain)),
+            TransportError::WebSocket(tungstenite::Error::Io(_))
+        ));
+    }
+
+    #[test]
+    fn extra_roots_must_be_certificates() {
+        assert!(tls_config_with_roots(&[]).is_ok());
+        let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        assert!(matches!(
+            tls_config_with_roots(&[junk]),
+            Err(TransportError::Tls(_))
+        ));
+    }
+
+    #[test]
     fn plain_ws_is_refused_unless_allowed() {
         let u = Url::parse("ws://127.0.0.1:1/").unwrap();
         let err = WsConn::connect(&u, &tls_config().unwrap(), false, Duration::from_millis(50))
