@@ -99,7 +99,9 @@ fn rest_addr(fake: &FakeKucoin) -> SocketAddr {
 
 #[test]
 fn blocking_feed_syncs_over_wss_through_the_tls_proxy_and_equals_the_true_book() {
-    let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    // A busy book (about 10 000 updates a second) so that the proxy carries a real stream.
+    let busy = FakeConfig::spot().with_rate(Duration::from_millis(1), 10);
+    let fake = FakeKucoin::start(busy).unwrap();
     let cert = TestCert::localhost().unwrap();
     let front = TlsFront::start(&fake, &cert).unwrap();
     assert!(fake.bullet_endpoint().starts_with("wss://localhost:"));
@@ -110,8 +112,18 @@ fn blocking_feed_syncs_over_wss_through_the_tls_proxy_and_equals_the_true_book()
         "no sync over wss: {:?}",
         client.log
     );
-    client.run_for(Duration::from_millis(200));
+    let synced_at = client.feed.book(&btc()).unwrap().sequence();
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while fake.true_book("BTC-USDT").unwrap().sequence < synced_at + 2_000 {
+        assert!(
+            Instant::now() < give_up,
+            "the fake did not make 2000 changes"
+        );
+        client.run_for(Duration::from_millis(20));
+    }
     client.converge_and_compare(&fake);
+    // The client followed those changes live, through the proxy.
+    assert!(client.feed.book(&btc()).unwrap().sequence() >= synced_at + 2_000);
     // The bytes really went through TLS: one handshake, the fake saw one connection (the proxy).
     assert_eq!(front.stats().handshakes, 1, "{:?}", front.stats());
     assert_eq!(front.stats().tls_errors, 0);
@@ -122,7 +134,8 @@ fn blocking_feed_syncs_over_wss_through_the_tls_proxy_and_equals_the_true_book()
 #[test]
 fn async_feed_syncs_over_wss_on_smol_and_async_std_and_equals_the_true_book() {
     let body = || async {
-        let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+        let busy = FakeConfig::spot().with_rate(Duration::from_millis(1), 10);
+        let fake = FakeKucoin::start(busy).unwrap();
         let cert = TestCert::localhost().unwrap();
         let front = TlsFront::start(&fake, &cert).unwrap();
         let mut client = support::nonblocking::Client::new(config(&fake, vec![cert.der()]), btc());
@@ -131,8 +144,17 @@ fn async_feed_syncs_over_wss_on_smol_and_async_std_and_equals_the_true_book() {
             "no sync over wss: {:?}",
             client.log
         );
-        client.run_for(Duration::from_millis(200)).await;
+        let synced_at = client.feed.book(&btc()).unwrap().sequence();
+        let give_up = Instant::now() + Duration::from_secs(5);
+        while fake.true_book("BTC-USDT").unwrap().sequence < synced_at + 2_000 {
+            assert!(
+                Instant::now() < give_up,
+                "the fake did not make 2000 changes"
+            );
+            client.run_for(Duration::from_millis(20)).await;
+        }
         client.converge_and_compare(&fake).await;
+        assert!(client.feed.book(&btc()).unwrap().sequence() >= synced_at + 2_000);
         assert_eq!(front.stats().handshakes, 1, "{:?}", front.stats());
         assert_eq!(fake.stats().connections_accepted, 1);
         client.close().await;
