@@ -299,6 +299,17 @@ pub fn parse_envelope<T: DeserializeOwned>(
         }
         Err(e) => return Err(malformed(e.to_string())),
     };
+    if env.code.trim().is_empty() {
+        // Not one of KuCoin's codes: an error page or a broken proxy, not an API answer.
+        if !(200..=299).contains(&http_status) {
+            return Err(ResponseError::Status {
+                http_status,
+                class: class_of_status(http_status),
+                snippet: snippet(body),
+            });
+        }
+        return Err(malformed("the envelope's `code` is empty".into()));
+    }
     if env.code != ApiCode::OK {
         return Err(ResponseError::Api(ApiError {
             http_status,
@@ -323,6 +334,24 @@ pub fn parse_envelope<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_code_is_a_malformed_envelope_not_an_api_error() {
+        let e = parse_envelope::<serde_json::Value>(200, br#"{"code":"","data":{}}"#).unwrap_err();
+        assert!(matches!(e, ResponseError::Malformed { .. }), "{e:?}");
+        assert!(e.to_string().contains("`code` is empty"), "{e}");
+        let e = parse_envelope::<serde_json::Value>(502, br#"{"code":" "}"#).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ResponseError::Status {
+                    http_status: 502,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn snippets_redact_bullet_tokens() {
