@@ -111,7 +111,7 @@ const STATUSES: [u16; 12] = [200, 200, 201, 204, 400, 401, 403, 404, 429, 500, 5
 
 /// A REST answer: the first byte picks the HTTP status, the rest is the body. Parsed as every
 /// endpoint's response type; errors must be typed, displayable and classifiable.
-pub fn rest_envelope(data: &[u8]) {
+pub fn rest_envelope(now: Instant, data: &[u8]) {
     let (first, body) = data.split_first().unwrap_or((&0, &[]));
     let status = STATUSES[usize::from(*first) % STATUSES.len()];
     check_response(&parse_envelope::<serde_json::Value>(status, body));
@@ -144,7 +144,7 @@ pub fn rest_envelope(data: &[u8]) {
     let _ = clock.adjust(UnixMillis(u64::MAX));
     // A parsed snapshot is loaded into a book that awaits one: typed error or a sane book.
     if let Ok(snap) = parse_envelope::<L2Snapshot>(status, body) {
-        let t0 = Instant::now_for_fuzzing();
+        let t0 = now;
         let mut book = BookSync::<Spot>::new(spot_symbol(), BookConfig::default(), t0);
         book.handle_timeout(t0 + Duration::from_secs(3));
         let _ = book.poll_fetch();
@@ -153,18 +153,6 @@ pub fn rest_envelope(data: &[u8]) {
         {
             check_ladders(b, usize::MAX);
         }
-    }
-}
-
-/// A base `Instant` for oracles that have none: only offsets from it matter.
-trait NowForFuzzing {
-    fn now_for_fuzzing() -> Instant;
-}
-
-impl NowForFuzzing for Instant {
-    #[allow(clippy::disallowed_methods)] // an anchor for virtual time, never compared to real time
-    fn now_for_fuzzing() -> Instant {
-        Instant::now()
     }
 }
 
@@ -916,7 +904,7 @@ mod fuzz_seeds {
     /// Every fuzz target, by its directory name under `fuzz/seeds`.
     const TARGETS: [Target; 8] = [
         ("ws_frame", ws_frame),
-        ("rest_envelope", |_, d| rest_envelope(d)),
+        ("rest_envelope", rest_envelope),
         ("spot_l2", spot_l2),
         ("futures_l2", futures_l2),
         ("book_decode", |_, d| book_decode_differential(d)),
@@ -930,8 +918,9 @@ mod fuzz_seeds {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // an anchor for virtual time in a test
     fn every_committed_seed_replays_without_a_broken_invariant() {
-        let t0 = Instant::now_for_fuzzing();
+        let t0 = Instant::now();
         let mut total = 0;
         for (name, run) in TARGETS {
             let dir = seeds_dir().join(name);
