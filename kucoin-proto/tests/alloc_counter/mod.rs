@@ -4,19 +4,20 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The allocator; install with `#[global_allocator] static A: Counting = Counting;`.
 pub struct Counting;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
+// Both the switch and the count are per thread: tests of one binary run in parallel threads,
+// and one test's allocations must never show up in another's count.
 thread_local! {
     static ON: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
 fn note() {
     if ON.try_with(Cell::get).unwrap_or(false) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
     }
 }
 
@@ -41,9 +42,9 @@ unsafe impl GlobalAlloc for Counting {
 
 /// Counts allocations made by this thread while `f` runs.
 pub fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = ALLOCS.with(Cell::get);
     ON.with(|c| c.set(true));
     let r = f();
     ON.with(|c| c.set(false));
-    (ALLOCS.load(Ordering::Relaxed) - before, r)
+    (ALLOCS.with(Cell::get) - before, r)
 }
