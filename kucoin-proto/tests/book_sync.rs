@@ -563,3 +563,66 @@ fn depth_message_with_levels_out_of_order_is_rejected_and_the_book_kept() {
     assert_eq!(b.asks()[0].price, d("2"));
     assert_eq!(b.timestamp(), Some(1));
 }
+
+#[test]
+fn a_bogus_sequence_jump_is_caught_by_a_run_of_stale_messages_and_the_book_resyncs() {
+    let t = t0();
+    let mut config = BookConfig::default();
+    config.max_stale_run = 5;
+    let mut s = spot(config, t);
+    s.handle_frame(t, &spot_frame(10, 10, &[], &[])).unwrap();
+    assert!(s.poll_fetch().is_some());
+    s.handle_snapshot(t, &snap(10, &[("99", "1")], &[("101", "1")]))
+        .unwrap();
+    s.handle_frame(t, &spot_frame(11, 11, &[("101", "2", 11)], &[]))
+        .unwrap();
+    // A frame whose range runs far ahead is a valid continuation by KuCoin's rule...
+    s.handle_frame(t, &spot_frame(12, 1_000_000, &[("101", "3", 12)], &[]))
+        .unwrap();
+    assert_eq!(s.book().map(|b| b.sequence()), Some(1_000_000));
+    events(&mut s);
+    // ...but the real stream that follows is now "stale": four in a row are tolerated (they
+    // could be duplicates), the fifth proves the book ran ahead of the stream.
+    for seq in 13..17 {
+        s.handle_frame(t, &spot_frame(seq, seq, &[("102", "1", seq)], &[]))
+            .unwrap();
+        assert_eq!(s.state(), BookState::Live, "at {seq}");
+    }
+    s.handle_frame(t, &spot_frame(17, 17, &[("102", "1", 17)], &[]))
+        .unwrap();
+    assert_eq!(s.state(), BookState::Resyncing);
+    assert!(s.book().is_none(), "a book that ran ahead is not shown");
+    assert_eq!(
+        events(&mut s),
+        [BookEvent::ResyncStarted {
+            reason: ResyncReason::StaleRun
+        }]
+    );
+    assert!(s.poll_fetch().is_some(), "a new snapshot is asked for");
+}
+
+#[test]
+fn a_stream_that_lags_a_fresh_snapshot_is_not_a_stale_run() {
+    let t = t0();
+    let mut config = BookConfig::default();
+    config.max_stale_run = 3;
+    let mut s = spot(config, t);
+    s.handle_frame(t, &spot_frame(10, 10, &[], &[])).unwrap();
+    assert!(s.poll_fetch().is_some());
+    // The snapshot is ahead of everything buffered: the stream catches up over 20 messages.
+    s.handle_snapshot(t, &snap(30, &[("99", "1")], &[("101", "1")]))
+        .unwrap();
+    assert_eq!(s.state(), BookState::Live);
+    for seq in 11..=30 {
+        s.handle_frame(t, &spot_frame(seq, seq, &[("105", "1", seq)], &[]))
+            .unwrap();
+    }
+    assert_eq!(s.state(), BookState::Live);
+    s.handle_frame(t, &spot_frame(31, 31, &[("101", "4", 31)], &[]))
+        .unwrap();
+    assert_eq!(s.book().map(|b| b.sequence()), Some(31));
+    // A duplicate after that is a single stale message: still live.
+    s.handle_frame(t, &spot_frame(31, 31, &[("101", "4", 31)], &[]))
+        .unwrap();
+    assert_eq!(s.state(), BookState::Live);
+}

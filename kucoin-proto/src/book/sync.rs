@@ -143,6 +143,11 @@ pub struct BookConfig {
     pub retry_initial: Duration,
     /// Longest delay between snapshot retries. Default 10 s.
     pub retry_max: Duration,
+    /// Once live messages continue the book, this many stale messages in a row (at or below its
+    /// sequence) mean the book ran ahead of the stream: it resyncs instead of silently ignoring
+    /// the stream. Duplicates and overlaps are single messages; a stream that lags a fresh
+    /// snapshot is not counted until it has caught up. Default 100.
+    pub max_stale_run: u32,
 }
 
 impl Default for BookConfig {
@@ -155,6 +160,7 @@ impl Default for BookConfig {
             snapshot_timeout: Duration::from_secs(10),
             retry_initial: Duration::from_millis(250),
             retry_max: Duration::from_secs(10),
+            max_stale_run: 100,
         }
     }
 }
@@ -183,6 +189,10 @@ pub enum ResyncReason {
     BufferOverflow,
     /// The session reconnected ([`BookSync::handle_reset`]).
     Reconnect,
+    /// After live messages had continued the book, [`BookConfig::max_stale_run`] messages in a
+    /// row were at or below its sequence: the book's sequence ran ahead of the stream (a bogus
+    /// sequence was accepted), so its content can no longer be trusted.
+    StaleRun,
 }
 
 /// Something that happened to the book. Drain with [`BookSync::poll_event`].
@@ -296,6 +306,10 @@ pub struct BookSync<M: BookMarket> {
     crossed: bool,
     applied: u64,
     fallbacks: u64,
+    /// A live message has continued the book since it was (re)synced.
+    continued: bool,
+    /// Stale live messages in a row since the last one that continued the book.
+    stale_run: u32,
 }
 
 /// A book following spot `/market/level2:{symbol}`.
@@ -331,6 +345,8 @@ impl<M: BookMarket> BookSync<M> {
             crossed: false,
             applied: 0,
             fallbacks: 0,
+            continued: false,
+            stale_run: 0,
             config,
         }
     }
@@ -440,6 +456,8 @@ impl<M: BookMarket> BookSync<M> {
         self.buf_changes.clear();
         self.phase = Phase::Live;
         self.ever_synced = true;
+        self.continued = false;
+        self.stale_run = 0;
         self.retry_delay = self.config.retry_initial;
         self.timer = None;
         self.push(BookEvent::Synced {
@@ -576,8 +594,17 @@ impl<M: BookMarket> BookSync<M> {
     fn on_update(&mut self, u: &Update) {
         match self.phase {
             Phase::Live => match check_spot(self.book.sequence, u.start, u.end) {
-                SeqCheck::Stale => {}
+                SeqCheck::Stale => {
+                    if self.continued {
+                        self.stale_run += 1;
+                        if self.stale_run >= self.config.max_stale_run.max(1) {
+                            self.start_resync(ResyncReason::StaleRun);
+                        }
+                    }
+                }
                 SeqCheck::Apply => {
+                    self.continued = true;
+                    self.stale_run = 0;
                     apply(&mut self.book, &u.changes, u.end, self.config.max_levels);
                     self.applied += 1;
                     self.updated += 1;
