@@ -104,6 +104,7 @@ pub mod feed;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod market;
+pub mod num;
 pub mod replay;
 pub mod rest;
 pub mod time;
