@@ -213,7 +213,10 @@ fn parse_decimal(text: &str) -> Result<Dec, DecError> {
     }
     let mut scale = frac_digits - exponent;
     // Drop trailing zeros while the scale or the mantissa is too large.
-    while (scale > MAX_SCALE || mantissa > MAX_MANTISSA) && mantissa % 10 == 0 && mantissa != 0 {
+    while (scale > MAX_SCALE || mantissa > MAX_MANTISSA)
+        && mantissa.is_multiple_of(10)
+        && mantissa != 0
+    {
         mantissa /= 10;
         scale -= 1;
     }
