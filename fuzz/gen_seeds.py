@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora under fuzz/seeds/<target>/ (deterministic).
 
-Sources: the KuCoin doc fixtures (../../shared/fixtures/kucoin-docs, beside the repository) and a
-small generated feed (../../shared/bench/gen_feed.py -n 50 --levels 10). Run from anywhere:
+Sources: the KuCoin doc fixtures committed in kucoin-proto/tests/data/kucoin-docs and a small
+generated feed (the corpus generator: `cargo run -p kucoin-proto --example gen_feed -- -n 50
+--levels 10`). Run from anywhere:
     python3 fuzz/gen_seeds.py
 """
 import hashlib, json, os, random, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared"))
-FIX = os.path.join(SHARED, "fixtures", "kucoin-docs")
+ROOT = os.path.normpath(os.path.join(HERE, ".."))
+FIX = os.path.join(ROOT, "kucoin-proto", "tests", "data", "kucoin-docs")
 OUT = os.path.join(HERE, "seeds")
 
 
@@ -34,9 +35,9 @@ def compact(raw):
 
 def main():
     tmp = tempfile.mkdtemp()
-    gen = os.path.join(SHARED, "bench", "gen_feed.py")
-    subprocess.run([sys.executable, gen, "-n", "50", "--levels", "10", "--out-dir", tmp], check=True, capture_output=True)
-    subprocess.run([sys.executable, gen, "-n", "50", "--levels", "10", "--futures", "--out-dir", tmp], check=True, capture_output=True)
+    gen = ["cargo", "run", "--quiet", "-p", "kucoin-proto", "--example", "gen_feed", "--"]
+    subprocess.run(gen + ["-n", "50", "--levels", "10", "--out-dir", tmp], check=True, cwd=ROOT)
+    subprocess.run(gen + ["-n", "50", "--levels", "10", "--futures", "--out-dir", tmp], check=True, cwd=ROOT)
     spot_frames = open(os.path.join(tmp, "spot_frames.jsonl")).read().splitlines()
     fut_frames = open(os.path.join(tmp, "futures_frames.jsonl")).read().splitlines()
     spot_snap = json.loads(open(os.path.join(tmp, "spot_snapshot.json")).read())

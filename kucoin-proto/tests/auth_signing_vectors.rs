@@ -1,4 +1,4 @@
-//! Every vector of `shared/fixtures/kucoin-docs/signing-vectors.json`, published and computed.
+//! Every vector of `tests/data/kucoin-docs/signing-vectors.json`, published and computed.
 
 use std::borrow::Cow;
 
@@ -15,7 +15,7 @@ use serde_json::Value;
 fn vectors() -> Vec<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/kucoin-docs/signing-vectors.json"
+        "/tests/data/kucoin-docs/signing-vectors.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let v: Value = serde_json::from_str(&text).unwrap();

@@ -3,7 +3,7 @@
 
 mod book_common;
 
-use book_common::{generate, shared_fixture};
+use book_common::{fixture, generate};
 use kucoin_proto::book::{BookError, DecodePath, FrameSpec, Update};
 
 /// splitmix64: a tiny seeded generator, so every run tests the same frames.
@@ -139,17 +139,17 @@ fn fast_and_serde_decoders_agree_on_documented_frames() {
         "spot-ws-level2-increment.json",
         "spot-ws-level2-increment-multi.json",
     ] {
-        check(&spot, &shared_fixture(name), &mut tally);
+        check(&spot, &fixture(name), &mut tally);
     }
     let futures = FrameSpec::futures("XBTUSDTM");
     check(
         &futures,
-        &shared_fixture("futures-ws-level2-increment.json"),
+        &fixture("futures-ws-level2-increment.json"),
         &mut tally,
     );
     // Frames of other kinds are errors on both paths.
     for name in ["ws-ack.json", "ws-pong.json", "spot-ws-ticker.json"] {
-        check(&spot, &shared_fixture(name), &mut tally);
+        check(&spot, &fixture(name), &mut tally);
     }
     assert_eq!(
         (tally.fast_ok, tally.fallback_ok, tally.fallback_err),

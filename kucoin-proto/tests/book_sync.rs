@@ -4,7 +4,7 @@ mod book_common;
 
 use std::time::{Duration, Instant};
 
-use book_common::{shared_fixture, t0};
+use book_common::{fixture, t0};
 use kucoin_proto::book::{
     BookConfig, BookError, BookEvent, BookState, Decimal, DecimalError, Depth, DepthBook,
     FuturesBookSync, ResyncReason, Side, SnapshotRequest, SpotBookSync, SpotSnapshotSource,
@@ -487,9 +487,9 @@ fn documented_frames_and_snapshots_parse() {
     let t = t0();
     // Spot: one change, and the multi-change example (whitespace, out-of-order sequences).
     let mut s = spot(BookConfig::default(), t);
-    s.handle_frame(t, &shared_fixture("spot-ws-level2-increment.json"))
+    s.handle_frame(t, &fixture("spot-ws-level2-increment.json"))
         .unwrap();
-    s.handle_frame(t, &shared_fixture("spot-ws-level2-increment-multi.json"))
+    s.handle_frame(t, &fixture("spot-ws-level2-increment-multi.json"))
         .unwrap();
     assert_eq!(
         s.fallback_decodes(),
@@ -497,7 +497,7 @@ fn documented_frames_and_snapshots_parse() {
         "only the pretty-printed one needs the fallback"
     );
     let _ = s.poll_fetch().unwrap();
-    let body = shared_fixture("spot-rest-orderbook-level2-full-v3.json");
+    let body = fixture("spot-rest-orderbook-level2-full-v3.json");
     let snapshot: L2Snapshot = parse_envelope(200, body.as_bytes()).unwrap();
     s.handle_snapshot(t, &snapshot).unwrap();
     // The documented snapshot (14610502970) is older than the first buffered frame.
@@ -515,10 +515,10 @@ fn documented_frames_and_snapshots_parse() {
         BookConfig::default(),
         t,
     );
-    f.handle_frame(t, &shared_fixture("futures-ws-level2-increment.json"))
+    f.handle_frame(t, &fixture("futures-ws-level2-increment.json"))
         .unwrap();
     assert_eq!(f.fallback_decodes(), 0);
-    let body = shared_fixture("futures-rest-level2-snapshot.json");
+    let body = fixture("futures-rest-level2-snapshot.json");
     let snapshot: L2Snapshot = parse_envelope(200, body.as_bytes()).unwrap();
     let _ = f.poll_fetch().unwrap();
     f.handle_snapshot(t, &snapshot).unwrap();
@@ -532,19 +532,19 @@ fn documented_frames_and_snapshots_parse() {
 
     // Depth5, spot (strings) and futures (numeric sizes).
     let mut d5 = DepthBook::spot(&SpotSymbol::new("BTC-USDT").unwrap(), Depth::Five);
-    d5.handle_frame(t, &shared_fixture("spot-ws-level2depth5.json"))
+    d5.handle_frame(t, &fixture("spot-ws-level2depth5.json"))
         .unwrap();
     assert_eq!(d5.asks()[0].price, d("67996.7"));
     assert_eq!(d5.bids().len(), 5);
     assert_eq!(d5.timestamp(), Some(1729822226746));
     let mut f5 = DepthBook::futures(&FuturesSymbol::new("XBTUSDTM").unwrap(), Depth::Five);
-    f5.handle_frame(t, &shared_fixture("futures-ws-level2depth5.json"))
+    f5.handle_frame(t, &fixture("futures-ws-level2depth5.json"))
         .unwrap();
     assert_eq!(f5.bids()[0].size, d("513"));
     assert_eq!(f5.sequence(), Some(1709294294670));
     assert!(matches!(
         DepthBook::spot(&SpotSymbol::new("ETH-USDT").unwrap(), Depth::Five)
-            .handle_frame(t, &shared_fixture("spot-ws-level2depth5.json")),
+            .handle_frame(t, &fixture("spot-ws-level2depth5.json")),
         Err(BookError::WrongTopic { .. })
     ));
 }

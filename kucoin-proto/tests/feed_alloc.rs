@@ -16,8 +16,7 @@ static GLOBAL: Counting = Counting;
 
 fn steady_state_allocations<M: FeedMarket>(futures: bool, symbol: &str) -> u64 {
     let c = generate(futures, 20_000);
-    let market = if futures { "futures" } else { "spot" };
-    let snapshot = std::fs::read(c.dir.join(format!("{market}_snapshot.json"))).unwrap();
+    let snapshot = c.snapshot_raw.clone();
     let mut replay =
         Replay::<M>::new(Symbol::new(symbol).unwrap(), snapshot, book_common::t0()).unwrap();
     let (warm, steady) = c.frames.split_at(2_000);

@@ -11,7 +11,7 @@ use kucoin_proto::{Futures, ServerTimeOffset, Spot, SpotSymbol, UnixMillis};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../../shared/fixtures/kucoin-docs/{name}",
+        "{}/tests/data/kucoin-docs/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

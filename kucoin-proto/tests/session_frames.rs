@@ -6,10 +6,7 @@ use common::{Driver, exact_config, secs};
 use kucoin_proto::ws::{FrameError, SessionEvent, SessionState};
 
 fn fixture(name: &str) -> String {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/kucoin-docs/"
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kucoin-docs/");
     std::fs::read_to_string(format!("{dir}{name}")).unwrap()
 }
 

@@ -448,10 +448,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let p = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/kucoin-docs/"
-        );
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kucoin-docs/");
         std::fs::read_to_string(format!("{p}{name}")).unwrap()
     }
 

@@ -1,8 +1,10 @@
 //! Shared helpers for the book tests: corpus generation and a synced book.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "../corpus/mod.rs"]
+mod corpus;
+
+use std::path::Path;
 use std::time::Instant;
 
 use kucoin_proto::book::{
@@ -12,55 +14,25 @@ use kucoin_proto::market::Symbol;
 use kucoin_proto::rest::{L2Snapshot, parse_envelope};
 
 pub struct Corpus {
-    pub dir: PathBuf,
+    pub snapshot_raw: Vec<u8>,
     pub snapshot: L2Snapshot,
     pub frames: Vec<String>,
     pub expected: serde_json::Value,
 }
 
-impl Drop for Corpus {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Runs the shared generator into a fresh temp dir and loads the result.
+/// Generates the benchmark corpus (seed 1, 500 levels a side) with `n` frames, in memory.
 pub fn generate(futures: bool, n: usize) -> Corpus {
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let market = if futures { "futures" } else { "spot" };
-    let dir = std::env::temp_dir().join(format!(
-        "kucoin-book-test-{}-{market}-{}",
-        std::process::id(),
-        COUNT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/gen_feed.py");
-    let mut cmd = std::process::Command::new("python3");
-    cmd.arg(&script)
-        .arg("--out-dir")
-        .arg(&dir)
-        .arg("-n")
-        .arg(n.to_string());
-    if futures {
-        cmd.arg("--futures");
-    }
-    let out = cmd
-        .output()
-        .expect("python3 must be installed to generate the corpus");
-    assert!(
-        out.status.success(),
-        "gen_feed.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read = |k: &str, ext: &str| std::fs::read(dir.join(format!("{market}_{k}.{ext}"))).unwrap();
+    let g = corpus::generate(&corpus::Params {
+        futures,
+        seed: 1,
+        n,
+        levels: 500,
+    });
     Corpus {
-        snapshot: parse_envelope(200, &read("snapshot", "json")).unwrap(),
-        frames: String::from_utf8(read("frames", "jsonl"))
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-        expected: serde_json::from_slice(&read("expected", "json")).unwrap(),
-        dir,
+        snapshot: parse_envelope(200, g.snapshot.as_bytes()).unwrap(),
+        snapshot_raw: g.snapshot.into_bytes(),
+        frames: g.frames.lines().map(str::to_owned).collect(),
+        expected: serde_json::from_str(&g.expected).unwrap(),
     }
 }
 
@@ -89,9 +61,10 @@ pub fn expected_top(c: &Corpus) -> Top {
     (side("bids"), side("asks"))
 }
 
-pub fn shared_fixture(name: &str) -> String {
+/// A KuCoin payload from `tests/data/kucoin-docs/`.
+pub fn fixture(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/kucoin-docs")
+        .join("tests/data/kucoin-docs")
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
