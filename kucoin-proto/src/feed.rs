@@ -821,7 +821,15 @@ impl<M: FeedMarket> Feed<M> {
                     self.connected_once = true;
                 }
                 SessionEvent::Subscribed { topic } => {
-                    self.subscribed.insert(topic.to_string());
+                    let topic = topic.to_string();
+                    // A book's timers stand still while its topic is not subscribed; one that
+                    // fell due meanwhile fires now, so no deadline the feed reports is past.
+                    if let Some(book) = self.books.get_mut(&topic)
+                        && book.poll_timeout().is_some_and(|at| at <= now)
+                    {
+                        book.handle_timeout(now);
+                    }
+                    self.subscribed.insert(topic);
                 }
                 SessionEvent::Unsubscribed { topic } => {
                     self.subscribed.remove(&topic.to_string());

@@ -343,3 +343,23 @@ fn frames_of_other_topics_come_out_as_messages_and_bad_frames_as_errors() {
     );
     let _ = Side::Bid;
 }
+
+#[test]
+fn a_book_timer_that_fell_due_before_the_ack_fires_at_the_ack_and_no_deadline_is_past() {
+    // Found by the feed_script fuzz target: a book's timers stand still while its topic is not
+    // subscribed, so a slow bullet left the book's first-update wait due in the past when the
+    // subscription was finally acknowledged, and the feed reported that past deadline.
+    let mut rig = Rig::public();
+    let call = rig.request().expect("a bullet request");
+    rig.now += Duration::from_secs(30); // the bullet answer is slow; nothing fires meanwhile
+    rig.connect_with(call, BULLET);
+    let deadline = rig.feed.poll_timeout().expect("pings and book timers are armed");
+    assert!(
+        deadline >= rig.now,
+        "a deadline {:?} before now",
+        rig.now - deadline
+    );
+    // The overdue wait fired at the ack: the snapshot is asked for at once.
+    let call = rig.request().expect("a snapshot request at the ack");
+    assert!(matches!(call.purpose, CallPurpose::Snapshot { .. }));
+}
