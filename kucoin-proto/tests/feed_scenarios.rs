@@ -353,7 +353,10 @@ fn a_book_timer_that_fell_due_before_the_ack_fires_at_the_ack_and_no_deadline_is
     let call = rig.request().expect("a bullet request");
     rig.now += Duration::from_secs(30); // the bullet answer is slow; nothing fires meanwhile
     rig.connect_with(call, BULLET);
-    let deadline = rig.feed.poll_timeout().expect("pings and book timers are armed");
+    let deadline = rig
+        .feed
+        .poll_timeout()
+        .expect("pings and book timers are armed");
     assert!(
         deadline >= rig.now,
         "a deadline {:?} before now",
