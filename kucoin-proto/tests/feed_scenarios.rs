@@ -151,12 +151,13 @@ fn snapshot(seq: u64) -> String {
 }
 
 #[test]
-fn book_syncs_from_a_snapshot_requested_after_the_first_delta() {
+fn book_syncs_from_a_snapshot_requested_at_the_ack_with_deltas_buffered_meanwhile() {
     let mut rig = Rig::public();
     rig.connect();
     assert!(rig.feed.book(&sym()).is_none());
+    // The subscription is acknowledged: the snapshot is asked for before any message.
+    let call = rig.request().expect("a snapshot request at the ack");
     rig.delta(11, &[("buy", "100", "5", 11)]);
-    let call = rig.request().expect("a snapshot request");
     assert_eq!(
         call.purpose,
         CallPurpose::Snapshot {
