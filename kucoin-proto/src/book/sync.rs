@@ -215,6 +215,16 @@ pub struct Availability {
 }
 
 impl Availability {
+    /// Figures from milliseconds (for tools that store or replay them).
+    #[must_use]
+    pub const fn new(available_ms: u64, total_ms: u64, max_unavailable_ms: u64) -> Self {
+        Availability {
+            available_ms,
+            total_ms,
+            max_unavailable_ms,
+        }
+    }
+
     /// Available time as a percentage of the time counted (100 when nothing was counted yet).
     #[must_use]
     pub fn pct(&self) -> f64 {
