@@ -20,10 +20,16 @@ pub fn start_fake(args: &DemoArgs) -> std::io::Result<Option<FakeKucoin>> {
     } else {
         FakeConfig::spot()
     };
+    let seed = args.seed.unwrap_or(7);
     let faults = if args.no_faults {
         Faults::none()
     } else {
-        Faults::chaos(7)
+        Faults::chaos(seed)
+    };
+    let base = if args.seed.is_some() {
+        base.with_seed(seed)
+    } else {
+        base
     };
     let config = base
         .with_ping(2_000, 1_000)
@@ -59,7 +65,7 @@ pub fn print_check(fake: &FakeKucoin, truth: &TrueBook, verdict: &Result<(), Str
 /// Usage text of the `orderbook` examples.
 pub const USAGE: &str = "\
 usage: orderbook [SYMBOL] [--live] [--futures] [--rest-url URL] [--duration SECS] [--json]
-                 [--runtime smol|async-std] [--no-faults] [--quiet-last SECS]
+                 [--runtime smol|async-std] [--no-faults] [--quiet-last SECS] [--seed N]
 
   SYMBOL          BTC-USDT (spot) or XBTUSDTM (futures) by default
   --live          KuCoin itself (keys from KUCOIN_API_KEY, KUCOIN_API_SECRET,
@@ -71,6 +77,7 @@ usage: orderbook [SYMBOL] [--live] [--futures] [--rest-url URL] [--duration SECS
   --runtime R     async example only: smol (default) or async-std
   --no-faults     the embedded fake exchange without injected faults
   --quiet-last S  the embedded fake's market stops moving for the last S seconds of the run
+  --seed N        the embedded fake's market and fault seed (default: faults 7)
 
 With neither --live nor --rest-url, an embedded fake KuCoin runs on 127.0.0.1 with faults on,
 and at the end the book is compared with the exchange's true book.";
@@ -96,6 +103,8 @@ pub struct DemoArgs {
     pub no_faults: bool,
     /// The embedded fake's market goes quiet (no updates) for this last part of the run.
     pub quiet_last: Option<Duration>,
+    /// Seed of the embedded fake's market and faults.
+    pub seed: Option<u64>,
 }
 
 impl DemoArgs {
@@ -120,6 +129,13 @@ impl DemoArgs {
                         return Err(format!("--runtime must be smol or async-std, not {r:?}"));
                     }
                     out.runtime = Some(r);
+                }
+                "--seed" => {
+                    let v = value("--seed")?;
+                    let seed = v
+                        .parse()
+                        .map_err(|_| format!("--seed takes a whole number, not {v:?}"))?;
+                    out.seed = Some(seed);
                 }
                 "--quiet-last" => {
                     let v = value("--quiet-last")?;
@@ -344,6 +360,11 @@ mod tests {
         assert!(args("--bogus").unwrap_err().contains("unknown flag"));
         assert!(args("--live --rest-url http://x").is_err());
         assert!(args("--runtime tokio").unwrap_err().contains("smol"));
+        let q = args("--quiet-last 8 --seed 3").unwrap();
+        assert_eq!(q.quiet_last, Some(Duration::from_secs(8)));
+        assert_eq!(q.seed, Some(3));
+        assert!(args("--quiet-last -2").unwrap_err().contains("seconds"));
+        assert!(args("--seed x").unwrap_err().contains("whole number"));
     }
 
     #[test]
