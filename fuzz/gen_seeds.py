@@ -94,6 +94,9 @@ def main():
     put("session_script", bytes([1, 7, 5, 1, 4, 2, 0, 3, 0, 4, 32, 4, 33, 4, 48, 0, 200, 0, 200, 11, 0, 10, 0]), "private-errors-close")
     put("feed_script", bytes([3, 1, 0, 4, 2, 7, 0, 5, 1, 5, 2, 1, 0, 5, 3, 6, 2, 1, 0, 5, 1, 13, 0, 0, 100, 9, 0, 1, 0, 4, 2, 7, 1, 5, 3, 14, 0]), "live-book-gap-reconnect")
     put("feed_script", bytes([5, 1, 0, 4, 2, 11, 0, 7, 0, 11, 2, 7, 2, 2, 0, 1, 0, 3, 0, 10, 4, 8, 20] + list(b'{"type":"message",x') + [15, 0, 0, 255, 0, 255]), "books-topics-garbage")
+    # The host's life cycle: suspend, time passes, resume, network change, wrong-state calls.
+    put("session_script", bytes([0, 7, 0, 1, 3, 2, 0, 3, 0, 4, 16, 12, 0, 0, 200, 12, 1, 1, 3, 2, 0, 3, 0, 13, 0, 1, 4, 2, 0, 3, 0, 12, 0, 13, 0, 12, 0, 10, 0, 12, 1]), "lifecycle-suspend-resume-network")
+    put("feed_script", bytes([3, 1, 0, 4, 2, 7, 0, 1, 0, 5, 1, 16, 0, 0, 100, 5, 1, 16, 1, 1, 0, 4, 2, 7, 0, 1, 0, 5, 1, 17, 0, 0, 5, 1, 0, 4, 2, 7, 1, 1, 0, 5, 2, 16, 0, 17, 0, 16, 0, 14, 0, 16, 1]), "lifecycle-suspend-resume-network")
     for i in range(6):
         put("session_script", bytes(rnd.randrange(256) for _ in range(rnd.randrange(20, 200))), "random-%d" % i)
         put("feed_script", bytes(rnd.randrange(256) for _ in range(rnd.randrange(20, 200))), "random-%d" % i)

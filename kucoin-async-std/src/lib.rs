@@ -35,6 +35,13 @@
 //! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # The app life cycle
+//! [`BookFeed::suspend`] when the app goes to the background (the socket is closed gracefully,
+//! timers stop, every book reads `None`), [`BookFeed::resume`] when it is back (a fresh token,
+//! every topic resubscribed, every book resynced), [`BookFeed::network_changed`] when the OS
+//! reports a network change (reconnect at once instead of waiting for the pong deadline).
+//! [`BookFeed::availability`] tells how much of the time a book was shown.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub use kucoin_blocking::{Config, Error, unix_now};
@@ -46,7 +53,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_lite::{FutureExt, Stream};
-use kucoin_proto::book::OrderBook;
+use kucoin_proto::book::{Availability, OrderBook};
 use kucoin_proto::feed::{CallId, Feed, FeedEvent, FeedMarket, RestCall};
 use kucoin_proto::rest::{Endpoint, ErrorClass, RestClient, ServerTime, parse_response};
 use kucoin_proto::ws::{DisconnectCause, SessionState, Topic, Transmit};
@@ -173,6 +180,79 @@ impl<M: FeedMarket> BookFeed<M> {
         &self.feed
     }
 
+    /// How much of the time `symbol`'s book was shown (available), up to now; time suspended
+    /// is not counted.
+    #[must_use]
+    pub fn availability(&self, symbol: &Symbol<M>) -> Option<Availability> {
+        self.feed.availability(symbol, Instant::now())
+    }
+
+    /// The app goes to the background: closes the socket gracefully now, stops every timer and
+    /// marks every book not available ([`BookFeed::book`] is `None`, never stale). Nothing is
+    /// sent or asked for until [`BookFeed::resume`]; [`BookFeed::next_event_until`] only waits.
+    ///
+    /// # Errors
+    /// [`Error::Lifecycle`] when already suspended or closed; nothing changes then.
+    pub async fn suspend(&mut self) -> Result<(), Error> {
+        self.feed.handle_suspend(Instant::now())?;
+        self.flush_transmits().await;
+        Ok(())
+    }
+
+    /// The app is back: a fresh bullet, a new connection, every topic resubscribed and every
+    /// book resynced, as the next calls of [`BookFeed::next_event`] run.
+    ///
+    /// # Errors
+    /// [`Error::Lifecycle`] unless suspended.
+    pub fn resume(&mut self) -> Result<(), Error> {
+        Ok(self.feed.handle_resume(Instant::now())?)
+    }
+
+    /// The OS reports a network change (Wi-Fi to cellular, often with no close on the old
+    /// socket): the socket is dropped and a new one opened at once, without waiting for the
+    /// pong deadline.
+    ///
+    /// # Errors
+    /// [`Error::Lifecycle`] while suspended (call [`BookFeed::resume`]) or closed.
+    pub async fn network_changed(&mut self) -> Result<(), Error> {
+        self.feed.handle_network_change(Instant::now())?;
+        self.flush_transmits().await;
+        Ok(())
+    }
+
+    /// Writes what the core transmits now (a close drops the socket).
+    async fn flush_transmits(&mut self) {
+        while let Some(t) = self.feed.poll_transmit() {
+            match t {
+                Transmit::Text(text) => {
+                    if let Some(ws) = self.ws.as_mut()
+                        && let Err(e) = ws.send_text(text).await
+                    {
+                        self.ws = None;
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::Transport(e.to_string()),
+                        );
+                    }
+                }
+                _ => {
+                    if let Some(mut ws) = self.ws.take() {
+                        ws.close().await;
+                    }
+                    if self.feed.session().state() == SessionState::Closing {
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::ServerClosed {
+                                code: None,
+                                reason: "closed by the client".into(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes the session gracefully and drops the socket.
     pub async fn close(&mut self) {
         self.feed.close(Instant::now());
@@ -255,35 +335,7 @@ impl<M: FeedMarket> BookFeed<M> {
             }
             return;
         }
-        while let Some(t) = self.feed.poll_transmit() {
-            match t {
-                Transmit::Text(text) => {
-                    if let Some(ws) = self.ws.as_mut()
-                        && let Err(e) = ws.send_text(text).await
-                    {
-                        self.ws = None;
-                        self.feed.handle_disconnected(
-                            Instant::now(),
-                            DisconnectCause::Transport(e.to_string()),
-                        );
-                    }
-                }
-                _ => {
-                    if let Some(mut ws) = self.ws.take() {
-                        ws.close().await;
-                    }
-                    if self.feed.session().state() == SessionState::Closing {
-                        self.feed.handle_disconnected(
-                            Instant::now(),
-                            DisconnectCause::ServerClosed {
-                                code: None,
-                                reason: "closed by the client".into(),
-                            },
-                        );
-                    }
-                }
-            }
-        }
+        self.flush_transmits().await;
         if self.feed.has_events() {
             return;
         }

@@ -75,6 +75,11 @@ fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::error::E
         .duration
         .or(fake.as_ref().map(|_| Duration::from_secs(15)));
     let end = duration.map(|d| start + d);
+    // --quiet-last: the embedded exchange stops moving for the end of the run.
+    let mut quiet_at = match (&fake, end, args.quiet_last) {
+        (Some(_), Some(end), Some(q)) => Some(end.checked_sub(q).unwrap_or(start)),
+        _ => None,
+    };
     let mut next_draw = start;
     let (mut last_frames, mut last_draw) = (0, start);
     loop {
@@ -82,7 +87,14 @@ fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::error::E
         if end.is_some_and(|e| now >= e) {
             break;
         }
+        if let (Some(at), Some(fake)) = (quiet_at, &fake)
+            && now >= at
+        {
+            fake.pause_updates();
+            quiet_at = None;
+        }
         let until = end.map_or(next_draw, |e| e.min(next_draw));
+        let until = quiet_at.map_or(until, |q| until.min(q));
         while let Some(event) = feed.next_event_until(until) {
             log::debug!("{event:?}");
         }
@@ -130,7 +142,12 @@ fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::error::E
     if args.json {
         println!(
             "{}",
-            demo::json_line(&symbol, feed.book(&sym), &feed.feed().stats())
+            demo::json_line(
+                &symbol,
+                feed.book(&sym),
+                &feed.feed().stats(),
+                feed.availability(&sym)
+            )
         );
     }
     feed.close();

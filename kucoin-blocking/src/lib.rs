@@ -38,6 +38,14 @@
 //! feed.close();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # The app life cycle
+//! An app that goes to the background calls [`BookFeed::suspend`] (the socket is closed
+//! gracefully, timers stop, every book reads `None`), and [`BookFeed::resume`] when it is back
+//! (a fresh token, every topic resubscribed, every book resynced). When the OS reports a network
+//! change (Wi-Fi to cellular), [`BookFeed::network_changed`] reconnects at once instead of
+//! waiting for the pong deadline. [`BookFeed::availability`] tells how much of the time a book
+//! was shown.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub use kucoin_proto as proto;
@@ -51,12 +59,14 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kucoin_proto::auth::{Credentials, Signer};
-use kucoin_proto::book::{BookConfig, OrderBook, SpotSnapshotSource};
+use kucoin_proto::book::{Availability, BookConfig, OrderBook, SpotSnapshotSource};
 use kucoin_proto::feed::{CallId, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, RestCall};
 use kucoin_proto::rest::{
     BuildError, Endpoint, ErrorClass, ResponseError, RestClient, ServerTime, parse_response,
 };
-use kucoin_proto::ws::{DisconnectCause, SessionConfig, SessionState, Topic, Transmit};
+use kucoin_proto::ws::{
+    DisconnectCause, LifecycleError, SessionConfig, SessionState, Topic, Transmit,
+};
 use kucoin_proto::{Market, ServerTimeOffset, Symbol, UnixMillis};
 
 use rustls::pki_types::CertificateDer;
@@ -81,6 +91,9 @@ pub enum Error {
     /// Credentials could not be used.
     #[error(transparent)]
     Auth(#[from] kucoin_proto::auth::AuthError),
+    /// A life-cycle call in the wrong state (resume without suspend, suspend twice, …).
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
 }
 
 /// The local wall clock in Unix milliseconds (adapters read clocks; the core never does).
@@ -353,6 +366,79 @@ impl<M: FeedMarket> BookFeed<M> {
         &self.feed
     }
 
+    /// How much of the time `symbol`'s book was shown (available), up to now; time suspended
+    /// is not counted.
+    #[must_use]
+    pub fn availability(&self, symbol: &Symbol<M>) -> Option<Availability> {
+        self.feed.availability(symbol, Instant::now())
+    }
+
+    /// The app goes to the background: closes the socket gracefully now, stops every timer and
+    /// marks every book not available ([`BookFeed::book`] is `None`, never stale). Nothing is
+    /// sent or asked for until [`BookFeed::resume`]; [`BookFeed::next_event_until`] only waits.
+    ///
+    /// # Errors
+    /// [`Error::Lifecycle`] when already suspended or closed; nothing changes then.
+    pub fn suspend(&mut self) -> Result<(), Error> {
+        self.feed.handle_suspend(Instant::now())?;
+        self.flush_transmits();
+        Ok(())
+    }
+
+    /// The app is back: a fresh bullet, a new connection, every topic resubscribed and every
+    /// book resynced, as the next calls of [`BookFeed::next_event`] run.
+    ///
+    /// # Errors
+    /// [`Error::Lifecycle`] unless suspended.
+    pub fn resume(&mut self) -> Result<(), Error> {
+        Ok(self.feed.handle_resume(Instant::now())?)
+    }
+
+    /// The OS reports a network change (Wi-Fi to cellular, often with no close on the old
+    /// socket): the socket is dropped and a new one opened at once, without waiting for the
+    /// pong deadline.
+    ///
+    /// # Errors
+    /// [`Error::Lifecycle`] while suspended (call [`BookFeed::resume`]) or closed.
+    pub fn network_changed(&mut self) -> Result<(), Error> {
+        self.feed.handle_network_change(Instant::now())?;
+        self.flush_transmits();
+        Ok(())
+    }
+
+    /// Writes what the core transmits now (a close drops the socket).
+    fn flush_transmits(&mut self) {
+        while let Some(t) = self.feed.poll_transmit() {
+            match t {
+                Transmit::Text(text) => {
+                    if let Some(ws) = self.ws.as_mut()
+                        && let Err(e) = ws.send_text(text)
+                    {
+                        self.ws = None;
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::Transport(e.to_string()),
+                        );
+                    }
+                }
+                _ => {
+                    if let Some(mut ws) = self.ws.take() {
+                        ws.close();
+                    }
+                    if self.feed.session().state() == SessionState::Closing {
+                        self.feed.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::ServerClosed {
+                                code: None,
+                                reason: "closed by the client".into(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes the session gracefully and drops the socket.
     pub fn close(&mut self) {
         self.feed.close(Instant::now());
@@ -436,35 +522,7 @@ impl<M: FeedMarket> BookFeed<M> {
             }
             return;
         }
-        while let Some(t) = self.feed.poll_transmit() {
-            match t {
-                Transmit::Text(text) => {
-                    if let Some(ws) = self.ws.as_mut()
-                        && let Err(e) = ws.send_text(text)
-                    {
-                        self.ws = None;
-                        self.feed.handle_disconnected(
-                            Instant::now(),
-                            DisconnectCause::Transport(e.to_string()),
-                        );
-                    }
-                }
-                _ => {
-                    if let Some(mut ws) = self.ws.take() {
-                        ws.close();
-                    }
-                    if self.feed.session().state() == SessionState::Closing {
-                        self.feed.handle_disconnected(
-                            Instant::now(),
-                            DisconnectCause::ServerClosed {
-                                code: None,
-                                reason: "closed by the client".into(),
-                            },
-                        );
-                    }
-                }
-            }
-        }
+        self.flush_transmits();
         if self.feed.has_events() {
             return;
         }

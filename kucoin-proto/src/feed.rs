@@ -14,9 +14,15 @@
 //!   its book's decoder (no second parse, no allocation).
 //! - A reconnect of the session invalidates every book: a book is never shown across a
 //!   connection it did not see whole. Each book resyncs from a fresh snapshot.
-//! - A book's timers (the wait for a first message, snapshot retries) run only while its topic
-//!   is subscribed on a live connection: no snapshot is fetched, and no book shown, while the
-//!   stream that must follow it is not flowing.
+//! - A book's timers (snapshot retries) run only while its topic is subscribed on a live
+//!   connection: no snapshot is fetched, and no book shown, while the stream that must follow it
+//!   is not flowing. The snapshot is asked for as soon as the subscription is acknowledged
+//!   (messages are buffered meanwhile), so a quiet market has its book after one round trip.
+//! - The host's life cycle is an input: [`Feed::handle_suspend`] (app in the background) closes
+//!   the connection, stops every timer, drops queued requests and invalidates every book;
+//!   [`Feed::handle_resume`] starts over with a fresh bullet, every topic resubscribed and every
+//!   book resynced; [`Feed::handle_network_change`] reconnects at once instead of waiting for a
+//!   missing pong. [`Feed::availability`] reports how much of the time each book was shown.
 //! - A `400002` (clock skew) answer makes the feed ask for KuCoin's time and sign later requests
 //!   with the server-adjusted clock.
 
@@ -24,8 +30,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::book::{
-    BookConfig, BookError, BookEvent, BookMarket, BookSync, OrderBook, SnapshotRequest,
-    SpotSnapshotSource,
+    Availability, BookConfig, BookError, BookEvent, BookMarket, BookSync, OrderBook,
+    SnapshotRequest, SpotSnapshotSource,
 };
 use crate::market::{Futures, Market, Spot, Symbol};
 use crate::rest::{
@@ -35,8 +41,8 @@ use crate::rest::{
 };
 use crate::time::{ServerTimeOffset, UnixMillis};
 use crate::ws::{
-    DisconnectCause, FrameError, Session, SessionConfig, SessionEvent, SessionState,
-    SubscribeError, Timer, Topic, TopicError, Transmit,
+    DisconnectCause, FrameError, LifecycleError, Session, SessionConfig, SessionEvent,
+    SessionState, SubscribeError, Timer, Topic, TopicError, Transmit,
 };
 
 mod sealed {
@@ -602,6 +608,45 @@ impl<M: FeedMarket> Feed<M> {
         self.pump(now);
     }
 
+    /// The host is suspending (the app goes to the background): the connection is closed
+    /// gracefully ([`Feed::poll_transmit`] gives the close), every timer stops
+    /// ([`Feed::poll_timeout`] is `None`), queued and unanswered REST calls are forgotten (late
+    /// answers are ignored) and every book is invalidated ([`Feed::book`] is `None`; a book is
+    /// never shown stale). Nothing is asked for until [`Feed::handle_resume`].
+    ///
+    /// # Errors
+    /// [`LifecycleError::AlreadySuspended`], or [`LifecycleError::Closed`] after
+    /// [`Feed::close`]; nothing changes then.
+    pub fn handle_suspend(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        self.session.handle_suspend(now)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The host is back: a fresh bullet is asked for at once (never the old token), then the
+    /// connection, every topic resubscribed, and every book resynced from a new snapshot.
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotSuspended`] unless suspended (or [`LifecycleError::Closed`]).
+    pub fn handle_resume(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        self.session.handle_resume(now)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The host's network changed (Wi-Fi to cellular, often with no close event): the socket
+    /// is dropped and a new one opened at once with a fresh bullet, without waiting for the
+    /// pong deadline. Every book resyncs on the new connection.
+    ///
+    /// # Errors
+    /// [`LifecycleError::Suspended`] while suspended (resume instead), or
+    /// [`LifecycleError::Closed`] after [`Feed::close`].
+    pub fn handle_network_change(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        self.session.handle_network_change(now)?;
+        self.pump(now);
+        Ok(())
+    }
+
     /// The WebSocket closed or broke.
     pub fn handle_disconnected(&mut self, now: Instant, cause: DisconnectCause) {
         self.session.handle_disconnected(now, cause);
@@ -736,6 +781,13 @@ impl<M: FeedMarket> Feed<M> {
         self.book_sync(symbol).and_then(BookSync::book)
     }
 
+    /// How much of the time `symbol`'s book was available, up to `now` (from the `now` values
+    /// the feed was given; time suspended is not counted).
+    #[must_use]
+    pub fn availability(&self, symbol: &Symbol<M>, now: Instant) -> Option<Availability> {
+        self.book_sync(symbol).map(|b| b.availability(now))
+    }
+
     /// The sync state machine of `symbol`'s book.
     #[must_use]
     pub fn book_sync(&self, symbol: &Symbol<M>) -> Option<&BookSync<M>> {
@@ -821,15 +873,18 @@ impl<M: FeedMarket> Feed<M> {
                     self.connected_once = true;
                 }
                 SessionEvent::Subscribed { topic } => {
-                    let topic = topic.to_string();
-                    // A book's timers stand still while its topic is not subscribed; one that
-                    // fell due meanwhile fires now, so no deadline the feed reports is past.
-                    if let Some(book) = self.books.get_mut(&topic)
-                        && book.poll_timeout().is_some_and(|at| at <= now)
-                    {
-                        book.handle_timeout(now);
+                    let key = topic.to_string();
+                    if let Some(book) = self.books.get_mut(&key) {
+                        // The stream is flowing: ask for the snapshot now, buffering meanwhile.
+                        book.handle_subscribed(now);
+                        // A book's timers stand still while its topic is not subscribed; one
+                        // that fell due meanwhile fires now, so no deadline the feed reports
+                        // is past.
+                        if book.poll_timeout().is_some_and(|at| at <= now) {
+                            book.handle_timeout(now);
+                        }
                     }
-                    self.subscribed.insert(topic);
+                    self.subscribed.insert(key);
                 }
                 SessionEvent::Unsubscribed { topic } => {
                     self.subscribed.remove(&topic.to_string());
@@ -837,8 +892,24 @@ impl<M: FeedMarket> Feed<M> {
                 SessionEvent::Disconnected { .. } | SessionEvent::Closed { .. } => {
                     // The stream has a hole from here on: no book may be shown across it.
                     self.subscribed.clear();
+                    self.forget_snapshots();
                     for book in self.books.values_mut() {
                         book.handle_reset(now);
+                    }
+                }
+                SessionEvent::Suspended => {
+                    // Nothing is asked for while suspended; late answers are ignored.
+                    self.subscribed.clear();
+                    self.wants.clear();
+                    self.pending.clear();
+                    self.clock_sync_pending = false;
+                    for book in self.books.values_mut() {
+                        book.handle_suspend(now);
+                    }
+                }
+                SessionEvent::Resumed => {
+                    for book in self.books.values_mut() {
+                        book.handle_resume(now);
                     }
                 }
                 _ => {}
@@ -852,6 +923,14 @@ impl<M: FeedMarket> Feed<M> {
         }
         self.drain_books();
         self.session_deadline = self.session.poll_timeout().map(|(at, _)| at);
+    }
+
+    /// Snapshot calls made for a connection that is gone: a snapshot must be taken while the
+    /// stream that follows it flows, so their answers are ignored and the books ask again.
+    fn forget_snapshots(&mut self) {
+        self.pending
+            .retain(|_, p| !matches!(p, Pending::Snapshot { .. }));
+        self.wants.retain(|w| !matches!(w, Want::Snapshot { .. }));
     }
 
     fn drain_books(&mut self) {

@@ -487,15 +487,37 @@ fn disconnected(state: SessionState) -> bool {
         SessionState::NeedBullet
             | SessionState::Connecting
             | SessionState::Backoff
+            | SessionState::Suspended
             | SessionState::Closed
     )
+}
+
+/// What a life-cycle call must answer in `before` (the state it was made in).
+fn expected_lifecycle(before: SessionState, call: u8) -> Result<(), crate::ws::LifecycleError> {
+    use crate::ws::LifecycleError as E;
+    let closed = matches!(before, SessionState::Closing | SessionState::Closed);
+    let suspended = before == SessionState::Suspended;
+    match call {
+        // suspend
+        0 if closed => Err(E::Closed),
+        0 if suspended => Err(E::AlreadySuspended),
+        // resume
+        1 if closed => Err(E::Closed),
+        1 if !suspended => Err(E::NotSuspended),
+        // network change
+        2 if closed => Err(E::Closed),
+        2 if suspended => Err(E::Suspended),
+        _ => Ok(()),
+    }
 }
 
 /// Drives a [`Session`] with a script (one byte picks the input, the next its argument) and
 /// checks after every step: no panic; no deadline in the past (and after `handle_timeout(now)`
 /// none at or before `now`); no text frame written while disconnected; no token used twice; the
 /// wanted topics are exactly those subscribed minus those KuCoin rejected; a closed session
-/// wants nothing. Runs `ws::fuzzing::session_script` on the same bytes first.
+/// wants nothing; life-cycle calls answer the typed error their state calls for; a suspended
+/// session has no deadline, asks for no bullet and opens nothing, and a resumed one asks for a
+/// fresh bullet. Runs `ws::fuzzing::session_script` on the same bytes first.
 pub fn session_script(t0: Instant, data: &[u8]) {
     crate::ws::fuzzing::session_script(t0, data);
     let mut sc = Script::new(data);
@@ -518,7 +540,8 @@ pub fn session_script(t0: Instant, data: &[u8]) {
     while let Some(op) = sc.op() {
         let arg = sc.byte();
         let mut fired = false;
-        match op % 12 {
+        let mut resumed = false;
+        match op % 14 {
             0 => {
                 now += ms(u64::from(arg) * 250);
                 s.handle_timeout(now);
@@ -590,6 +613,26 @@ pub fn session_script(t0: Instant, data: &[u8]) {
                 let _ = s.handle_frame(now, &String::from_utf8_lossy(raw));
             }
             10 => s.close(now),
+            12 | 13 => {
+                // Suspend / resume (12), network change (13).
+                let call = if op % 14 == 13 { 2 } else { arg % 2 };
+                let before = s.state();
+                let got = match call {
+                    0 => s.handle_suspend(now),
+                    1 => s.handle_resume(now),
+                    _ => s.handle_network_change(now),
+                };
+                assert_eq!(
+                    got,
+                    expected_lifecycle(before, call),
+                    "life-cycle call {call} in state {before:?}"
+                );
+                resumed = call == 1 && got.is_ok();
+                if call == 2 && got.is_ok() && before != SessionState::NeedBullet {
+                    assert_eq!(s.state(), SessionState::NeedBullet, "no reconnect at once");
+                    resumed = true;
+                }
+            }
             _ => {
                 // Stale time: harmless.
                 s.handle_timeout(t0);
@@ -606,7 +649,11 @@ pub fn session_script(t0: Instant, data: &[u8]) {
                 sent.note(text);
             }
         }
-        let _ = s.poll_fetch();
+        let fetch = s.poll_fetch();
+        assert!(
+            !resumed || fetch.is_some(),
+            "no fresh bullet asked for after resume or a network change"
+        );
         if let Some(url) = s.poll_connect() {
             let token = url
                 .query_pairs()
@@ -614,6 +661,10 @@ pub fn session_script(t0: Instant, data: &[u8]) {
                 .map(|p| p.1.into_owned())
                 .unwrap_or_default();
             assert!(tokens.insert(token), "a token was handed out twice");
+        }
+        if s.state() == SessionState::Suspended {
+            assert_eq!(s.poll_timeout(), None, "a suspended session has a deadline");
+            assert!(s.poll_fetch().is_none() && s.poll_connect().is_none());
         }
         while let Some(ev) = s.poll_event() {
             if let SessionEvent::SubscribeFailed {
@@ -650,7 +701,9 @@ pub fn session_script(t0: Instant, data: &[u8]) {
 /// frames, disconnects, books and topics added and removed, close, stale time. After every step:
 /// the event queue stays within `max_queued_events`; no deadline is in the past; no text is
 /// written while disconnected; a live book's sequence never goes back and its ladders are sane;
-/// at most one REST call per purpose and book is outstanding at a time.
+/// at most one REST call per purpose and book is outstanding at a time; life-cycle calls answer
+/// the typed error their state calls for; while suspended there is no deadline, no request, no
+/// connect, no outstanding call and no book shown; availability never exceeds the time counted.
 pub fn feed_script(t0: Instant, data: &[u8]) {
     let mut sc = Script::new(data);
     let seed = sc.byte();
@@ -679,7 +732,7 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
     while let Some(op) = sc.op() {
         let arg = sc.byte();
         let mut fired = false;
-        match op % 16 {
+        match op % 18 {
             0 => {
                 now += ms(u64::from(arg) * 100);
                 unix += u64::from(arg) * 100;
@@ -689,7 +742,7 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
             1 | 2 => {
                 if !calls.is_empty() {
                     let (id, purpose) = calls.remove(usize::from(arg) % calls.len());
-                    let body = match (&purpose, op % 16) {
+                    let body = match (&purpose, op % 18) {
                         (CallPurpose::Bullet { .. }, 1) => BULLET.to_owned(),
                         (CallPurpose::Snapshot { .. }, 1) => {
                             let at = seq.saturating_sub(u64::from(arg % 4));
@@ -751,7 +804,7 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
             }
             5 | 6 => {
                 // In sequence (5), or with a gap / going back (6).
-                let (start, end) = if op % 16 == 5 {
+                let (start, end) = if op % 18 == 5 {
                     (seq + 1, seq + 1 + u64::from(arg % 3))
                 } else {
                     let s = if arg % 2 == 0 {
@@ -821,6 +874,25 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
                 feed.handle_frame(now, r#"{"type":"message","topic":"/market/ticker:BTC-USDT","subject":"trade.ticker","data":{"price":"1"}}"#);
             }
             14 => feed.close(now),
+            16 | 17 => {
+                // Suspend / resume (16), network change (17).
+                let call = if op % 18 == 17 { 2 } else { arg % 2 };
+                let before = feed.session().state();
+                let got = match call {
+                    0 => feed.handle_suspend(now),
+                    1 => feed.handle_resume(now),
+                    _ => feed.handle_network_change(now),
+                };
+                assert_eq!(
+                    got,
+                    expected_lifecycle(before, call),
+                    "life-cycle call {call} in state {before:?}"
+                );
+                if got.is_ok() && call == 0 {
+                    // Answers in flight will be ignored; the script forgets them too.
+                    calls.clear();
+                }
+            }
             _ => {
                 feed.handle_timeout(t0);
                 feed.handle_frame(t0, WELCOME);
@@ -873,7 +945,23 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
                 "due at or before now after handle_timeout"
             );
         }
+        if feed.session().state() == SessionState::Suspended {
+            assert_eq!(feed.poll_timeout(), None, "a suspended feed has a deadline");
+            assert!(feed.poll_request(now, UnixMillis(unix)).is_none());
+            assert!(feed.poll_connect().is_none());
+            assert_eq!(
+                feed.outstanding_calls(),
+                0,
+                "calls outstanding while suspended"
+            );
+            assert!(
+                feed.books().all(|b| b.book().is_none()),
+                "a book shown while suspended"
+            );
+        }
         for b in feed.books() {
+            let a = b.availability(now);
+            assert!(a.available_ms <= a.total_ms && a.max_unavailable_ms <= a.total_ms);
             let key = b.symbol().as_str().to_owned();
             match b.book() {
                 Some(book) => {

@@ -165,8 +165,18 @@ enum Op {
     Snapshot {
         lag: u64,
     },
+    /// Answer a pending snapshot request with the true book `lead` sequences *ahead* of what
+    /// the stream has delivered (a snapshot asked for at the subscription's ack, before the
+    /// stream caught up).
+    SnapshotAhead {
+        lead: u64,
+    },
     FailSnapshot,
     Reset,
+    /// The subscription is acknowledged: the snapshot is asked for before any message.
+    Subscribed,
+    /// The host suspends the feed, then resumes it.
+    SuspendResume,
     Timeout,
 }
 
@@ -178,8 +188,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Overlap),
         1 => Just(Op::Swap),
         3 => (0u64..6).prop_map(|lag| Op::Snapshot { lag }),
+        1 => (1u64..6).prop_map(|lead| Op::SnapshotAhead { lead }),
         1 => Just(Op::FailSnapshot),
         1 => Just(Op::Reset),
+        2 => Just(Op::Subscribed),
+        1 => Just(Op::SuspendResume),
         1 => Just(Op::Timeout),
     ]
 }
@@ -229,9 +242,13 @@ impl<M: BookMarket> Driver<M> {
     }
 
     fn answer(&mut self, lag: u64) -> Result<(), TestCaseError> {
+        self.answer_at(self.sent.saturating_sub(lag))
+    }
+
+    fn answer_at(&mut self, seq: u64) -> Result<(), TestCaseError> {
         if self.pending_fetch {
             self.pending_fetch = false;
-            let seq = self.sent.saturating_sub(lag).max(self.truth.start);
+            let seq = seq.clamp(self.truth.start, self.truth.last());
             let snap = self.truth.snapshot(seq);
             self.sync
                 .handle_snapshot(self.now, &snap)
@@ -328,6 +345,23 @@ fn run<M: BookMarket>(
                 next += 2;
             }
             Op::Snapshot { lag } => d.answer(lag)?,
+            Op::SnapshotAhead { lead } => d.answer_at(d.sent + lead)?,
+            Op::Subscribed => {
+                d.sync.handle_subscribed(d.now);
+                d.check()?;
+            }
+            Op::SuspendResume => {
+                d.sync.handle_suspend(d.now);
+                d.pending_fetch = false;
+                d.check()?;
+                prop_assert!(d.sync.book().is_none(), "a suspended book is shown");
+                prop_assert!(
+                    d.sync.poll_timeout().is_none(),
+                    "a suspended book has a timer"
+                );
+                d.sync.handle_resume(d.now);
+                d.check()?;
+            }
             Op::FailSnapshot => {
                 if d.pending_fetch {
                     d.pending_fetch = false;

@@ -151,12 +151,13 @@ fn snapshot(seq: u64) -> String {
 }
 
 #[test]
-fn book_syncs_from_a_snapshot_requested_after_the_first_delta() {
+fn book_syncs_from_a_snapshot_requested_at_the_ack_with_deltas_buffered_meanwhile() {
     let mut rig = Rig::public();
     rig.connect();
     assert!(rig.feed.book(&sym()).is_none());
+    // The subscription is acknowledged: the snapshot is asked for before any message.
+    let call = rig.request().expect("a snapshot request at the ack");
     rig.delta(11, &[("buy", "100", "5", 11)]);
-    let call = rig.request().expect("a snapshot request");
     assert_eq!(
         call.purpose,
         CallPurpose::Snapshot {
@@ -346,13 +347,44 @@ fn frames_of_other_topics_come_out_as_messages_and_bad_frames_as_errors() {
 
 #[test]
 fn a_book_timer_that_fell_due_before_the_ack_fires_at_the_ack_and_no_deadline_is_past() {
-    // Found by the feed_script fuzz target: a book's timers stand still while its topic is not
-    // subscribed, so a slow bullet left the book's first-update wait due in the past when the
-    // subscription was finally acknowledged, and the feed reported that past deadline.
+    // Found by the feed_script fuzz target: a frame routed to a book before its subscription is
+    // acknowledged starts a snapshot; the failed fetch arms a retry timer, which stands still
+    // while the topic is not acknowledged. When the ack came late, that deadline was already
+    // past and the feed reported it.
     let mut rig = Rig::public();
     let call = rig.request().expect("a bullet request");
-    rig.now += Duration::from_secs(30); // the bullet answer is slow; nothing fires meanwhile
-    rig.connect_with(call, BULLET);
+    rig.respond(&call, 200, BULLET);
+    let url = rig.feed.poll_connect().expect("a URL");
+    let connect_id = url
+        .query_pairs()
+        .find(|(k, _)| k == "connectId")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    rig.feed.handle_connected(rig.now);
+    rig.feed.handle_frame(
+        rig.now,
+        &format!(r#"{{"id":"{connect_id}","type":"welcome"}}"#),
+    );
+    let sent = rig.transmits();
+    let sub: serde_json::Value = serde_json::from_str(
+        sent.iter()
+            .find(|s| s.contains(r#""type":"subscribe""#))
+            .expect("a subscribe frame"),
+    )
+    .unwrap();
+    // A delta before the ack; its snapshot fetch fails and arms a retry.
+    rig.delta(11, &[("buy", "100", "5", 11)]);
+    if let Some(call) = rig.request() {
+        rig.feed
+            .handle_request_failed(rig.now, call.id, "connection refused".into());
+    }
+    let _ = rig.events();
+    // The ack comes 30 s later; no book timer ran meanwhile (the topic was not acknowledged).
+    rig.now += Duration::from_secs(30);
+    rig.feed.handle_frame(
+        rig.now,
+        &format!(r#"{{"id":"{}","type":"ack"}}"#, sub["id"].as_str().unwrap()),
+    );
     let deadline = rig
         .feed
         .poll_timeout()
@@ -362,7 +394,7 @@ fn a_book_timer_that_fell_due_before_the_ack_fires_at_the_ack_and_no_deadline_is
         "a deadline {:?} before now",
         rig.now - deadline
     );
-    // The overdue wait fired at the ack: the snapshot is asked for at once.
+    // The book asks for its snapshot at the ack.
     let call = rig.request().expect("a snapshot request at the ack");
     assert!(matches!(call.purpose, CallPurpose::Snapshot { .. }));
 }

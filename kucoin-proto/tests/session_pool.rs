@@ -85,3 +85,61 @@ fn unsubscribe_frees_room_on_its_connection() {
         Err(SubscribeError::NotSubscribed { .. })
     ));
 }
+
+#[test]
+fn a_suspended_pool_is_silent_and_resumes_every_connection_with_fresh_tokens() {
+    let mut d = PoolDriver::new(exact_config());
+    for i in 0..400 {
+        d.pool.subscribe(level2(&format!("S{i:03}-USDT"))).unwrap();
+    }
+    d.run_until(secs(60));
+    assert_eq!(d.pool.len(), 2);
+    let pings: Vec<usize> = d.servers.iter().map(|s| s.pings.len()).collect();
+    let now = d.now;
+    d.pool.handle_suspend(now).unwrap();
+    assert_eq!(
+        d.pool.handle_suspend(now),
+        Err(kucoin_proto::ws::LifecycleError::AlreadySuspended)
+    );
+    assert_eq!(
+        d.pool.handle_network_change(now),
+        Err(kucoin_proto::ws::LifecycleError::Suspended)
+    );
+    // A topic added while suspended opens a connection that waits too.
+    for i in 400..700 {
+        d.pool.subscribe(level2(&format!("S{i:03}-USDT"))).unwrap();
+    }
+    assert_eq!(d.pool.len(), 3);
+    d.run_until(secs(660));
+    for i in 0..3 {
+        assert_eq!(d.pool.session(i).unwrap().state(), SessionState::Suspended);
+    }
+    assert_eq!(d.pool.poll_timeout(), None, "a deadline while suspended");
+    assert_eq!(
+        d.servers.len(),
+        2,
+        "a connection was opened while suspended"
+    );
+    for (i, s) in d.servers.iter().enumerate() {
+        assert_eq!(
+            s.pings.len(),
+            pings[i],
+            "connection {i} pinged while suspended"
+        );
+        assert!(!s.socket_open, "connection {i} left open");
+    }
+    let now = d.now;
+    d.pool.handle_resume(now).unwrap();
+    assert_eq!(
+        d.pool.handle_resume(now),
+        Err(kucoin_proto::ws::LifecycleError::NotSuspended)
+    );
+    d.run_until(secs(700));
+    for i in 0..3 {
+        assert_eq!(d.pool.session(i).unwrap().state(), SessionState::Live);
+        assert!(!d.servers[i].token_reused, "connection {i} reused a token");
+    }
+    assert_eq!(d.servers[0].connects.len(), 2);
+    assert_eq!(d.servers[1].connects.len(), 2);
+    assert_eq!(d.servers[2].connects.len(), 1);
+}

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use kucoin_proto::book::{Decimal, Level, OrderBook};
+use kucoin_proto::book::{Availability, Decimal, Level, OrderBook};
 use kucoin_proto::feed::FeedStats;
 
 use crate::{FakeConfig, FakeKucoin, Faults, TrueBook};
@@ -20,10 +20,16 @@ pub fn start_fake(args: &DemoArgs) -> std::io::Result<Option<FakeKucoin>> {
     } else {
         FakeConfig::spot()
     };
+    let seed = args.seed.unwrap_or(7);
     let faults = if args.no_faults {
         Faults::none()
     } else {
-        Faults::chaos(7)
+        Faults::chaos(seed)
+    };
+    let base = if args.seed.is_some() {
+        base.with_seed(seed)
+    } else {
+        base
     };
     let config = base
         .with_ping(2_000, 1_000)
@@ -59,7 +65,7 @@ pub fn print_check(fake: &FakeKucoin, truth: &TrueBook, verdict: &Result<(), Str
 /// Usage text of the `orderbook` examples.
 pub const USAGE: &str = "\
 usage: orderbook [SYMBOL] [--live] [--futures] [--rest-url URL] [--duration SECS] [--json]
-                 [--runtime smol|async-std] [--no-faults]
+                 [--runtime smol|async-std] [--no-faults] [--quiet-last SECS] [--seed N]
 
   SYMBOL          BTC-USDT (spot) or XBTUSDTM (futures) by default
   --live          KuCoin itself (keys from KUCOIN_API_KEY, KUCOIN_API_SECRET,
@@ -70,6 +76,8 @@ usage: orderbook [SYMBOL] [--live] [--futures] [--rest-url URL] [--duration SECS
   --json          no panel; one JSON line at exit
   --runtime R     async example only: smol (default) or async-std
   --no-faults     the embedded fake exchange without injected faults
+  --quiet-last S  the embedded fake's market stops moving for the last S seconds of the run
+  --seed N        the embedded fake's market and fault seed (default: faults 7)
 
 With neither --live nor --rest-url, an embedded fake KuCoin runs on 127.0.0.1 with faults on,
 and at the end the book is compared with the exchange's true book.";
@@ -93,6 +101,10 @@ pub struct DemoArgs {
     pub runtime: Option<String>,
     /// Run the embedded fake exchange without faults.
     pub no_faults: bool,
+    /// The embedded fake's market goes quiet (no updates) for this last part of the run.
+    pub quiet_last: Option<Duration>,
+    /// Seed of the embedded fake's market and faults.
+    pub seed: Option<u64>,
 }
 
 impl DemoArgs {
@@ -117,6 +129,22 @@ impl DemoArgs {
                         return Err(format!("--runtime must be smol or async-std, not {r:?}"));
                     }
                     out.runtime = Some(r);
+                }
+                "--seed" => {
+                    let v = value("--seed")?;
+                    let seed = v
+                        .parse()
+                        .map_err(|_| format!("--seed takes a whole number, not {v:?}"))?;
+                    out.seed = Some(seed);
+                }
+                "--quiet-last" => {
+                    let v = value("--quiet-last")?;
+                    let secs: f64 = v
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(|| format!("--quiet-last takes seconds >= 0, not {v:?}"))?;
+                    out.quiet_last = Some(Duration::from_secs_f64(secs));
                 }
                 "--duration" => {
                     let v = value("--duration")?;
@@ -225,10 +253,16 @@ pub fn panel(symbol: &str, source: &str, book: Option<&OrderBook>, s: &PanelStat
     out
 }
 
-/// The one JSON line of `--json`: counters and the top 50 levels, canonical decimal strings,
-/// keys in the documented order.
+/// The one JSON line of `--json`: counters, the book's availability (percent of the run it was
+/// shown, two decimals, and its longest absence in ms; `null` if unknown) and the top 50
+/// levels, canonical decimal strings, keys in the documented order.
 #[must_use]
-pub fn json_line(symbol: &str, book: Option<&OrderBook>, stats: &FeedStats) -> String {
+pub fn json_line(
+    symbol: &str,
+    book: Option<&OrderBook>,
+    stats: &FeedStats,
+    availability: Option<Availability>,
+) -> String {
     let side = |levels: Vec<(String, String)>| {
         let items: Vec<String> = levels
             .iter()
@@ -247,8 +281,12 @@ pub fn json_line(symbol: &str, book: Option<&OrderBook>, stats: &FeedStats) -> S
         }
         None => ("null".to_owned(), "[]".to_owned(), "[]".to_owned()),
     };
+    let (pct, max_ms) = match availability {
+        Some(a) => (format!("{:.2}", a.pct()), a.max_unavailable_ms.to_string()),
+        None => ("null".to_owned(), "null".to_owned()),
+    };
     format!(
-        r#"{{"symbol":{},"sequence":{sequence},"messages":{},"gaps":{},"resyncs":{},"reconnects":{},"bids":{bids},"asks":{asks}}}"#,
+        r#"{{"symbol":{},"sequence":{sequence},"messages":{},"gaps":{},"resyncs":{},"reconnects":{},"available_pct":{pct},"max_unavailable_ms":{max_ms},"bids":{bids},"asks":{asks}}}"#,
         json_str(symbol),
         stats.book_frames,
         stats.gaps,
@@ -322,11 +360,16 @@ mod tests {
         assert!(args("--bogus").unwrap_err().contains("unknown flag"));
         assert!(args("--live --rest-url http://x").is_err());
         assert!(args("--runtime tokio").unwrap_err().contains("smol"));
+        let q = args("--quiet-last 8 --seed 3").unwrap();
+        assert_eq!(q.quiet_last, Some(Duration::from_secs(8)));
+        assert_eq!(q.seed, Some(3));
+        assert!(args("--quiet-last -2").unwrap_err().contains("seconds"));
+        assert!(args("--seed x").unwrap_err().contains("whole number"));
     }
 
     #[test]
     fn json_line_has_the_documented_keys() {
-        let line = json_line("BTC-USDT", None, &FeedStats::default());
+        let line = json_line("BTC-USDT", None, &FeedStats::default(), None);
         assert!(
             line.starts_with(r#"{"symbol":"BTC-USDT","sequence":null,"messages":0,"#),
             "{line}"
@@ -339,10 +382,25 @@ mod tests {
             "gaps",
             "resyncs",
             "reconnects",
+            "available_pct",
+            "max_unavailable_ms",
             "bids",
             "asks",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 10, "{keys:?}");
+        assert!(
+            line.contains(
+                r#""reconnects":0,"available_pct":null,"max_unavailable_ms":null,"bids""#
+            )
+        );
+        let a = Availability::new(9_000, 12_000, 2_500);
+        let line = json_line("BTC-USDT", None, &FeedStats::default(), Some(a));
+        assert!(
+            line.contains(r#""available_pct":75.00,"max_unavailable_ms":2500,"#),
+            "{line}"
+        );
     }
 }

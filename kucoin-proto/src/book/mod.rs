@@ -66,8 +66,8 @@ pub use depth::{Depth, DepthBook};
 pub use order_book::{Level, Levels, OrderBook, Side};
 pub use sequence::SeqCheck;
 pub use sync::{
-    BookConfig, BookEvent, BookMarket, BookState, BookSync, FuturesBookSync, ResyncReason,
-    SnapshotRequest, SpotBookSync, SpotSnapshotSource,
+    Availability, BookConfig, BookEvent, BookMarket, BookState, BookSync, FuturesBookSync,
+    ResyncReason, SnapshotRequest, SpotBookSync, SpotSnapshotSource,
 };
 
 /// Why a frame or snapshot could not be used. All are faults of what KuCoin (or the wire) sent;

@@ -134,7 +134,10 @@ pub struct BookConfig {
     /// Spot only: the snapshot to bootstrap from. Default [`SpotSnapshotSource::Top100`]; set
     /// [`SpotSnapshotSource::Full`] when the adapter has API keys.
     pub spot_snapshot: SpotSnapshotSource,
-    /// How long to wait for the first message before asking for a snapshot anyway. Default 2 s.
+    /// How long to wait for the first message before asking for a snapshot anyway, when the
+    /// subscription's acknowledgement is not reported ([`BookSync::handle_subscribed`]; a
+    /// [`Feed`](crate::feed::Feed) reports it, so there the snapshot is asked for at the ack).
+    /// Default 2 s.
     pub first_update_wait: Duration,
     /// How long a snapshot request may take before it is asked for again. Default 10 s.
     pub snapshot_timeout: Duration,
@@ -189,10 +192,116 @@ pub enum ResyncReason {
     BufferOverflow,
     /// The session reconnected ([`BookSync::handle_reset`]).
     Reconnect,
+    /// The host suspended the feed ([`BookSync::handle_suspend`]).
+    Suspended,
     /// After live messages had continued the book, [`BookConfig::max_stale_run`] messages in a
     /// row were at or below its sequence: the book's sequence ran ahead of the stream (a bogus
     /// sequence was accepted), so its content can no longer be trusted.
     StaleRun,
+}
+
+/// How much of the time a book was available (in step and shown), from the `now` values it was
+/// given. Time while the host had suspended the feed is not counted at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Availability {
+    /// Milliseconds with the book available.
+    pub available_ms: u64,
+    /// Milliseconds counted (since the book was added, less the time suspended).
+    pub total_ms: u64,
+    /// The longest stretch without the book, in milliseconds (the first sync counts, and so
+    /// does a stretch still running).
+    pub max_unavailable_ms: u64,
+}
+
+impl Availability {
+    /// Figures from milliseconds (for tools that store or replay them).
+    #[must_use]
+    pub const fn new(available_ms: u64, total_ms: u64, max_unavailable_ms: u64) -> Self {
+        Availability {
+            available_ms,
+            total_ms,
+            max_unavailable_ms,
+        }
+    }
+
+    /// Available time as a percentage of the time counted (100 when nothing was counted yet).
+    #[must_use]
+    pub fn pct(&self) -> f64 {
+        if self.total_ms == 0 {
+            return 100.0;
+        }
+        // Both values are far below 2^52 ms: exact as f64.
+        #[allow(clippy::cast_precision_loss)]
+        let pct = self.available_ms as f64 * 100.0 / self.total_ms as f64;
+        pct
+    }
+}
+
+/// Availability bookkeeping: updated only when the book becomes or stops being available (and
+/// when asked), never per message.
+#[derive(Debug, Clone, Copy)]
+struct AvailClock {
+    /// Time is counted up to here.
+    since: Instant,
+    live: bool,
+    /// Suspended by the host: no time is counted.
+    paused: bool,
+    available: Duration,
+    total: Duration,
+    /// The unavailable stretch running now.
+    stretch: Duration,
+    max_unavailable: Duration,
+}
+
+impl AvailClock {
+    fn new(now: Instant) -> Self {
+        AvailClock {
+            since: now,
+            live: false,
+            paused: false,
+            available: Duration::ZERO,
+            total: Duration::ZERO,
+            stretch: Duration::ZERO,
+            max_unavailable: Duration::ZERO,
+        }
+    }
+
+    /// Counts the time up to `now` in the current state.
+    fn account(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.since);
+        self.since = self.since.max(now);
+        if self.paused {
+            return;
+        }
+        self.total += dt;
+        if self.live {
+            self.available += dt;
+        } else {
+            self.stretch += dt;
+            self.max_unavailable = self.max_unavailable.max(self.stretch);
+        }
+    }
+
+    /// The state changes at `now`. A suspension ends the running stretch (it restarts at resume).
+    fn set(&mut self, now: Instant, live: bool, paused: bool) {
+        self.account(now);
+        if live || paused {
+            self.stretch = Duration::ZERO;
+        }
+        self.live = live;
+        self.paused = paused;
+    }
+
+    fn figures(mut self, now: Instant) -> Availability {
+        self.account(now);
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Availability {
+            available_ms: ms(self.available),
+            total_ms: ms(self.total),
+            max_unavailable_ms: ms(self.max_unavailable),
+        }
+    }
 }
 
 /// Something that happened to the book. Drain with [`BookSync::poll_event`].
@@ -310,6 +419,8 @@ pub struct BookSync<M: BookMarket> {
     continued: bool,
     /// Stale live messages in a row since the last one that continued the book.
     stale_run: u32,
+    /// Time with and without the book.
+    avail: AvailClock,
 }
 
 /// A book following spot `/market/level2:{symbol}`.
@@ -318,8 +429,9 @@ pub type SpotBookSync = BookSync<Spot>;
 pub type FuturesBookSync = BookSync<Futures>;
 
 impl<M: BookMarket> BookSync<M> {
-    /// Starts in `Buffering`: subscribe to the topic, then feed frames; the first frame (or
-    /// `first_update_wait`) triggers the snapshot request.
+    /// Starts in `Buffering`: subscribe to the topic, then feed frames; the subscription's
+    /// acknowledgement ([`handle_subscribed`](Self::handle_subscribed)), the first frame or
+    /// `first_update_wait`, whichever comes first, triggers the snapshot request.
     #[must_use]
     pub fn new(symbol: Symbol<M>, config: BookConfig, now: Instant) -> Self {
         let spec = M::frame_spec(symbol.as_str());
@@ -347,6 +459,7 @@ impl<M: BookMarket> BookSync<M> {
             fallbacks: 0,
             continued: false,
             stale_run: 0,
+            avail: AvailClock::new(now),
             config,
         }
     }
@@ -455,10 +568,12 @@ impl<M: BookMarket> BookSync<M> {
         self.buf.clear();
         self.buf_changes.clear();
         self.phase = Phase::Live;
+        self.avail.set(self.now, true, false);
         self.ever_synced = true;
         self.continued = false;
         self.stale_run = 0;
-        self.retry_delay = self.config.retry_initial;
+        // The retry delay is reset once a message continues the book: a snapshot that the very
+        // next message shows to be too old keeps backing off.
         self.timer = None;
         self.push(BookEvent::Synced {
             sequence: self.book.sequence,
@@ -487,17 +602,54 @@ impl<M: BookMarket> BookSync<M> {
 
     /// The session reconnected (or re-subscribed): the book is invalid until resynced.
     pub fn handle_reset(&mut self, now: Instant) {
+        self.reset(now, ResyncReason::Reconnect);
+        self.timer = Some((self.now + self.config.first_update_wait, Timer::FirstUpdate));
+    }
+
+    /// The subscription to [`topic`](Self::topic) was acknowledged: the stream that must follow
+    /// the snapshot is flowing, so the snapshot is asked for now (messages are buffered
+    /// meanwhile) instead of waiting for a first message, which a quiet market may not send
+    /// for a long time. Does nothing unless the book is waiting for its first message.
+    pub fn handle_subscribed(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.phase == Phase::Buffering {
+            self.phase = Phase::Awaiting;
+            self.fetch_due = true;
+            self.timer = None;
+        }
+    }
+
+    /// The host suspended the feed: the book is invalid (never shown stale), no timer runs and
+    /// no snapshot is asked for until [`handle_resume`](Self::handle_resume). Time suspended
+    /// does not count in [`availability`](Self::availability).
+    pub fn handle_suspend(&mut self, now: Instant) {
+        self.reset(now, ResyncReason::Suspended);
+        self.timer = None;
+        self.avail.set(self.now, false, true);
+    }
+
+    /// The host resumed the feed: the book waits for its subscription (or first message) again,
+    /// as after [`handle_reset`](Self::handle_reset). Does nothing unless suspended.
+    pub fn handle_resume(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if !self.avail.paused {
+            return;
+        }
+        self.avail.set(self.now, false, false);
+        self.timer = Some((self.now + self.config.first_update_wait, Timer::FirstUpdate));
+    }
+
+    fn reset(&mut self, now: Instant, reason: ResyncReason) {
         self.now = self.now.max(now);
         self.phase = Phase::Buffering;
+        self.avail.set(self.now, false, self.avail.paused);
         self.in_flight = false;
         self.fetch_due = false;
         self.buf.clear();
         self.buf_changes.clear();
         self.crossed = false;
-        self.timer = Some((now + self.config.first_update_wait, Timer::FirstUpdate));
-        self.push(BookEvent::ResyncStarted {
-            reason: ResyncReason::Reconnect,
-        });
+        self.retry_delay = self.config.retry_initial;
+        self.push(BookEvent::ResyncStarted { reason });
     }
 
     /// Time passed. Early or repeated calls do nothing.
@@ -585,6 +737,12 @@ impl<M: BookMarket> BookSync<M> {
         self.applied
     }
 
+    /// Time with the book available and the longest stretch without, up to `now`.
+    #[must_use]
+    pub fn availability(&self, now: Instant) -> Availability {
+        self.avail.figures(now.max(self.now))
+    }
+
     /// Frames that needed the `serde_json` fallback decoder so far.
     #[must_use]
     pub fn fallback_decodes(&self) -> u64 {
@@ -603,7 +761,10 @@ impl<M: BookMarket> BookSync<M> {
                     }
                 }
                 SeqCheck::Apply => {
-                    self.continued = true;
+                    if !self.continued {
+                        self.continued = true;
+                        self.retry_delay = self.config.retry_initial;
+                    }
                     self.stale_run = 0;
                     apply(&mut self.book, &u.changes, u.end, self.config.max_levels);
                     self.applied += 1;
@@ -612,7 +773,15 @@ impl<M: BookMarket> BookSync<M> {
                 }
                 SeqCheck::Gap { expected, got } => {
                     self.push(BookEvent::GapDetected { expected, got });
+                    let snapshot_too_old = !self.continued;
                     self.start_resync(ResyncReason::Gap);
+                    if snapshot_too_old {
+                        // Nothing continued the snapshot (it was taken with an empty buffer):
+                        // it is older than the stream, like `SnapshotTooOld`. Back off before
+                        // the next one rather than hammer a lagging snapshot server.
+                        self.fetch_due = false;
+                        self.schedule_retry();
+                    }
                     self.buffer(u);
                 }
             },
@@ -627,12 +796,16 @@ impl<M: BookMarket> BookSync<M> {
     }
 
     fn start_resync(&mut self, reason: ResyncReason) {
+        let continued = self.continued;
         self.phase = Phase::Awaiting;
+        self.avail.set(self.now, false, false);
         self.fetch_due = true;
         self.crossed = false;
         self.buf.clear();
         self.buf_changes.clear();
-        self.retry_delay = self.config.retry_initial;
+        if continued {
+            self.retry_delay = self.config.retry_initial;
+        }
         self.push(BookEvent::ResyncStarted { reason });
     }
 

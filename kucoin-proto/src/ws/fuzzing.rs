@@ -33,7 +33,7 @@ pub fn session_script(t0: Instant, data: &[u8]) {
     let mut ids: Vec<String> = Vec::new();
     while let Some(op) = next() {
         let arg = next().unwrap_or(0);
-        match op % 13 {
+        match op % 15 {
             0 | 1 => {
                 now += Duration::from_millis(u64::from(arg) * 200);
                 s.handle_timeout(now);
@@ -57,7 +57,7 @@ pub fn session_script(t0: Instant, data: &[u8]) {
                     u64::from(arg) * 1_000
                 );
                 let _ = s.handle_bullet_response(now, 200, body.as_bytes());
-                if op % 13 == 3 {
+                if op % 15 == 3 {
                     s.handle_connected(now);
                     let _ = s.handle_frame(now, r#"{"id":"x","type":"welcome"}"#);
                 }
@@ -102,6 +102,16 @@ pub fn session_script(t0: Instant, data: &[u8]) {
                 }
             }
             11 => s.close(now),
+            13 => {
+                let _ = if arg % 2 == 0 {
+                    s.handle_suspend(now)
+                } else {
+                    s.handle_resume(now)
+                };
+            }
+            14 => {
+                let _ = s.handle_network_change(now);
+            }
             _ => {
                 // Stale time must be harmless.
                 s.handle_timeout(t0);
@@ -128,8 +138,12 @@ pub fn session_script(t0: Instant, data: &[u8]) {
             assert!(tokens.insert(token), "a token was handed out twice");
         }
         while s.poll_event().is_some() {}
-        if s.state() == SessionState::Closed {
-            assert_eq!(s.poll_timeout(), None, "a closed session has a deadline");
+        if matches!(s.state(), SessionState::Closed | SessionState::Suspended) {
+            assert_eq!(
+                s.poll_timeout(),
+                None,
+                "a closed or suspended session has a deadline"
+            );
             assert!(s.poll_fetch().is_none() && s.poll_connect().is_none());
         }
     }

@@ -138,6 +138,6 @@ pub use session::Session;
 pub use timer::Timer;
 pub use topic::{Topic, TopicError};
 pub use types::{
-    BulletFailure, BulletRequest, CloseReason, DisconnectCause, ReconnectReason, RequestFailure,
-    SessionEvent, SessionState, SubscribeError, Transmit,
+    BulletFailure, BulletRequest, CloseReason, DisconnectCause, LifecycleError, ReconnectReason,
+    RequestFailure, SessionEvent, SessionState, SubscribeError, Transmit,
 };

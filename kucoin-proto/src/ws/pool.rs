@@ -9,7 +9,10 @@ use super::rng::SplitMix64;
 use super::session::Session;
 use super::timer::Timer;
 use super::topic::Topic;
-use super::types::{BulletRequest, DisconnectCause, SessionEvent, SubscribeError, Transmit};
+use super::types::{
+    BulletRequest, DisconnectCause, LifecycleError, SessionEvent, SessionState, SubscribeError,
+    Transmit,
+};
 use crate::rest::ResponseError;
 
 /// Several [`Session`]s behind one front: topics go to the first connection with room, and a
@@ -23,6 +26,7 @@ pub struct SessionPool {
     children: Vec<Session>,
     owner: BTreeMap<Topic, usize>,
     now: Instant,
+    suspended: bool,
 }
 
 impl SessionPool {
@@ -34,6 +38,7 @@ impl SessionPool {
             children: Vec::new(),
             owner: BTreeMap::new(),
             now,
+            suspended: false,
         }
     }
 
@@ -87,7 +92,12 @@ impl SessionPool {
                 let i = self.children.len();
                 let seed = SplitMix64::new(self.config.seed ^ (i as u64)).next_u64();
                 let config = self.config.clone().with_seed(seed);
-                self.children.push(Session::new(config, self.now));
+                let mut child = Session::new(config, self.now);
+                if self.suspended {
+                    // A connection opened while suspended waits for the resume like the others.
+                    let _ = child.handle_suspend(self.now);
+                }
+                self.children.push(child);
                 i
             }
         };
@@ -119,6 +129,57 @@ impl SessionPool {
         for s in &mut self.children {
             s.close(now);
         }
+    }
+
+    /// [`Session::handle_suspend`] on every connection that is not closed: no socket, timer or
+    /// request until [`SessionPool::handle_resume`]; connections opened meanwhile wait too.
+    ///
+    /// # Errors
+    /// [`LifecycleError::AlreadySuspended`] when the pool is suspended.
+    pub fn handle_suspend(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        if self.suspended {
+            return Err(LifecycleError::AlreadySuspended);
+        }
+        self.observe(now);
+        self.suspended = true;
+        for s in &mut self.children {
+            // A closing or closed connection has nothing to suspend.
+            let _ = s.handle_suspend(now);
+        }
+        Ok(())
+    }
+
+    /// [`Session::handle_resume`] on every suspended connection: each fetches a fresh bullet.
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotSuspended`] unless the pool is suspended.
+    pub fn handle_resume(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        if !self.suspended {
+            return Err(LifecycleError::NotSuspended);
+        }
+        self.observe(now);
+        self.suspended = false;
+        for s in &mut self.children {
+            if s.state() == SessionState::Suspended {
+                let _ = s.handle_resume(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Session::handle_network_change`] on every connection that is not closed.
+    ///
+    /// # Errors
+    /// [`LifecycleError::Suspended`] while the pool is suspended.
+    pub fn handle_network_change(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        if self.suspended {
+            return Err(LifecycleError::Suspended);
+        }
+        self.observe(now);
+        for s in &mut self.children {
+            let _ = s.handle_network_change(now);
+        }
+        Ok(())
     }
 
     fn observe(&mut self, now: Instant) {

@@ -10,8 +10,8 @@ use super::rng::SplitMix64;
 use super::timer::{Timer, TimerTable, later};
 use super::topic::Topic;
 use super::types::{
-    BulletFailure, BulletRequest, CloseReason, DisconnectCause, ReconnectReason, RequestFailure,
-    SessionEvent, SessionState, SubscribeError, Transmit,
+    BulletFailure, BulletRequest, CloseReason, DisconnectCause, LifecycleError, ReconnectReason,
+    RequestFailure, SessionEvent, SessionState, SubscribeError, Transmit,
 };
 use crate::rest::{ApiCode, Bullet, ResponseError, parse_envelope};
 
@@ -66,6 +66,8 @@ enum Phase {
         refreshing: bool,
     },
     Backoff,
+    /// Suspended by the host: no socket, no timers, no bullet until resumed.
+    Suspended,
     Closing,
     Closed,
 }
@@ -115,6 +117,9 @@ enum Input {
     Unknown(String),
     Timer(Timer),
     Close,
+    Suspend,
+    Resume,
+    NetworkChange,
 }
 
 /// A KuCoin WebSocket session: one connection at a time, reconnecting forever (or up to
@@ -132,6 +137,12 @@ enum Input {
 /// `Backoff → NeedBullet` with a **new** bullet (a token is used for one connection only).
 /// Each new bullet connects to the next `instanceServers` entry if the previous one failed
 /// before `welcome`.
+///
+/// The host's life cycle is an input too: [`handle_suspend`](Self::handle_suspend) (the app goes
+/// to the background) closes the connection and stops every timer until
+/// [`handle_resume`](Self::handle_resume), which starts over with a fresh bullet;
+/// [`handle_network_change`](Self::handle_network_change) (Wi-Fi to cellular) drops the socket
+/// and reconnects at once instead of waiting for a missing pong.
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
@@ -194,6 +205,7 @@ impl Session {
             Phase::AwaitingWelcome { .. } => SessionState::AwaitingWelcome,
             Phase::Live { .. } => SessionState::Live,
             Phase::Backoff => SessionState::Backoff,
+            Phase::Suspended => SessionState::Suspended,
             Phase::Closing => SessionState::Closing,
             Phase::Closed => SessionState::Closed,
         }
@@ -267,6 +279,64 @@ impl Session {
     pub fn close(&mut self, now: Instant) {
         let now = self.clock(now);
         self.step(now, Input::Close);
+    }
+
+    /// The host is suspending (the app goes to the background, the OS will freeze or kill the
+    /// socket): closes the connection gracefully ([`Transmit::Close`]), stops every timer and
+    /// forgets any bullet asked for. Emits [`SessionEvent::Disconnected`] (cause
+    /// [`DisconnectCause::Suspended`]) if it was live, then [`SessionEvent::Suspended`]. While
+    /// suspended there is no ping, no request, no deadline ([`poll_timeout`](Self::poll_timeout)
+    /// is `None`) and frames are ignored. Topics stay wanted.
+    ///
+    /// # Errors
+    /// [`LifecycleError::AlreadySuspended`], or [`LifecycleError::Closed`] once closing or
+    /// closed; nothing changes then.
+    pub fn handle_suspend(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        match self.phase {
+            Phase::Suspended => return Err(LifecycleError::AlreadySuspended),
+            Phase::Closing | Phase::Closed => return Err(LifecycleError::Closed),
+            _ => {}
+        }
+        let now = self.clock(now);
+        self.step(now, Input::Suspend);
+        Ok(())
+    }
+
+    /// The host is back: fetches a fresh bullet at once (never the old token), reconnects and
+    /// resubscribes every wanted topic. Emits [`SessionEvent::Resumed`].
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotSuspended`] unless suspended; nothing changes then.
+    pub fn handle_resume(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        if !matches!(self.phase, Phase::Suspended) {
+            return Err(if matches!(self.phase, Phase::Closing | Phase::Closed) {
+                LifecycleError::Closed
+            } else {
+                LifecycleError::NotSuspended
+            });
+        }
+        let now = self.clock(now);
+        self.step(now, Input::Resume);
+        Ok(())
+    }
+
+    /// The host's network changed (Wi-Fi to cellular, a VPN, a new address): the socket may be
+    /// dead without any close. A connection (or a handshake) is dropped and a new bullet fetched
+    /// at once, without waiting for the pong deadline or a backoff; a pending backoff is cut
+    /// short. While a bullet is being fetched it does nothing.
+    ///
+    /// # Errors
+    /// [`LifecycleError::Suspended`] while suspended (resume instead), or
+    /// [`LifecycleError::Closed`] once closing or closed; nothing changes then.
+    pub fn handle_network_change(&mut self, now: Instant) -> Result<(), LifecycleError> {
+        match self.phase {
+            Phase::Suspended => return Err(LifecycleError::Suspended),
+            Phase::Closing | Phase::Closed => return Err(LifecycleError::Closed),
+            _ => {}
+        }
+        let now = self.clock(now);
+        self.step(now, Input::NetworkChange);
+        Ok(())
     }
 
     /// Feeds the answer of the bullet request (`http_status` and body).
@@ -451,6 +521,68 @@ impl Session {
             (_, Input::Close) => self.finish(CloseReason::Requested),
             (Phase::Closing, Input::Disconnected(_) | Input::Timer(Timer::Close)) => {
                 self.finish(CloseReason::Requested)
+            }
+
+            // ---- host life cycle ----
+            (p, Input::Suspend) => {
+                let live = matches!(p, Phase::Live { .. });
+                let socket =
+                    live || matches!(
+                        p,
+                        Phase::AwaitingWelcome { .. }
+                            | Phase::Connecting {
+                                url_taken: true,
+                                ..
+                            }
+                    ) || self.outbox.contains(&Transmit::Close);
+                self.drop_connection(socket);
+                self.fetch = None;
+                self.failures = 0;
+                if live {
+                    self.events.push_back(SessionEvent::Disconnected {
+                        cause: DisconnectCause::Suspended,
+                    });
+                }
+                self.events.push_back(SessionEvent::Suspended);
+                Phase::Suspended
+            }
+            (Phase::Suspended, Input::Resume) => {
+                self.failures = 0;
+                self.events.push_back(SessionEvent::Resumed);
+                self.need_bullet()
+            }
+            (p @ Phase::NeedBullet, Input::NetworkChange) => p,
+            (
+                p @ (Phase::Connecting { .. }
+                | Phase::AwaitingWelcome { .. }
+                | Phase::Live { .. }
+                | Phase::Backoff),
+                Input::NetworkChange,
+            ) => {
+                let live = matches!(p, Phase::Live { .. });
+                let socket =
+                    live || matches!(
+                        p,
+                        Phase::AwaitingWelcome { .. }
+                            | Phase::Connecting {
+                                url_taken: true,
+                                ..
+                            }
+                    ) || self.outbox.contains(&Transmit::Close);
+                self.drop_connection(socket);
+                self.failures = 0;
+                let cause = DisconnectCause::NetworkChanged;
+                if live {
+                    self.events.push_back(SessionEvent::Disconnected {
+                        cause: cause.clone(),
+                    });
+                }
+                self.events.push_back(SessionEvent::Reconnecting {
+                    reason: ReconnectReason::Disconnected(cause),
+                    retry_at: now,
+                    attempt: 0,
+                });
+                self.need_bullet()
             }
 
             // ---- bullet ----

@@ -44,6 +44,9 @@ pub enum SessionState {
     Backoff,
     /// A graceful close is under way.
     Closing,
+    /// Suspended by the host ([`Session::handle_suspend`](super::Session::handle_suspend)): no
+    /// socket, no timers, no requests until [`Session::handle_resume`](super::Session::handle_resume).
+    Suspended,
     /// Finished; the session does nothing more.
     Closed,
 }
@@ -72,6 +75,12 @@ pub enum DisconnectCause {
     TokenExpired,
     /// The token is about to expire; the session moves to a fresh bullet.
     TokenRefresh,
+    /// The host suspended the session ([`Session::handle_suspend`](super::Session::handle_suspend)).
+    Suspended,
+    /// The host reported a network change
+    /// ([`Session::handle_network_change`](super::Session::handle_network_change)): the socket
+    /// may be dead without a close, so it is dropped and a new one opened at once.
+    NetworkChanged,
 }
 
 /// Why a bullet could not be used.
@@ -191,6 +200,11 @@ pub enum SessionEvent {
         /// KuCoin's message.
         msg: String,
     },
+    /// The host suspended the session: the connection was closed, timers stopped; anything
+    /// derived from the stream (an order book) is stale until resumed and resynced.
+    Suspended,
+    /// The host resumed the session: a fresh bullet is fetched and every topic resubscribed.
+    Resumed,
     /// The session closed and will do nothing more.
     Closed {
         /// Why.
@@ -226,6 +240,27 @@ pub enum SubscribeError {
         /// The topic.
         topic: Topic,
     },
+    /// The session is closed or closing.
+    #[error("the session is closed: create a new one")]
+    Closed,
+}
+
+/// Why a life-cycle call ([`Session::handle_suspend`](super::Session::handle_suspend),
+/// [`Session::handle_resume`](super::Session::handle_resume),
+/// [`Session::handle_network_change`](super::Session::handle_network_change)) was refused: the
+/// caller's state machine and the session's disagree. Nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LifecycleError {
+    /// `suspend` while already suspended.
+    #[error("the session is already suspended: call resume first")]
+    AlreadySuspended,
+    /// `resume` while not suspended.
+    #[error("the session is not suspended: resume only follows suspend")]
+    NotSuspended,
+    /// `network_change` while suspended (there is no connection to move).
+    #[error("the session is suspended: resume it instead of reporting a network change")]
+    Suspended,
     /// The session is closed or closing.
     #[error("the session is closed: create a new one")]
     Closed,
