@@ -120,6 +120,7 @@
 //!   codes' text; error `code` and `id` are accepted as numbers or strings.
 //! - Whether `welcome`'s `id` always echoes the connectId: it is not checked.
 
+pub mod channels;
 mod config;
 mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
