@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::values::{
     FeeType, FuturesChange, FuturesTradeType, Level, Liquidity, MarginMode, OrderEventType,
-    OrderStatus, OrderType, PositionChangeReason, PositionSide, Side, StopCondition,
-    StopPriceType, opt_value,
+    OrderStatus, OrderType, PositionChangeReason, PositionSide, Side, StopCondition, StopPriceType,
+    opt_value,
 };
 use crate::num::Dec;
 

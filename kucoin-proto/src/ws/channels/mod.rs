@@ -81,9 +81,9 @@ pub use spot::{
     SpotTicker, SpotTrade, SymbolStats,
 };
 pub use values::{
-    Candle, CrossMarginEventType, FeeType, FuturesChange, FuturesTradeType,
-    IsolatedPositionStatus, IsolatedStatusBizType, KlineInterval, Level, LevelChange, Liquidity,
-    MarginMode, OrderEventType, OrderStatus, OrderType, PositionChangeReason, PositionSide, Side,
+    Candle, CrossMarginEventType, FeeType, FuturesChange, FuturesTradeType, IsolatedPositionStatus,
+    IsolatedStatusBizType, KlineInterval, Level, LevelChange, Liquidity, MarginMode,
+    OrderEventType, OrderStatus, OrderType, PositionChangeReason, PositionSide, Side,
     StopCondition, StopPriceType, TradeType,
 };
 
@@ -475,12 +475,26 @@ fn shape(kind: ChannelKind, e: &serde_json::Error) -> ChannelError {
     }
 }
 
+/// Every channel's `data` is an object (serde would also read a struct from an array).
+fn check_object(kind: ChannelKind, data: &str) -> Result<(), ChannelError> {
+    if data.trim_start().starts_with('{') {
+        Ok(())
+    } else {
+        let start: String = data.chars().take(40).collect();
+        Err(ChannelError::Shape {
+            kind,
+            detail: format!("`data` is not a JSON object: {start:?}"),
+        })
+    }
+}
+
 /// Reads `data` as `T` with serde_json (borrowing strings from `data` where `T` does).
 fn via_serde<'a, T: Deserialize<'a>>(
     kind: ChannelKind,
     _subject: &str,
     data: &'a str,
 ) -> Result<T, ChannelError> {
+    check_object(kind, data)?;
     serde_json::from_str(data).map_err(|e| shape(kind, &e))
 }
 
@@ -489,6 +503,7 @@ fn via_position(
     subject: &str,
     data: &str,
 ) -> Result<FuturesPositionEvent, ChannelError> {
+    check_object(kind, data)?;
     FuturesPositionEvent::parse(subject, data).map_err(|e| shape(kind, &e))
 }
 
@@ -627,7 +642,7 @@ macro_rules! channel_spec {
                 let $s = self;
                 $topics
             }
-            fn parse<'a>(subject: &str, data: &'a str) -> Result<$msg, ChannelError> {
+            fn parse<'a>(subject: &str, data: &'a str) -> Result<Self::Message<'a>, ChannelError> {
                 $parse(Self::KIND, subject, data)
             }
         }

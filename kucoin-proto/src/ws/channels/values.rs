@@ -461,7 +461,11 @@ struct LevelVisitor<const N: usize>;
 impl<'de, const N: usize> Visitor<'de> for LevelVisitor<N> {
     type Value = (Dec, Dec, Option<u64>);
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "an array of price, size{}", if N == 3 { ", sequence" } else { "" })
+        write!(
+            f,
+            "an array of price, size{}",
+            if N == 3 { ", sequence" } else { "" }
+        )
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let price: Dec = seq
@@ -640,7 +644,9 @@ impl FuturesChange {
         let (Some(price), Some(side), Some(size), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(E::custom(format!("change {text:?} is not \"price,side,size\"")));
+            return Err(E::custom(format!(
+                "change {text:?} is not \"price,side,size\""
+            )));
         };
         Ok(FuturesChange {
             price: Dec::parse(price).map_err(E::custom)?,
