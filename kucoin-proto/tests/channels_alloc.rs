@@ -4,7 +4,11 @@
 mod alloc_counter;
 
 use alloc_counter::{Counting, allocations};
-use kucoin_proto::ws::channels::{self, ChannelMessage};
+use kucoin_proto::ws::channels::{
+    self, ChannelMessage, ChannelSpec, FuturesExecutionChannel, FuturesTickerV2Channel,
+    SpotAllTickersChannel, SpotTickerChannel, SpotTradeChannel,
+};
+use kucoin_proto::{FuturesSymbol, SpotSymbol};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -51,4 +55,54 @@ fn busiest_channels_decode_without_allocating() {
         channels::decode("/market/match:BTC-USDT", "trade.l3match", escaped).map(|d| d.kind)
     });
     assert!(allocs > 0);
+}
+
+#[test]
+fn typed_subscriptions_filter_and_decode_without_allocating() {
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let eth = SpotSymbol::new("ETH-USDT").unwrap();
+    let xbt = FuturesSymbol::new("XBTUSDTM").unwrap();
+    let tickers = SpotTickerChannel {
+        symbols: vec![eth.clone(), btc.clone()],
+    };
+    let trades = SpotTradeChannel {
+        symbols: vec![btc, eth],
+    };
+    let futures_tickers = FuturesTickerV2Channel {
+        symbol: xbt.clone(),
+    };
+    let executions = FuturesExecutionChannel { symbol: xbt };
+    let mut counts = [0u32; 5];
+    let (allocs, ()) = allocations(|| {
+        for _ in 0..1000 {
+            for frame in FRAMES {
+                let Ok(Some(m)) = channels::parse_message(frame) else {
+                    panic!("not a message: {frame}");
+                };
+                if let Some(t) = tickers.decode_message(&m) {
+                    assert!(t.is_ok());
+                    counts[0] += 1;
+                }
+                if let Some(t) = SpotAllTickersChannel.decode_message(&m) {
+                    assert!(t.is_ok());
+                    counts[1] += 1;
+                }
+                if let Some(t) = trades.decode_message(&m) {
+                    assert!(t.is_ok_and(|t| t.symbol == "BTC-USDT"));
+                    counts[2] += 1;
+                }
+                if let Some(t) = futures_tickers.decode_message(&m) {
+                    assert!(t.is_ok_and(|t| t.symbol == "XBTUSDTM"));
+                    counts[3] += 1;
+                }
+                if let Some(t) = executions.decode_message(&m) {
+                    assert!(t.is_ok());
+                    counts[4] += 1;
+                }
+            }
+        }
+    });
+    assert_eq!(allocs, 0, "typed subscriptions must not allocate");
+    // Each subscription took exactly its own frames.
+    assert_eq!(counts, [1000; 5]);
 }

@@ -3,6 +3,8 @@
 //! [`Session`] is a pure state machine: the adapter feeds it what happened (`handle_*`, with
 //! the current `Instant`) and carries out what it asks for (`poll_*`). It never reads a clock,
 //! opens a socket or sleeps. [`SessionPool`] spreads topics over several sessions.
+//! [`channels`] types every channel: topics from typed parameters, and messages decoded into
+//! exact types.
 //!
 //! # The run loop
 //!

@@ -36,16 +36,17 @@
 //!     "data":{"sequence":"1545896668986","price":"0.08","size":"0.011","bestAsk":"0.08",
 //!     "bestAskSize":"0.18","bestBid":"0.049","bestBidSize":"0.036","time":1704873323416}}"#;
 //! let message = channels::parse_message(frame)?.expect("a message frame");
-//! assert!(channel.accepts(message.topic(), message.subject().unwrap_or_default()));
 //! let decoded = channels::decode_message(&message)?;
 //! assert_eq!(decoded.kind, ChannelKind::SpotTicker);
 //! let ChannelMessage::SpotTicker(ticker) = decoded.message else { unreachable!() };
 //! assert_eq!(ticker.best_bid.map(|d| d.to_string()).as_deref(), Some("0.049"));
 //! assert_eq!(ticker.time, 1_704_873_323_416);
 //!
-//! // Or, knowing the channel, parse its data directly into its message type.
-//! let ticker = SpotTickerChannel::parse("trade.ticker", message.data_str()?)?;
+//! // Or let the subscription pick its own messages, typed as its channel's message type.
+//! let ticker = channel.decode_message(&message).expect("one of its symbols")?;
 //! assert_eq!(ticker.sequence, Some(1_545_896_668_986));
+//! let eth_only = SpotTickerChannel { symbols: vec![SpotSymbol::new("ETH-USDT")?] };
+//! assert!(eth_only.decode_message(&message).is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -597,22 +598,33 @@ pub trait ChannelSpec {
     /// position messages).
     fn parse<'a>(subject: &str, data: &'a str) -> Result<Self::Message<'a>, ChannelError>;
 
+    /// Whether a routed topic parameter ([`Route::param`]) is one of this subscription's
+    /// (always true for channels without parameters).
+    fn matches_param(&self, param: Option<&str>) -> bool;
+
     /// Whether a message with this topic and subject belongs to this subscription (its channel,
-    /// and one of its symbols).
+    /// and one of its symbols). Allocation-free.
     fn accepts(&self, topic: &str, subject: &str) -> bool {
-        let Some(r) = route(topic, subject) else {
-            return false;
-        };
-        if !Self::KIND.receives(r.kind) {
-            return false;
+        route(topic, subject)
+            .is_some_and(|r| Self::KIND.receives(r.kind) && self.matches_param(r.param))
+    }
+
+    /// The typed message if `message` belongs to this subscription, `None` if it does not.
+    /// Allocation-free for the busiest channels.
+    fn decode_message<'a>(
+        &self,
+        message: &Message<'a>,
+    ) -> Option<Result<Self::Message<'a>, ChannelError>> {
+        let subject = message.subject().unwrap_or_default();
+        if !self.accepts(message.topic(), subject) {
+            return None;
         }
-        let Ok(topics) = self.topics() else {
-            return false;
-        };
-        topics.iter().any(|t| match t.subject() {
-            None => true,
-            Some(s) => r.param == Some(s),
-        })
+        Some(
+            message
+                .data_str()
+                .map_err(ChannelError::from)
+                .and_then(|data| Self::parse(subject, data)),
+        )
     }
 }
 
@@ -634,13 +646,17 @@ fn with_subjects<'s>(
 }
 
 macro_rules! channel_spec {
-    ($channel:ident, $kind:ident, $msg:ty, $parse:ident, |$s:ident| $topics:expr) => {
+    ($channel:ident, $kind:ident, $msg:ty, $parse:ident, |$s:ident| $topics:expr, |$m:ident, $p:ident| $matches:expr) => {
         impl ChannelSpec for $channel {
             type Message<'a> = $msg;
             const KIND: ChannelKind = ChannelKind::$kind;
             fn topics(&self) -> Result<Vec<Topic>, TopicError> {
                 let $s = self;
                 $topics
+            }
+            fn matches_param(&self, $p: Option<&str>) -> bool {
+                let $m = self;
+                $matches
             }
             fn parse<'a>(subject: &str, data: &'a str) -> Result<Self::Message<'a>, ChannelError> {
                 $parse(Self::KIND, subject, data)
@@ -658,10 +674,14 @@ macro_rules! spot_symbols_channel {
             /// The symbols (one topic each).
             pub symbols: Vec<SpotSymbol>,
         }
-        channel_spec!($channel, $kind, $msg, via_serde, |s| with_subjects(
-            ChannelKind::$kind,
-            s.symbols.iter().map(SpotSymbol::as_str)
-        ));
+        channel_spec!(
+            $channel,
+            $kind,
+            $msg,
+            via_serde,
+            |s| with_subjects(ChannelKind::$kind, s.symbols.iter().map(SpotSymbol::as_str)),
+            |s, p| s.symbols.iter().any(|sym| Some(sym.as_str()) == p)
+        );
     };
 }
 
@@ -674,10 +694,14 @@ macro_rules! symbol_channel {
             /// The symbol.
             pub symbol: $sym,
         }
-        channel_spec!($channel, $kind, $msg, $parse, |s| with_subjects(
-            ChannelKind::$kind,
-            [s.symbol.as_str()]
-        ));
+        channel_spec!(
+            $channel,
+            $kind,
+            $msg,
+            $parse,
+            |s| with_subjects(ChannelKind::$kind, [s.symbol.as_str()]),
+            |s, p| Some(s.symbol.as_str()) == p
+        );
     };
 }
 
@@ -687,9 +711,14 @@ macro_rules! plain_channel {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
         pub struct $channel;
-        channel_spec!($channel, $kind, $msg, $parse, |_s| private_whole(
-            ChannelKind::$kind.pattern()
-        ));
+        channel_spec!(
+            $channel,
+            $kind,
+            $msg,
+            $parse,
+            |_s| private_whole(ChannelKind::$kind.pattern()),
+            |_s, _p| true
+        );
     };
 }
 
@@ -704,10 +733,18 @@ macro_rules! kline_channel {
             /// The candle interval.
             pub interval: KlineInterval,
         }
-        channel_spec!($channel, $kind, Kline, via_serde, |s| with_subjects(
-            ChannelKind::$kind,
-            [format!("{}_{}", s.symbol, s.interval).as_str()]
-        ));
+        channel_spec!(
+            $channel,
+            $kind,
+            Kline,
+            via_serde,
+            |s| with_subjects(
+                ChannelKind::$kind,
+                [format!("{}_{}", s.symbol, s.interval).as_str()]
+            ),
+            |s, p| p.and_then(|p| p.rsplit_once('_'))
+                == Some((s.symbol.as_str(), s.interval.as_str()))
+        );
     };
 }
 
@@ -724,7 +761,8 @@ channel_spec!(
     SpotAllTickers,
     SpotTicker,
     via_serde,
-    |_s| Ok(vec![Topic::whole("/market/ticker:all")?])
+    |_s| Ok(vec![Topic::whole("/market/ticker:all")?]),
+    |_s, _p| true
 );
 
 spot_symbols_channel!(
@@ -775,7 +813,8 @@ channel_spec!(
     SpotMarketSnapshot,
     Box<SpotSnapshot>,
     via_serde,
-    |s| with_subjects(ChannelKind::SpotMarketSnapshot, [s.market.as_str()])
+    |s| with_subjects(ChannelKind::SpotMarketSnapshot, [s.market.as_str()]),
+    |s, p| Some(s.market.as_str()) == p
 );
 
 plain_channel!(
@@ -814,7 +853,8 @@ channel_spec!(
     IsolatedMarginPosition,
     IsolatedMarginPosition,
     via_serde,
-    |s| with_subjects(ChannelKind::IsolatedMarginPosition, [s.symbol.as_str()])
+    |s| with_subjects(ChannelKind::IsolatedMarginPosition, [s.symbol.as_str()]),
+    |s, p| Some(s.symbol.as_str()) == p
 );
 
 plain_channel!(
