@@ -894,7 +894,8 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
 /// Typed channel decoder: byte 0 picks a channel (mod 38) and a subject; the rest is decoded as
 /// that channel's `data`, and also as a whole frame (routed by its topic). Nothing panics; a
 /// decoded message serialises to JSON that decodes to the same message, and serialises the same
-/// way again; a decoded frame's kind is its route's.
+/// way again; the fast path of the busiest channels agrees with serde whenever it answers; a
+/// decoded frame's kind is its route's.
 pub fn ws_channel(data: &[u8]) {
     use crate::ws::channels::{self, ChannelKind};
     const SUBJECTS: [&str; 5] = [
@@ -923,6 +924,17 @@ pub fn ws_channel(data: &[u8]) {
     if let Ok(decoded) = channels::decode_as(kind, subject, text) {
         assert_eq!(decoded.kind, kind);
         round_trip(kind, subject, &decoded.message);
+    }
+    // The fast path of the busiest channels answers only what serde answers the same way.
+    if let (Some(fast), Some(serde)) = (
+        channels::fast_decode(kind, text),
+        channels::serde_decode(kind, text),
+    ) {
+        assert_eq!(
+            Ok(&fast),
+            serde.as_ref(),
+            "{kind}: fast path vs serde on {text:?}"
+        );
     }
     if let Ok(Some(message)) = channels::parse_message(text) {
         let subject = message.subject().unwrap_or_default();

@@ -61,6 +61,7 @@
 //! - Position messages carry several subjects (`position.change`, `position.settlement`,
 //!   `position.adjustRiskLimit`); [`FuturesPositionEvent`] tells them apart.
 
+mod fast;
 mod futures;
 mod spot;
 mod values;
@@ -419,17 +420,17 @@ pub enum ChannelMessage<'a> {
     /// [`ChannelKind::SpotSymbolSnapshot`], [`ChannelKind::SpotMarketSnapshot`].
     SpotSnapshot(Box<SpotSnapshot>),
     /// [`ChannelKind::SpotOrdersV1`], [`ChannelKind::SpotOrdersV2`].
-    SpotOrder(SpotOrderChange),
+    SpotOrder(Box<SpotOrderChange>),
     /// [`ChannelKind::SpotBalance`].
-    SpotBalance(SpotBalanceChange),
+    SpotBalance(Box<SpotBalanceChange>),
     /// [`ChannelKind::SpotStopOrders`].
-    SpotStopOrder(SpotStopOrderEvent),
+    SpotStopOrder(Box<SpotStopOrderEvent>),
     /// [`ChannelKind::MarkPrice`], [`ChannelKind::IndexPrice`].
     IndicatorPrice(IndicatorPrice),
     /// [`ChannelKind::IsolatedMarginPosition`].
-    IsolatedMarginPosition(IsolatedMarginPosition),
+    IsolatedMarginPosition(Box<IsolatedMarginPosition>),
     /// [`ChannelKind::CrossMarginPosition`].
-    CrossMarginPosition(CrossMarginPosition),
+    CrossMarginPosition(Box<CrossMarginPosition>),
     /// [`ChannelKind::FuturesTickerV2`].
     FuturesTickerV2(FuturesTickerV2<'a>),
     /// [`ChannelKind::FuturesTicker`].
@@ -445,11 +446,11 @@ pub enum ChannelMessage<'a> {
     /// [`ChannelKind::FuturesAnnouncement`].
     FuturesAnnouncement(FuturesAnnouncement),
     /// [`ChannelKind::FuturesSnapshot`].
-    FuturesSnapshot(FuturesSnapshot),
+    FuturesSnapshot(Box<FuturesSnapshot>),
     /// [`ChannelKind::FuturesOrders`], [`ChannelKind::FuturesAllOrders`].
-    FuturesOrder(FuturesOrderChange),
+    FuturesOrder(Box<FuturesOrderChange>),
     /// [`ChannelKind::FuturesWallet`].
-    FuturesWallet(FuturesWalletBalance),
+    FuturesWallet(Box<FuturesWalletBalance>),
     /// [`ChannelKind::FuturesPosition`], [`ChannelKind::FuturesAllPositions`].
     FuturesPosition(Box<FuturesPositionEvent>),
     /// [`ChannelKind::FuturesMarginMode`].
@@ -457,7 +458,7 @@ pub enum ChannelMessage<'a> {
     /// [`ChannelKind::FuturesCrossLeverage`].
     FuturesCrossLeverage(FuturesCrossLeverage),
     /// [`ChannelKind::FuturesStopOrders`].
-    FuturesStopOrder(FuturesStopOrderEvent),
+    FuturesStopOrder(Box<FuturesStopOrderEvent>),
 }
 
 /// A decoded message and the channel it came on.
@@ -499,6 +500,67 @@ fn via_serde<'a, T: Deserialize<'a>>(
     serde_json::from_str(data).map_err(|e| shape(kind, &e))
 }
 
+/// The fast path for a hot message type, serde when it declines (same results and errors).
+macro_rules! via_fast {
+    ($name:ident, $fast:path, $ty:ty) => {
+        #[allow(clippy::needless_lifetimes)] // `$ty` may name 'a
+        fn $name<'a>(kind: ChannelKind, subject: &str, data: &'a str) -> Result<$ty, ChannelError> {
+            match $fast(data) {
+                Some(message) => Ok(message),
+                None => via_serde(kind, subject, data),
+            }
+        }
+    };
+}
+
+via_fast!(via_spot_ticker, fast::spot_ticker, SpotTicker);
+via_fast!(via_spot_trade, fast::spot_trade, SpotTrade<'a>);
+via_fast!(
+    via_futures_ticker_v2,
+    fast::futures_ticker_v2,
+    FuturesTickerV2<'a>
+);
+via_fast!(via_futures_ticker, fast::futures_ticker, FuturesTicker<'a>);
+via_fast!(
+    via_futures_execution,
+    fast::futures_execution,
+    FuturesExecution<'a>
+);
+
+/// The fast decoders, for the fuzz targets' differential check (`None`: declined).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fast_decode(kind: ChannelKind, data: &str) -> Option<ChannelMessage<'_>> {
+    use ChannelKind as K;
+    use ChannelMessage as M;
+    match kind {
+        K::SpotTicker | K::SpotAllTickers => fast::spot_ticker(data).map(M::SpotTicker),
+        K::SpotTrade => fast::spot_trade(data).map(M::SpotTrade),
+        K::FuturesTickerV2 => fast::futures_ticker_v2(data).map(M::FuturesTickerV2),
+        K::FuturesTicker => fast::futures_ticker(data).map(M::FuturesTicker),
+        K::FuturesExecution => fast::futures_execution(data).map(M::FuturesExecution),
+        _ => None,
+    }
+}
+
+/// The serde decoders of the hot message types, for the differential check (`None` for other
+/// kinds).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn serde_decode(
+    kind: ChannelKind,
+    data: &str,
+) -> Option<Result<ChannelMessage<'_>, ChannelError>> {
+    use ChannelKind as K;
+    use ChannelMessage as M;
+    Some(match kind {
+        K::SpotTicker | K::SpotAllTickers => via_serde(kind, "", data).map(M::SpotTicker),
+        K::SpotTrade => via_serde(kind, "", data).map(M::SpotTrade),
+        K::FuturesTickerV2 => via_serde(kind, "", data).map(M::FuturesTickerV2),
+        K::FuturesTicker => via_serde(kind, "", data).map(M::FuturesTicker),
+        K::FuturesExecution => via_serde(kind, "", data).map(M::FuturesExecution),
+        _ => return None,
+    })
+}
+
 fn via_position(
     kind: ChannelKind,
     subject: &str,
@@ -530,7 +592,7 @@ pub fn decode_as<'a>(
     use ChannelKind as K;
     use ChannelMessage as M;
     let message = match kind {
-        K::SpotTicker | K::SpotAllTickers => M::SpotTicker(via_serde(kind, subject, data)?),
+        K::SpotTicker | K::SpotAllTickers => M::SpotTicker(via_spot_ticker(kind, subject, data)?),
         K::SpotLevel1 => M::SpotLevel1(via_serde(kind, subject, data)?),
         K::SpotDepth5 | K::SpotDepth50 | K::CallAuctionDepth50 => {
             M::SpotDepth(via_serde(kind, subject, data)?)
@@ -538,32 +600,38 @@ pub fn decode_as<'a>(
         K::CallAuctionInfo => M::CallAuctionInfo(via_serde(kind, subject, data)?),
         K::SpotLevel2 => M::SpotLevel2(via_serde(kind, subject, data)?),
         K::SpotKlines | K::FuturesKlines => M::Kline(via_serde(kind, subject, data)?),
-        K::SpotTrade => M::SpotTrade(via_serde(kind, subject, data)?),
+        K::SpotTrade => M::SpotTrade(via_spot_trade(kind, subject, data)?),
         K::SpotSymbolSnapshot | K::SpotMarketSnapshot => {
             M::SpotSnapshot(Box::new(via_serde(kind, subject, data)?))
         }
-        K::SpotOrdersV2 | K::SpotOrdersV1 => M::SpotOrder(via_serde(kind, subject, data)?),
-        K::SpotBalance => M::SpotBalance(via_serde(kind, subject, data)?),
-        K::SpotStopOrders => M::SpotStopOrder(via_serde(kind, subject, data)?),
+        K::SpotOrdersV2 | K::SpotOrdersV1 => {
+            M::SpotOrder(Box::new(via_serde(kind, subject, data)?))
+        }
+        K::SpotBalance => M::SpotBalance(Box::new(via_serde(kind, subject, data)?)),
+        K::SpotStopOrders => M::SpotStopOrder(Box::new(via_serde(kind, subject, data)?)),
         K::MarkPrice | K::IndexPrice => M::IndicatorPrice(via_serde(kind, subject, data)?),
-        K::IsolatedMarginPosition => M::IsolatedMarginPosition(via_serde(kind, subject, data)?),
-        K::CrossMarginPosition => M::CrossMarginPosition(via_serde(kind, subject, data)?),
-        K::FuturesTickerV2 => M::FuturesTickerV2(via_serde(kind, subject, data)?),
-        K::FuturesTicker => M::FuturesTicker(via_serde(kind, subject, data)?),
+        K::IsolatedMarginPosition => {
+            M::IsolatedMarginPosition(Box::new(via_serde(kind, subject, data)?))
+        }
+        K::CrossMarginPosition => M::CrossMarginPosition(Box::new(via_serde(kind, subject, data)?)),
+        K::FuturesTickerV2 => M::FuturesTickerV2(via_futures_ticker_v2(kind, subject, data)?),
+        K::FuturesTicker => M::FuturesTicker(via_futures_ticker(kind, subject, data)?),
         K::FuturesDepth5 | K::FuturesDepth50 => M::FuturesDepth(via_serde(kind, subject, data)?),
         K::FuturesLevel2 => M::FuturesLevel2(via_serde(kind, subject, data)?),
-        K::FuturesExecution => M::FuturesExecution(via_serde(kind, subject, data)?),
+        K::FuturesExecution => M::FuturesExecution(via_futures_execution(kind, subject, data)?),
         K::FuturesInstrument => M::FuturesInstrument(via_serde(kind, subject, data)?),
         K::FuturesAnnouncement => M::FuturesAnnouncement(via_serde(kind, subject, data)?),
-        K::FuturesSnapshot => M::FuturesSnapshot(via_serde(kind, subject, data)?),
-        K::FuturesOrders | K::FuturesAllOrders => M::FuturesOrder(via_serde(kind, subject, data)?),
-        K::FuturesWallet => M::FuturesWallet(via_serde(kind, subject, data)?),
+        K::FuturesSnapshot => M::FuturesSnapshot(Box::new(via_serde(kind, subject, data)?)),
+        K::FuturesOrders | K::FuturesAllOrders => {
+            M::FuturesOrder(Box::new(via_serde(kind, subject, data)?))
+        }
+        K::FuturesWallet => M::FuturesWallet(Box::new(via_serde(kind, subject, data)?)),
         K::FuturesPosition | K::FuturesAllPositions => {
             M::FuturesPosition(Box::new(via_position(kind, subject, data)?))
         }
         K::FuturesMarginMode => M::FuturesMarginMode(via_serde(kind, subject, data)?),
         K::FuturesCrossLeverage => M::FuturesCrossLeverage(via_serde(kind, subject, data)?),
-        K::FuturesStopOrders => M::FuturesStopOrder(via_serde(kind, subject, data)?),
+        K::FuturesStopOrders => M::FuturesStopOrder(Box::new(via_serde(kind, subject, data)?)),
     };
     Ok(Decoded { kind, message })
 }
@@ -668,6 +736,9 @@ macro_rules! channel_spec {
 /// Declares a channel over one or more spot symbols.
 macro_rules! spot_symbols_channel {
     ($(#[$m:meta])* $channel:ident, $kind:ident, $msg:ty) => {
+        spot_symbols_channel!($(#[$m])* $channel, $kind, $msg, via_serde);
+    };
+    ($(#[$m:meta])* $channel:ident, $kind:ident, $msg:ty, $parse:ident) => {
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq, Eq, Default)]
         pub struct $channel {
@@ -678,7 +749,7 @@ macro_rules! spot_symbols_channel {
             $channel,
             $kind,
             $msg,
-            via_serde,
+            $parse,
             |s| with_subjects(ChannelKind::$kind, s.symbols.iter().map(SpotSymbol::as_str)),
             |s, p| s.symbols.iter().any(|sym| Some(sym.as_str()) == p)
         );
@@ -750,7 +821,7 @@ macro_rules! kline_channel {
 
 spot_symbols_channel!(
     /// `/market/ticker:{symbol},...`: best bid and ask and last trade, every 100 ms.
-    SpotTickerChannel, SpotTicker, SpotTicker
+    SpotTickerChannel, SpotTicker, SpotTicker, via_spot_ticker
 );
 
 /// `/market/ticker:all`: the tickers of every spot symbol (the subject is the symbol).
@@ -760,7 +831,7 @@ channel_spec!(
     SpotAllTickersChannel,
     SpotAllTickers,
     SpotTicker,
-    via_serde,
+    via_spot_ticker,
     |_s| Ok(vec![Topic::whole("/market/ticker:all")?]),
     |_s, _p| true
 );
@@ -795,7 +866,7 @@ kline_channel!(
 );
 spot_symbols_channel!(
     /// `/market/match:{symbol},...`: trades.
-    SpotTradeChannel, SpotTrade, SpotTrade<'a>
+    SpotTradeChannel, SpotTrade, SpotTrade<'a>, via_spot_trade
 );
 symbol_channel!(
     /// `/market/snapshot:{symbol}`: a symbol's market statistics, every 2 s.
@@ -863,11 +934,11 @@ plain_channel!(
 );
 symbol_channel!(
     /// `/contractMarket/tickerV2:{symbol}`: best bid and ask of a contract.
-    FuturesTickerV2Channel, FuturesSymbol, FuturesTickerV2, FuturesTickerV2<'a>, via_serde
+    FuturesTickerV2Channel, FuturesSymbol, FuturesTickerV2, FuturesTickerV2<'a>, via_futures_ticker_v2
 );
 symbol_channel!(
     /// `/contractMarket/ticker:{symbol}`: last trade and best bid and ask of a contract.
-    FuturesTickerChannel, FuturesSymbol, FuturesTicker, FuturesTicker<'a>, via_serde
+    FuturesTickerChannel, FuturesSymbol, FuturesTicker, FuturesTicker<'a>, via_futures_ticker
 );
 symbol_channel!(
     /// `/contractMarket/level2Depth5:{symbol}`: the best 5 levels.
@@ -887,7 +958,7 @@ kline_channel!(
 );
 symbol_channel!(
     /// `/contractMarket/execution:{symbol}`: trades.
-    FuturesExecutionChannel, FuturesSymbol, FuturesExecution, FuturesExecution<'a>, via_serde
+    FuturesExecutionChannel, FuturesSymbol, FuturesExecution, FuturesExecution<'a>, via_futures_execution
 );
 symbol_channel!(
     /// `/contract/instrument:{symbol}`: mark and index price, funding rate.
