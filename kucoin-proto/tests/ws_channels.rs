@@ -816,3 +816,128 @@ fn every_field_of_every_spec_example_is_typed() {
         assert!(missing.is_empty(), "{kind}: fields not typed: {missing:?}");
     }
 }
+
+/// Checks one channel value against its kind: topics, privacy, acceptance of its own topic and
+/// typed parsing of its spec example (same message as `decode_as`).
+fn check_channel<C>(channel: C) -> ChannelKind
+where
+    C: ChannelSpec,
+    for<'a> C::Message<'a>: std::fmt::Debug + serde::Serialize,
+{
+    let kind = C::KIND;
+    let topics = channel.topics().unwrap();
+    assert!(!topics.is_empty(), "{kind}");
+    for t in &topics {
+        assert_eq!(t.is_private(), kind.is_private(), "{kind}");
+        let text = t.to_string();
+        assert!(text.starts_with(kind.prefix()), "{kind}: {text}");
+        let subject = if kind == ChannelKind::SpotAllTickers {
+            "BTC-USDT"
+        } else {
+            "s"
+        };
+        assert!(channel.accepts(&text, subject), "{kind}: {text}");
+        assert_eq!(
+            channels::route(&text, subject).map(|r| r.kind),
+            Some(kind),
+            "{kind}"
+        );
+    }
+    let (_, subject, data) = parts(&example(kind));
+    let typed = C::parse(&subject, &data).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let dynamic = channels::decode_as(kind, &subject, &data).unwrap().message;
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        serde_json::to_value(&dynamic).unwrap(),
+        "{kind}"
+    );
+    kind
+}
+
+#[test]
+fn every_channel_value_subscribes_routes_and_parses_as_its_kind() {
+    use channels::*;
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let xbt = FuturesSymbol::new("XBTUSDTM").unwrap();
+    let syms = || vec![btc.clone(), SpotSymbol::new("ETH-USDT").unwrap()];
+    let kinds = [
+        check_channel(SpotTickerChannel { symbols: syms() }),
+        check_channel(SpotAllTickersChannel),
+        check_channel(SpotLevel1Channel { symbols: syms() }),
+        check_channel(SpotDepth5Channel { symbols: syms() }),
+        check_channel(SpotDepth50Channel { symbols: syms() }),
+        check_channel(CallAuctionDepth50Channel {
+            symbol: btc.clone(),
+        }),
+        check_channel(CallAuctionInfoChannel {
+            symbol: btc.clone(),
+        }),
+        check_channel(SpotLevel2Channel { symbols: syms() }),
+        check_channel(SpotKlinesChannel {
+            symbol: btc.clone(),
+            interval: KlineInterval::Week1,
+        }),
+        check_channel(SpotTradeChannel { symbols: syms() }),
+        check_channel(SpotSymbolSnapshotChannel {
+            symbol: btc.clone(),
+        }),
+        check_channel(SpotMarketSnapshotChannel {
+            market: "USDS".into(),
+        }),
+        check_channel(SpotOrdersV2Channel),
+        check_channel(SpotOrdersV1Channel),
+        check_channel(SpotBalanceChannel),
+        check_channel(SpotStopOrdersChannel),
+        check_channel(MarkPriceChannel { symbols: syms() }),
+        check_channel(IndexPriceChannel { symbols: syms() }),
+        check_channel(IsolatedMarginPositionChannel {
+            symbol: btc.clone(),
+        }),
+        check_channel(CrossMarginPositionChannel),
+        check_channel(FuturesTickerV2Channel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesTickerChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesDepth5Channel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesDepth50Channel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesLevel2Channel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesKlinesChannel {
+            symbol: xbt.clone(),
+            interval: KlineInterval::Hour4,
+        }),
+        check_channel(FuturesExecutionChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesInstrumentChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesAnnouncementChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesSnapshotChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesOrdersChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesAllOrdersChannel),
+        check_channel(FuturesWalletChannel),
+        check_channel(FuturesPositionChannel {
+            symbol: xbt.clone(),
+        }),
+        check_channel(FuturesAllPositionsChannel),
+        check_channel(FuturesMarginModeChannel),
+        check_channel(FuturesCrossLeverageChannel),
+        check_channel(FuturesStopOrdersChannel),
+    ];
+    // One channel value per kind, in KuCoin's order.
+    assert_eq!(kinds.as_slice(), ChannelKind::ALL);
+}
