@@ -4,7 +4,11 @@
 //! KuCoin's shape with varying numbers:
 //! - `typed`: `channels::parse_message` + `channels::decode_message` (header scan, routing, typed
 //!   exact decimals, borrowed strings; no allocation);
-//! - `serde_value`: `serde_json::from_str::<serde_json::Value>` of the whole frame.
+//! - `serde_value`: `serde_json::from_str::<serde_json::Value>` of the whole frame;
+//! - `typed_data`: `channels::decode_as` on the `data` text alone (the channel decoder without
+//!   the frame scan);
+//! - `serde_struct_data`: `serde_json::from_str` of the `data` text into the same message type
+//!   (what the decoder does without its fast path).
 //!
 //! `cargo bench -p kucoin-proto --bench channels -- --warm-up-time 1 --measurement-time 3`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -12,7 +16,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kucoin_proto::ws::channels::{self, ChannelMessage};
+use kucoin_proto::ws::channels::{
+    self, ChannelKind, ChannelMessage, FuturesExecution, FuturesTickerV2, SpotTicker, SpotTrade,
+};
+use serde::Deserialize;
 
 const N: u64 = 1000;
 
@@ -115,18 +122,89 @@ fn value(frames: &[String]) -> usize {
     acc
 }
 
+/// The `data` text of each frame.
+fn data_of(frames: &[String]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|f| {
+            let m = channels::parse_message(f).unwrap().unwrap();
+            m.data_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn typed_data(kind: ChannelKind, data: &[String]) -> usize {
+    let mut acc = 0usize;
+    for d in data {
+        let m = channels::decode_as(kind, "", d).unwrap();
+        acc = acc.wrapping_add(matches!(m.message, ChannelMessage::SpotTicker(_)) as usize);
+    }
+    acc
+}
+
+fn serde_struct<'a, T: Deserialize<'a>>(data: &'a [String]) -> usize {
+    let mut acc = 0usize;
+    for d in data {
+        let m: T = serde_json::from_str(d).unwrap();
+        acc = acc.wrapping_add(std::mem::size_of_val(&m));
+    }
+    acc
+}
+
+fn serde_ticker(d: &[String]) -> usize {
+    serde_struct::<SpotTicker>(d)
+}
+fn serde_trade(d: &[String]) -> usize {
+    serde_struct::<SpotTrade<'_>>(d)
+}
+fn serde_ticker_v2(d: &[String]) -> usize {
+    serde_struct::<FuturesTickerV2<'_>>(d)
+}
+fn serde_execution(d: &[String]) -> usize {
+    serde_struct::<FuturesExecution<'_>>(d)
+}
+
 fn bench(c: &mut Criterion) {
-    for (name, frames) in [
-        ("spot_ticker", spot_tickers()),
-        ("spot_trade", spot_trades()),
-        ("futures_tickerV2", futures_tickers()),
-        ("futures_execution", futures_executions()),
-    ] {
+    type Struct = fn(&[String]) -> usize;
+    let groups: [(&str, ChannelKind, Vec<String>, Struct); 4] = [
+        (
+            "spot_ticker",
+            ChannelKind::SpotTicker,
+            spot_tickers(),
+            serde_ticker,
+        ),
+        (
+            "spot_trade",
+            ChannelKind::SpotTrade,
+            spot_trades(),
+            serde_trade,
+        ),
+        (
+            "futures_tickerV2",
+            ChannelKind::FuturesTickerV2,
+            futures_tickers(),
+            serde_ticker_v2,
+        ),
+        (
+            "futures_execution",
+            ChannelKind::FuturesExecution,
+            futures_executions(),
+            serde_execution,
+        ),
+    ];
+    for (name, kind, frames, by_serde) in groups {
         assert_ne!(typed(&frames), 0, "{name}: frames decode");
+        let data = data_of(&frames);
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Elements(N));
         g.bench_function("typed", |b| b.iter(|| typed(black_box(&frames))));
         g.bench_function("serde_value", |b| b.iter(|| value(black_box(&frames))));
+        g.bench_function("typed_data", |b| {
+            b.iter(|| typed_data(kind, black_box(&data)))
+        });
+        g.bench_function("serde_struct_data", |b| {
+            b.iter(|| by_serde(black_box(&data)))
+        });
         g.finish();
     }
 }
