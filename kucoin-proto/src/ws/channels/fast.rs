@@ -23,12 +23,38 @@ enum Val<'a> {
     Bool,
 }
 
+/// `text` without surrounding whitespace (`str::trim`), skipping the Unicode-aware trim when the
+/// text starts and ends with ASCII that is not whitespace (the usual case).
+fn trim(text: &str) -> &str {
+    let b = text.as_bytes();
+    let plain = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii() && !c.is_ascii_whitespace());
+    if plain(b.first()) && plain(b.last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
+/// Digits only, as a `u64` (`None` on anything else or overflow).
+fn digits(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |acc, b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
 impl<'a> Val<'a> {
     /// A required `u64` (`u64_lenient`): a JSON integer or a numeric string.
     fn u64(self) -> Option<u64> {
         match self {
-            Val::Num(t) if t.bytes().all(|b| b.is_ascii_digit()) => t.parse().ok(),
-            Val::Str(t) if !t.is_empty() => t.parse().ok(),
+            Val::Num(t) => digits(t),
+            Val::Str(t) => digits(t).or_else(|| t.parse().ok()),
             _ => None,
         }
     }
@@ -45,7 +71,7 @@ impl<'a> Val<'a> {
     fn dec(self) -> Option<Dec> {
         match self {
             Val::Num(t) => Dec::parse(t).ok(),
-            Val::Str(t) => Dec::parse(t.trim()).ok(),
+            Val::Str(t) => Dec::parse(trim(t)).ok(),
             _ => None,
         }
     }
@@ -54,7 +80,7 @@ impl<'a> Val<'a> {
     fn opt_dec(self) -> Option<Option<Dec>> {
         match self {
             Val::Null => Some(None),
-            Val::Str(t) if t.trim().is_empty() => Some(None),
+            Val::Str(t) if trim(t).is_empty() => Some(None),
             other => other.dec().map(Some),
         }
     }
