@@ -576,6 +576,7 @@ fn every_example_round_trips_through_its_json() {
             .unwrap_or_else(|e| panic!("{kind}: {e}: {json}"))
             .message;
         assert_eq!(first, again, "{kind}: {json}");
+        assert_eq!(first.clone().into_owned(), first, "{kind}");
     }
 }
 

@@ -58,6 +58,10 @@
 //! - The all-orders and all-positions futures channels deliver messages whose topic names the
 //!   symbol (`/contractMarket/tradeOrders:XBTUSDTM`); [`route`] gives the per-symbol kind, and
 //!   [`ChannelSpec::accepts`] of the "all" channel accepts them.
+//! - The busiest messages (tickers, trades, futures tickers and executions) go through a
+//!   one-pass reader of flat objects; anything unusual in them (escapes, nested values,
+//!   duplicate fields, odd numbers) falls back to serde, so results and errors are serde's
+//!   (the `ws_channel` fuzz target checks both agree).
 //! - Position messages carry several subjects (`position.change`, `position.settlement`,
 //!   `position.adjustRiskLimit`); [`FuturesPositionEvent`] tells them apart.
 
@@ -459,6 +463,44 @@ pub enum ChannelMessage<'a> {
     FuturesCrossLeverage(FuturesCrossLeverage),
     /// [`ChannelKind::FuturesStopOrders`].
     FuturesStopOrder(Box<FuturesStopOrderEvent>),
+}
+
+impl ChannelMessage<'_> {
+    /// A copy that owns its strings (to keep or send a message past its frame).
+    #[must_use]
+    pub fn into_owned(self) -> ChannelMessage<'static> {
+        use ChannelMessage as M;
+        match self {
+            M::SpotTrade(m) => M::SpotTrade(m.into_owned()),
+            M::FuturesTickerV2(m) => M::FuturesTickerV2(m.into_owned()),
+            M::FuturesTicker(m) => M::FuturesTicker(m.into_owned()),
+            M::FuturesExecution(m) => M::FuturesExecution(m.into_owned()),
+            M::SpotTicker(m) => M::SpotTicker(m),
+            M::SpotLevel1(m) => M::SpotLevel1(m),
+            M::SpotDepth(m) => M::SpotDepth(m),
+            M::CallAuctionInfo(m) => M::CallAuctionInfo(m),
+            M::SpotLevel2(m) => M::SpotLevel2(m),
+            M::Kline(m) => M::Kline(m),
+            M::SpotSnapshot(m) => M::SpotSnapshot(m),
+            M::SpotOrder(m) => M::SpotOrder(m),
+            M::SpotBalance(m) => M::SpotBalance(m),
+            M::SpotStopOrder(m) => M::SpotStopOrder(m),
+            M::IndicatorPrice(m) => M::IndicatorPrice(m),
+            M::IsolatedMarginPosition(m) => M::IsolatedMarginPosition(m),
+            M::CrossMarginPosition(m) => M::CrossMarginPosition(m),
+            M::FuturesDepth(m) => M::FuturesDepth(m),
+            M::FuturesLevel2(m) => M::FuturesLevel2(m),
+            M::FuturesInstrument(m) => M::FuturesInstrument(m),
+            M::FuturesAnnouncement(m) => M::FuturesAnnouncement(m),
+            M::FuturesSnapshot(m) => M::FuturesSnapshot(m),
+            M::FuturesOrder(m) => M::FuturesOrder(m),
+            M::FuturesWallet(m) => M::FuturesWallet(m),
+            M::FuturesPosition(m) => M::FuturesPosition(m),
+            M::FuturesMarginMode(m) => M::FuturesMarginMode(m),
+            M::FuturesCrossLeverage(m) => M::FuturesCrossLeverage(m),
+            M::FuturesStopOrder(m) => M::FuturesStopOrder(m),
+        }
+    }
 }
 
 /// A decoded message and the channel it came on.
