@@ -100,6 +100,38 @@ def main():
     for i in range(6):
         put("session_script", bytes(rnd.randrange(256) for _ in range(rnd.randrange(20, 200))), "random-%d" % i)
         put("feed_script", bytes(rnd.randrange(256) for _ in range(rnd.randrange(20, 200))), "random-%d" % i)
+    ws_channel_seeds()
+
+
+# ws_channel: the channels in `ChannelKind::ALL` order (kucoin-proto/src/ws/channels/mod.rs).
+CHANNELS = [
+    "spot.ticker", "spot.allTickers", "spot.orderbookLevel1", "spot.orderbookLevel5", "spot.orderbookLevel50",
+    "spot.callAuctionOrderbookLevel50", "spot.callAuctionInfo", "spot.orderbookIncrement", "spot.klines", "spot.trade",
+    "spot.symbolSnapshot", "spot.marketSnapshot", "spot.orderV2", "spot.orderV1", "spot.account", "spot.stopOrder",
+    "margin.markPrice", "margin.indexPrice", "margin.isolatedMarginPosition", "margin.crossMarginPosition",
+    "futures.tickerV2", "futures.tickerV1", "futures.orderbookLevel5", "futures.orderbookLevel50",
+    "futures.orderbookIncrement", "futures.klines", "futures.execution", "futures.instrument", "futures.announcement",
+    "futures.symbolSnapshot", "futures.order", "futures.allOrder", "futures.balance", "futures.position",
+    "futures.allPosition", "futures.marginMode", "futures.crossLeverage", "futures.stopOrders",
+]
+
+
+def ws_channel_seeds():
+    """Byte 0 picks the channel (mod 38) and the subject ((b / 38) % 5); the rest is `data`.
+    Whole frames (any first byte) are also decoded as frames."""
+    data_dir = os.path.join(HERE, "..", "kucoin-proto", "tests", "data", "ws-channels")
+    for i, name in enumerate(CHANNELS):
+        with open(os.path.join(data_dir, name + ".json"), "rb") as f:
+            frame = json.loads(f.read())
+        data = json.dumps(frame["data"], separators=(",", ":"))
+        put("ws_channel", bytes([i]) + data.encode(), name + "-data")
+        put("ws_channel", b" " + json.dumps(dict(frame, type="message"), separators=(",", ":")).encode(), name + "-frame")
+    # position subjects: settlement (subject 1), risk limit (subject 2).
+    put("ws_channel", bytes([33 + 38]) + b'{"fundingTime":1551770400000,"qty":100,"markPrice":3610.85,"fundingRate":-0.002966,"fundingFee":-296,"ts":1547697294838004923,"settleCurrency":"XBT"}', "position-settlement")
+    put("ws_channel", bytes([33 + 76]) + b'{"success":true,"riskLimitLevel":1,"msg":""}', "position-risk-limit")
+    # quirks: exponents, negatives, nulls, empty strings, escapes, big timestamps.
+    put("ws_channel", bytes([0]) + b'{"price":2.4985e-5,"size":"-1","bestAsk":null,"bestBid":"","time":"1729843222921000001"}', "ticker-quirks")
+    put("ws_channel", bytes([9]) + b'{"price":"1","side":"b\\u0075y","size":"1","symbol":"A\\u002dB","time":1,"tradeId":"t\\"1"}', "trade-escapes")
 
 
 if __name__ == "__main__":

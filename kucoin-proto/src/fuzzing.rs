@@ -979,6 +979,65 @@ pub fn feed_script(t0: Instant, data: &[u8]) {
     }
 }
 
+/// Typed channel decoder: byte 0 picks a channel (mod 38) and a subject; the rest is decoded as
+/// that channel's `data`, and also as a whole frame (routed by its topic). Nothing panics; a
+/// decoded message serialises to JSON that decodes to the same message, and serialises the same
+/// way again; the fast path of the busiest channels agrees with serde whenever it answers; a
+/// decoded frame's kind is its route's.
+pub fn ws_channel(data: &[u8]) {
+    use crate::ws::channels::{self, ChannelKind};
+    const SUBJECTS: [&str; 5] = [
+        "position.change",
+        "position.settlement",
+        "position.adjustRiskLimit",
+        "BTC-USDT",
+        "",
+    ];
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let kinds = ChannelKind::ALL;
+    let kind = kinds[usize::from(sel) % kinds.len()];
+    let subject = SUBJECTS[usize::from(sel) / kinds.len() % SUBJECTS.len()];
+    let round_trip = |kind: ChannelKind, subject: &str, message: &channels::ChannelMessage<'_>| {
+        let json = serde_json::to_string(message).unwrap();
+        let again = channels::decode_as(kind, subject, &json)
+            .unwrap_or_else(|e| panic!("{kind}: {e}: re-decoding {json}"));
+        assert_eq!(&again.message, message, "{kind}: {json}");
+        assert_eq!(serde_json::to_string(&again.message).unwrap(), json);
+    };
+    if let Ok(decoded) = channels::decode_as(kind, subject, text) {
+        assert_eq!(decoded.kind, kind);
+        round_trip(kind, subject, &decoded.message);
+    }
+    // The fast path of the busiest channels answers only what serde answers the same way.
+    if let (Some(fast), Some(serde)) = (
+        channels::fast_decode(kind, text),
+        channels::serde_decode(kind, text),
+    ) {
+        assert_eq!(
+            Ok(&fast),
+            serde.as_ref(),
+            "{kind}: fast path vs serde on {text:?}"
+        );
+    }
+    if let Ok(Some(message)) = channels::parse_message(text) {
+        let subject = message.subject().unwrap_or_default();
+        let routed = channels::route(message.topic(), subject);
+        match channels::decode_message(&message) {
+            Ok(decoded) => {
+                assert_eq!(routed.map(|r| r.kind), Some(decoded.kind));
+                round_trip(decoded.kind, subject, &decoded.message);
+            }
+            Err(channels::ChannelError::UnknownTopic { .. }) => assert!(routed.is_none()),
+            Err(_) => {}
+        }
+    }
+}
+
 /// Replays every committed seed (`fuzz/seeds/<target>/*`, crash inputs included) through the same
 /// entry points as the fuzz targets, on the stable toolchain: `cargo test` runs them in CI.
 #[cfg(test)]
@@ -990,7 +1049,7 @@ mod fuzz_seeds {
     type Target = (&'static str, fn(Instant, &[u8]));
 
     /// Every fuzz target, by its directory name under `fuzz/seeds`.
-    const TARGETS: [Target; 8] = [
+    const TARGETS: [Target; 9] = [
         ("ws_frame", ws_frame),
         ("rest_envelope", rest_envelope),
         ("spot_l2", spot_l2),
@@ -999,6 +1058,7 @@ mod fuzz_seeds {
         ("decimal", |_, d| decimal_roundtrip(d)),
         ("session_script", session_script),
         ("feed_script", feed_script),
+        ("ws_channel", |_, d| ws_channel(d)),
     ];
 
     fn seeds_dir() -> PathBuf {

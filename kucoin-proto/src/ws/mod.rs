@@ -3,6 +3,8 @@
 //! [`Session`] is a pure state machine: the adapter feeds it what happened (`handle_*`, with
 //! the current `Instant`) and carries out what it asks for (`poll_*`). It never reads a clock,
 //! opens a socket or sleeps. [`SessionPool`] spreads topics over several sessions.
+//! [`channels`] types every channel: topics from typed parameters, and messages decoded into
+//! exact types.
 //!
 //! # The run loop
 //!
@@ -120,6 +122,7 @@
 //!   codes' text; error `code` and `id` are accepted as numbers or strings.
 //! - Whether `welcome`'s `id` always echoes the connectId: it is not checked.
 
+pub mod channels;
 mod config;
 mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
