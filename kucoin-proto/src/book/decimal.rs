@@ -99,69 +99,83 @@ impl Decimal {
     }
 }
 
-/// Eight ASCII digits (little-endian load) to their value, or `None` if any byte is not a digit.
+/// The eight bytes at `b[i..]`, zero-padded past the end (a zero byte is not a digit).
 #[inline(always)]
-fn eight_digits(chunk: &[u8; 8]) -> Option<u64> {
-    let x = u64::from_le_bytes(*chunk);
-    // Every byte in 0x30..=0x39: high nibble 3, and adding 6 does not carry into the high nibble.
-    let digits = (x & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
-        && (x.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030;
-    if !digits {
-        return None;
+fn chunk_at(b: &[u8], i: usize) -> u64 {
+    match b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => {
+            let mut pad = [0u8; 8];
+            let rest = b.get(i..).unwrap_or_default();
+            for (d, s) in pad.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            u64::from_le_bytes(pad)
+        }
     }
-    let mut v = x - 0x3030_3030_3030_3030;
-    v = (v * 10) + (v >> 8);
-    v = (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
-        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
-        >> 32;
-    Some(v)
 }
 
-/// Index of the first non-digit at or after `i` (eight bytes at a time while they are all digits).
+/// How many of the eight bytes of `x` (a little-endian load) are ASCII digits before the first
+/// that is not: 0 to 8, found branch-free.
+#[inline(always)]
+fn leading_digit_count(x: u64) -> usize {
+    // A byte is a digit iff its high nibble is 3 and its low nibble plus 6 does not reach 16
+    // (per byte: the low nibble plus 6 is at most 21, so no carry crosses into the next byte).
+    let not_digit = ((x & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030)
+        | (((x & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0);
+    (not_digit.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `n` (1..=8) bytes of `x`, all ASCII digits, the first the most
+/// significant.
+#[inline(always)]
+fn digits_value(x: u64, n: usize) -> u64 {
+    // Subtracting '0' from every byte is exact in the digit bytes (the low ones: a borrow only
+    // moves upwards); the shift drops the rest and leaves leading zeros below the digits.
+    let mut v = x.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    v = (v * 10) + (v >> 8);
+    (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
+        >> 32
+}
+
+/// Index of the first non-digit at or after `i` (eight bytes at a time).
 #[inline(always)]
 pub(crate) fn skip_digits(b: &[u8], mut i: usize) -> usize {
-    while b
-        .get(i..)
-        .and_then(|r| r.first_chunk::<8>())
-        .and_then(eight_digits)
-        .is_some()
-    {
-        i += 8;
+    loop {
+        let n = leading_digit_count(chunk_at(b, i));
+        i += n;
+        if n < 8 {
+            return i;
+        }
     }
-    while b.get(i).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-    }
-    i
 }
 
 /// Reads at most `max` (<= 19) decimal digits from `b[i..]`: (value, index after them).
+///
+/// Eight bytes are loaded at a time and the run's length found branch-free, so a short run
+/// (a price's five integer digits) costs one step, not one per digit.
 #[inline(always)]
 pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
     let mut i = start;
     let mut v: u64 = 0;
-    while i + 8 - start <= max {
-        match b
-            .get(i..)
-            .and_then(|r| r.first_chunk::<8>())
-            .and_then(eight_digits)
-        {
-            Some(chunk) => {
-                v = v * 100_000_000 + chunk;
-                i += 8;
-            }
-            None => break,
+    loop {
+        let room = max - (i - start);
+        if room == 0 {
+            return (v, i);
+        }
+        let x = chunk_at(b, i);
+        let n = leading_digit_count(x).min(room);
+        if n == 0 {
+            return (v, i);
+        }
+        // n <= 8, and v has at most 19 - n digits: no overflow.
+        v = v * POW10[n] + digits_value(x, n);
+        i += n;
+        if n < 8 {
+            return (v, i);
         }
     }
-    while i - start < max {
-        let Some(&c) = b.get(i) else { break };
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        v = v * 10 + u64::from(d);
-        i += 1;
-    }
-    (v, i)
 }
 
 /// Parses a decimal starting at `b[i]`, stopping at the first byte that cannot continue it.
@@ -302,6 +316,45 @@ mod tests {
         }
         assert_eq!(Decimal::parse("1234567:"), Err(DecimalError::Malformed));
         assert_eq!(Decimal::parse("12345678/"), Err(DecimalError::Malformed));
+    }
+
+    /// The digit-at-a-time definition `digit_run` and `skip_digits` must agree with.
+    fn naive_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
+        let (mut v, mut i) = (0u64, start);
+        while i - start < max && b.get(i).is_some_and(u8::is_ascii_digit) {
+            v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
+            i += 1;
+        }
+        (v, i)
+    }
+
+    #[test]
+    fn digit_runs_of_every_length_and_stop_byte_match_the_digit_at_a_time_definition() {
+        let stops: [&[u8]; 8] = [b"", b"\"", b".", b",", b"/", b":", b"\x00", b"\xff"];
+        for len in 0..=24 {
+            let digits: Vec<u8> = (0..len).map(|k| b'0' + ((k * 7 + 3) % 10) as u8).collect();
+            for stop in stops {
+                for lead in 0..3 {
+                    let mut b = vec![b'x'; lead];
+                    b.extend_from_slice(&digits);
+                    b.extend_from_slice(stop);
+                    for max in [0, 1, 5, 8, 9, 16, 18, 19] {
+                        assert_eq!(
+                            digit_run(&b, lead, max),
+                            naive_run(&b, lead, max),
+                            "{b:?} from {lead} max {max}"
+                        );
+                    }
+                    assert_eq!(skip_digits(&b, lead), naive_run(&b, lead, usize::MAX).1);
+                }
+            }
+        }
+        // Every byte value as the stop: only '0'..='9' continue a run.
+        for stop in 0..=255u8 {
+            let b = [b'1', b'2', stop, b'4', b'5', b'6', b'7', b'8', b'9', b'0'];
+            assert_eq!(digit_run(&b, 0, 19), naive_run(&b, 0, 19), "stop {stop}");
+            assert_eq!(skip_digits(&b, 0), naive_run(&b, 0, 99).1, "stop {stop}");
+        }
     }
 
     #[test]
