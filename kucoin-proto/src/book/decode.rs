@@ -105,6 +105,30 @@ impl FrameSpec {
         Ok(DecodePath::Serde)
     }
 
+    /// The usual start of a frame of this topic, `{"type":"message","topic":"…","subject":"…","data":`.
+    #[must_use]
+    pub fn frame_prefix(&self) -> &[u8] {
+        &self.prefix
+    }
+
+    /// Like [`decode_frame`](Self::decode_frame), for a frame that the caller has compared with
+    /// [`frame_prefix`](Self::frame_prefix) and found to start with it (the feed's router): the
+    /// prefix is not compared again. Same answers as `decode_frame` for such frames.
+    pub(crate) fn decode_prefixed_frame(
+        &self,
+        frame: &str,
+        out: &mut Update,
+    ) -> Result<DecodePath, BookError> {
+        debug_assert!(frame.as_bytes().starts_with(&self.prefix));
+        out.changes.clear();
+        if self.after_prefix_fast(frame.as_bytes(), out).is_some() {
+            finish(out)?;
+            return Ok(DecodePath::Fast);
+        }
+        // Unusual after the prefix (trailing whitespace, more keys, …): the general path decides.
+        self.decode_frame(frame, out)
+    }
+
     /// Decodes only the `data` object of a frame (fast path first).
     pub fn decode_data(&self, data: &str, out: &mut Update) -> Result<DecodePath, BookError> {
         let mut c = Cursor {
@@ -243,25 +267,40 @@ impl FrameSpec {
         finish(out)
     }
 
+    /// A frame known to start with the prefix: `data`, then `}` (the usual end) or more keys.
+    #[inline(always)]
+    fn after_prefix_fast(&self, b: &[u8], out: &mut Update) -> Option<()> {
+        let mut c = Cursor {
+            b,
+            i: self.prefix.len(),
+        };
+        self.data_fast(&mut c, out)?;
+        // The usual end, `}` and nothing after it.
+        if c.i + 1 == b.len() && b.last() == Some(&b'}') {
+            return Some(());
+        }
+        match c.next()? {
+            b',' => self.keys_fast(c, out, [true; 4]),
+            _ => None,
+        }
+    }
+
     #[inline]
     fn frame_fast(&self, b: &[u8], out: &mut Update) -> Option<()> {
-        let mut c = Cursor { b, i: 0 };
-        let (mut ty, mut topic, mut subj, mut data) = (false, false, false, false);
         if b.starts_with(&self.prefix) {
-            c.i = self.prefix.len();
-            self.data_fast(&mut c, out)?;
-            ty = true;
-            topic = true;
-            subj = true;
-            data = true;
-            match c.next()? {
-                b'}' => return (c.i == b.len()).then_some(()),
-                b',' => {}
-                _ => return None,
-            }
-        } else {
-            c.eat(b'{')?;
+            return self.after_prefix_fast(b, out);
         }
+        let mut c = Cursor { b, i: 0 };
+        c.eat(b'{')?;
+        self.keys_fast(c, out, [false; 4])
+    }
+
+    /// The frame's keys from the cursor on, up to and including the closing `}` (the end).
+    /// `seen`: type, topic, subject, data already read.
+    #[inline]
+    fn keys_fast(&self, mut c: Cursor<'_>, out: &mut Update, seen: [bool; 4]) -> Option<()> {
+        let b = c.b;
+        let [mut ty, mut topic, mut subj, mut data] = seen;
         loop {
             let key = c.key()?;
             match key {
