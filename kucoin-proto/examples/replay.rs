@@ -1,18 +1,26 @@
 //! Replays a recorded level-2 feed through `Feed::handle_frame`, the path the adapters use.
 //!
 //! ```text
-//! cargo run --release -p kucoin-proto --example replay -- --snapshot FILE --frames FILE [--futures] [--symbol S]
+//! cargo run --release -p kucoin-proto --example replay -- --snapshot FILE --frames FILE [--futures] [--symbol S] [--quiet] [--reference]
 //! ```
 //!
 //! The snapshot file is a REST answer (`{"code":"200000","data":{…}}`); the frames file has one
-//! WebSocket text frame per line. Prints one JSON line: message count, time, rate, the final
-//! sequence and the top 50 levels a side as canonical decimal strings.
+//! WebSocket text frame per line. Prints one JSON line: message count, time, rate (messages and
+//! bytes per second), the final sequence and the top 50 levels a side as canonical decimal
+//! strings.
+//!
+//! `--quiet` turns [`FeedConfig::book_updates`](kucoin_proto::feed::FeedConfig::book_updates)
+//! off (no `Updated` event per frame). `--reference` runs the same frames through a plain
+//! `serde_json` (borrowed) + `BTreeMap` book instead, the yardstick of the benchmarks, so the
+//! two can be timed in alternating runs on the same machine; both print the same book.
 #![allow(clippy::disallowed_methods)] // an example may read the clock
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kucoin_proto::book::Levels;
+use kucoin_proto::book::Decimal;
+use kucoin_proto::feed::FeedConfig;
 use kucoin_proto::feed::FeedMarket;
 use kucoin_proto::market::{Futures, Spot, Symbol};
 use kucoin_proto::replay::Replay;
@@ -23,17 +31,22 @@ struct Args {
     frames: String,
     futures: bool,
     symbol: Option<String>,
+    quiet: bool,
+    reference: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut snapshot, mut frames, mut futures, mut symbol) = (None, None, false, None);
+    let (mut quiet, mut reference) = (false, false);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--snapshot" => snapshot = it.next(),
             "--frames" => frames = it.next(),
             "--futures" => futures = true,
             "--symbol" => symbol = it.next(),
+            "--quiet" => quiet = true,
+            "--reference" => reference = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -42,6 +55,8 @@ fn parse_args() -> Result<Args, String> {
         frames: frames.ok_or("--frames FILE is required")?,
         futures,
         symbol,
+        quiet,
+        reference,
     })
 }
 
@@ -63,15 +78,20 @@ fn run() -> Result<String, String> {
     let snap_bytes =
         std::fs::read(&args.snapshot).map_err(|e| format!("{}: {e}", args.snapshot))?;
     // Fail early, with KuCoin's error if the file holds one, rather than deep in the replay.
-    let _: L2Snapshot = parse_envelope(200, &snap_bytes).map_err(|e| e.to_string())?;
+    let snapshot: L2Snapshot = parse_envelope(200, &snap_bytes).map_err(|e| e.to_string())?;
     let frames =
         std::fs::read_to_string(&args.frames).map_err(|e| format!("{}: {e}", args.frames))?;
+    let config = FeedConfig::default().with_book_updates(!args.quiet);
+    if args.reference {
+        return reference(&snapshot, &frames, args.futures);
+    }
     if args.futures {
         let sym = args.symbol.clone().unwrap_or_else(|| "XBTUSDTM".into());
         replay::<Futures>(
             Symbol::new(sym).map_err(|e| e.to_string())?,
             snap_bytes.clone(),
             &frames,
+            config,
         )
     } else {
         let sym = args.symbol.clone().unwrap_or_else(|| "BTC-USDT".into());
@@ -79,6 +99,7 @@ fn run() -> Result<String, String> {
             Symbol::new(sym).map_err(|e| e.to_string())?,
             snap_bytes.clone(),
             &frames,
+            config,
         )
     }
 }
@@ -87,16 +108,19 @@ fn replay<M: FeedMarket>(
     symbol: Symbol<M>,
     snapshot: Vec<u8>,
     frames: &str,
+    config: FeedConfig,
 ) -> Result<String, String> {
     let t0 = Instant::now();
     // A Feed, live on a scripted connection: each frame takes the adapters' path
-    // (Feed::handle_frame: session header scan or fast topic route, then the book).
-    let mut replay = Replay::new(symbol, snapshot, t0).map_err(|e| e.to_string())?;
-    let mut messages = 0u64;
+    // (Feed::handle_frame: the book's frame prefix or the session's header scan, then the book).
+    let mut replay =
+        Replay::with_config(symbol, snapshot, config, t0).map_err(|e| e.to_string())?;
+    let (mut messages, mut bytes) = (0u64, 0u64);
     let start = Instant::now();
     for line in frames.lines().filter(|l| !l.is_empty()) {
         replay.frame(line);
         messages += 1;
+        bytes += line.len() as u64;
     }
     let seconds = start.elapsed().as_secs_f64();
     let stats = replay.stats();
@@ -110,18 +134,186 @@ fn replay<M: FeedMarket>(
         .book()
         .ok_or("the book is not live at the end (no snapshot matched the frames?)")?;
     let (bids, asks) = book.top_n(50);
-    Ok(format!(
-        r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"sequence":{},"bids":{},"asks":{}}}"#,
-        messages as f64 / seconds,
+    let bids: Vec<(Decimal, Decimal)> = bids.map(|l| (l.price, l.size)).collect();
+    let asks: Vec<(Decimal, Decimal)> = asks.map(|l| (l.price, l.size)).collect();
+    Ok(report(
+        messages,
+        bytes,
+        seconds,
         book.sequence(),
-        levels_json(bids),
-        levels_json(asks),
+        &bids,
+        &asks,
     ))
 }
 
-fn levels_json(levels: Levels<'_>) -> String {
+fn report(
+    messages: u64,
+    bytes: u64,
+    seconds: f64,
+    sequence: u64,
+    bids: &[(Decimal, Decimal)],
+    asks: &[(Decimal, Decimal)],
+) -> String {
+    format!(
+        r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"bytes_per_sec":{:.0},"sequence":{sequence},"bids":{},"asks":{}}}"#,
+        messages as f64 / seconds,
+        bytes as f64 / seconds,
+        levels_json(bids),
+        levels_json(asks),
+    )
+}
+
+fn levels_json(levels: &[(Decimal, Decimal)]) -> String {
     let items: Vec<String> = levels
-        .map(|l| format!(r#"["{}","{}"]"#, l.price, l.size))
+        .iter()
+        .map(|(p, s)| format!(r#"["{p}","{s}"]"#))
         .collect();
     format!("[{}]", items.join(","))
+}
+
+// ------------------------------------------------------------------ reference
+
+/// The yardstick: `serde_json` borrowed structs, a `BTreeMap` book, the documented sequence
+/// rules (spot: a message continues the book iff `sequenceStart <= last + 1` and
+/// `sequenceEnd > last`; futures: consecutive).
+struct RefBook {
+    bids: BTreeMap<Decimal, Decimal>,
+    asks: BTreeMap<Decimal, Decimal>,
+    last: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct RefFrame<'a, D> {
+    #[serde(borrow)]
+    topic: &'a str,
+    #[serde(borrow)]
+    subject: &'a str,
+    data: D,
+}
+
+#[derive(serde::Deserialize)]
+struct RefSpotData<'a> {
+    #[serde(borrow)]
+    changes: RefChanges<'a>,
+    #[serde(rename = "sequenceStart")]
+    start: u64,
+    #[serde(rename = "sequenceEnd")]
+    end: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct RefChanges<'a> {
+    #[serde(borrow)]
+    asks: Vec<[&'a str; 3]>,
+    #[serde(borrow)]
+    bids: Vec<[&'a str; 3]>,
+}
+
+#[derive(serde::Deserialize)]
+struct RefFuturesData<'a> {
+    sequence: u64,
+    #[serde(borrow)]
+    change: &'a str,
+}
+
+fn dec(s: &str) -> Result<Decimal, String> {
+    Decimal::parse(s).map_err(|e| format!("{s:?}: {e}"))
+}
+
+impl RefBook {
+    fn set(&mut self, bid: bool, p: Decimal, s: Decimal) {
+        let side = if bid { &mut self.bids } else { &mut self.asks };
+        if s.is_zero() {
+            side.remove(&p);
+        } else {
+            side.insert(p, s);
+        }
+    }
+
+    fn spot(&mut self, frame: &str) -> Result<(), String> {
+        let f: RefFrame<'_, RefSpotData<'_>> =
+            serde_json::from_str(frame).map_err(|e| e.to_string())?;
+        if !f.topic.starts_with("/market/level2:") || f.subject != "trade.l2update" {
+            return Err(format!("not a level-2 frame: {}", f.topic));
+        }
+        let d = f.data;
+        if d.end <= self.last {
+            return Ok(());
+        }
+        if d.start > self.last + 1 {
+            return Err(format!("gap after {}", self.last));
+        }
+        let mut todo: Vec<(u64, bool, Decimal, Decimal)> = Vec::new();
+        for (bid, list) in [(false, &d.changes.asks), (true, &d.changes.bids)] {
+            for [p, s, q] in list {
+                let q: u64 = q.parse().map_err(|_| format!("sequence {q:?}"))?;
+                todo.push((q, bid, dec(p)?, dec(s)?));
+            }
+        }
+        todo.sort_by_key(|t| t.0);
+        for (q, bid, p, s) in todo {
+            if q > self.last && !p.is_zero() {
+                self.set(bid, p, s);
+            }
+        }
+        self.last = d.end;
+        Ok(())
+    }
+
+    fn futures(&mut self, frame: &str) -> Result<(), String> {
+        let f: RefFrame<'_, RefFuturesData<'_>> =
+            serde_json::from_str(frame).map_err(|e| e.to_string())?;
+        if !f.topic.starts_with("/contractMarket/level2:") || f.subject != "level2" {
+            return Err(format!("not a level-2 frame: {}", f.topic));
+        }
+        let d = f.data;
+        if d.sequence <= self.last {
+            return Ok(());
+        }
+        if d.sequence != self.last + 1 {
+            return Err(format!("gap after {}", self.last));
+        }
+        let mut it = d.change.split(',');
+        let (Some(p), Some(side), Some(s)) = (it.next(), it.next(), it.next()) else {
+            return Err(format!("change {:?}", d.change));
+        };
+        self.set(side == "buy", dec(p)?, dec(s)?);
+        self.last = d.sequence;
+        Ok(())
+    }
+}
+
+fn reference(snapshot: &L2Snapshot, frames: &str, futures: bool) -> Result<String, String> {
+    let load = |v: &[kucoin_proto::rest::SnapshotLevel]| -> Result<BTreeMap<_, _>, String> {
+        v.iter()
+            .map(|l| Ok((dec(&l.price)?, dec(&l.size)?)))
+            .collect()
+    };
+    let mut book = RefBook {
+        bids: load(&snapshot.bids)?,
+        asks: load(&snapshot.asks)?,
+        last: snapshot.sequence,
+    };
+    let apply = if futures {
+        RefBook::futures
+    } else {
+        RefBook::spot
+    };
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    let start = Instant::now();
+    for line in frames.lines().filter(|l| !l.is_empty()) {
+        apply(&mut book, line)?;
+        messages += 1;
+        bytes += line.len() as u64;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let bids: Vec<(Decimal, Decimal)> = book
+        .bids
+        .iter()
+        .rev()
+        .take(50)
+        .map(|(p, s)| (*p, *s))
+        .collect();
+    let asks: Vec<(Decimal, Decimal)> = book.asks.iter().take(50).map(|(p, s)| (*p, *s)).collect();
+    Ok(report(messages, bytes, seconds, book.last, &bids, &asks))
 }

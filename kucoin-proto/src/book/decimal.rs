@@ -104,14 +104,18 @@ impl Decimal {
 fn chunk_at(b: &[u8], i: usize) -> u64 {
     match b.get(i..).and_then(|r| r.first_chunk::<8>()) {
         Some(chunk) => u64::from_le_bytes(*chunk),
-        None => {
-            let mut pad = [0u8; 8];
-            let rest = b.get(i..).unwrap_or_default();
-            for (d, s) in pad.iter_mut().zip(rest) {
-                *d = *s;
+        // Fewer than eight bytes left: the last eight, shifted down past those before `i`.
+        None => match b.last_chunk::<8>() {
+            Some(last) if i < b.len() => u64::from_le_bytes(*last) >> (8 * (8 - (b.len() - i))),
+            _ => {
+                let rest = b.get(i..).unwrap_or_default();
+                let mut x = 0u64;
+                for (k, &byte) in rest.iter().take(7).enumerate() {
+                    x |= u64::from(byte) << (8 * k);
+                }
+                x
             }
-            u64::from_le_bytes(pad)
-        }
+        },
     }
 }
 
@@ -184,6 +188,15 @@ pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
 /// fast frame decoder calls it in place while scanning, [`Decimal::parse`] checks it used all text.
 #[inline(always)]
 pub(crate) fn parse_prefix(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> {
+    match parse_short(b, start) {
+        Some(short) => Ok(short),
+        None => parse_long(b, start),
+    }
+}
+
+/// [`parse_prefix`] for any text (the definition; `parse_short` is a shortcut that agrees).
+#[inline(always)]
+fn parse_long(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> {
     let (int, mut i) = digit_run(b, start, MAX_INT_DIGITS);
     if i == start {
         return Err(match b.get(i) {
@@ -222,6 +235,43 @@ pub(crate) fn parse_prefix(b: &[u8], start: usize) -> Result<(Decimal, usize), D
     let scale = POW10.get(SCALE as usize - nfrac).copied().unwrap_or(1);
     let v = u128::from(int) * ONE + u128::from(frac) * u128::from(scale);
     Ok((Decimal(v), i))
+}
+
+/// The common short decimal (`65000.1`, `2241`, `0.5`): the number and the byte after it within
+/// the eight bytes at `start`, one load. `None` sends everything else (longer numbers, the end
+/// of the input, errors, `e`/`E`/`.` after the number) to the general path.
+#[inline(always)]
+fn parse_short(b: &[u8], start: usize) -> Option<(Decimal, usize)> {
+    let x = u64::from_le_bytes(*b.get(start..)?.first_chunk::<8>()?);
+    let int = leading_digit_count(x);
+    // The byte after the integer digits (int < 8 here, so it is in `x`).
+    let after = |k: usize| (x >> (8 * k)) as u8;
+    if int == 0 || int >= 8 {
+        return None;
+    }
+    if after(int) != b'.' {
+        if matches!(after(int), b'e' | b'E') {
+            return None;
+        }
+        let v = u128::from(digits_value(x, int)) * ONE;
+        return Some((Decimal(v), start + int));
+    }
+    // `int` digits, the dot, `frac` digits, and the byte after them, all in `x`.
+    if int + 2 >= 8 {
+        return None;
+    }
+    let frac = leading_digit_count(x >> (8 * (int + 1)));
+    let end = int + 1 + frac;
+    if frac == 0 || end >= 8 || matches!(after(end), b'e' | b'E' | b'.') {
+        return None;
+    }
+    // Close the dot's gap: the integer digits, then the fraction's moved down one byte.
+    let low = (1u64 << (8 * int)) - 1;
+    let all = (1u64 << (8 * (int + frac))) - 1;
+    let digits = (x & low) | ((x >> 8) & all & !low);
+    let scale = POW10[SCALE as usize - frac];
+    let v = u128::from(digits_value(digits, int + frac)) * u128::from(scale);
+    Some((Decimal(v), start + end))
 }
 
 impl fmt::Display for Decimal {
@@ -355,6 +405,50 @@ mod tests {
             assert_eq!(digit_run(&b, 0, 19), naive_run(&b, 0, 19), "stop {stop}");
             assert_eq!(skip_digits(&b, 0), naive_run(&b, 0, 99).1, "stop {stop}");
         }
+    }
+
+    #[test]
+    fn the_short_path_agrees_with_the_general_one() {
+        let mut texts = Vec::new();
+        for int in ["", "0", "7", "65000", "0065", "1234567", "12345678"] {
+            for frac in [
+                None,
+                Some(""),
+                Some("5"),
+                Some("10"),
+                Some("123456"),
+                Some("1234567"),
+            ] {
+                for stop in ["", "\"", ",", ".", "e", "E", "-", "x", "\u{0}"] {
+                    let mut t = String::from(int);
+                    if let Some(f) = frac {
+                        t.push('.');
+                        t.push_str(f);
+                    }
+                    t.push_str(stop);
+                    texts.push(t.clone());
+                    t.push_str("\"]],\"bids\"");
+                    texts.push(t);
+                }
+            }
+        }
+        let mut short = 0;
+        for t in &texts {
+            for lead in 0..2 {
+                let b = format!("{}{t}", "[".repeat(lead));
+                let got = parse_short(b.as_bytes(), lead);
+                short += usize::from(got.is_some());
+                if let Some(got) = got {
+                    assert_eq!(Ok(got), parse_long(b.as_bytes(), lead), "{b:?}");
+                }
+                assert_eq!(
+                    parse_prefix(b.as_bytes(), lead),
+                    parse_long(b.as_bytes(), lead),
+                    "{b:?}"
+                );
+            }
+        }
+        assert!(short > 100, "the short path was taken {short} times");
     }
 
     #[test]
