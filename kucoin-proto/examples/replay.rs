@@ -115,9 +115,11 @@ fn replay<M: FeedMarket>(
     // (Feed::handle_frame: the book's frame prefix or the session's header scan, then the book).
     let mut replay =
         Replay::with_config(symbol, snapshot, config, t0).map_err(|e| e.to_string())?;
+    // Split before the clock starts: the rate is the path's alone.
+    let lines: Vec<&str> = frames.lines().filter(|l| !l.is_empty()).collect();
     let (mut messages, mut bytes) = (0u64, 0u64);
     let start = Instant::now();
-    for line in frames.lines().filter(|l| !l.is_empty()) {
+    for line in lines {
         replay.frame(line);
         messages += 1;
         bytes += line.len() as u64;
@@ -299,9 +301,10 @@ fn reference(snapshot: &L2Snapshot, frames: &str, futures: bool) -> Result<Strin
     } else {
         RefBook::spot
     };
+    let lines: Vec<&str> = frames.lines().filter(|l| !l.is_empty()).collect();
     let (mut messages, mut bytes) = (0u64, 0u64);
     let start = Instant::now();
-    for line in frames.lines().filter(|l| !l.is_empty()) {
+    for line in lines {
         apply(&mut book, line)?;
         messages += 1;
         bytes += line.len() as u64;

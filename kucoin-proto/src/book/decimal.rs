@@ -237,41 +237,60 @@ fn parse_long(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> 
     Ok((Decimal(v), i))
 }
 
-/// The common short decimal (`65000.1`, `2241`, `0.5`): the number and the byte after it within
-/// the eight bytes at `start`, one load. `None` sends everything else (longer numbers, the end
-/// of the input, errors, `e`/`E`/`.` after the number) to the general path.
+/// The common decimal (`65000.1`, `2241`, `0.65077154`): at most seven integer and seven
+/// fractional digits, read with one load for each part. `None` sends everything else (longer
+/// numbers, the end of the input, errors, `e`/`E`/`.` after the number) to the general path.
 #[inline(always)]
 fn parse_short(b: &[u8], start: usize) -> Option<(Decimal, usize)> {
     let x = u64::from_le_bytes(*b.get(start..)?.first_chunk::<8>()?);
     let int = leading_digit_count(x);
-    // The byte after the integer digits (int < 8 here, so it is in `x`).
-    let after = |k: usize| (x >> (8 * k)) as u8;
     if int == 0 || int >= 8 {
         return None;
     }
-    if after(int) != b'.' {
-        if matches!(after(int), b'e' | b'E') {
+    // The byte after the integer digits (int < 8, so it is in `x`).
+    let after = (x >> (8 * int)) as u8;
+    if after != b'.' {
+        if matches!(after, b'e' | b'E') {
             return None;
         }
         let v = u128::from(digits_value(x, int)) * ONE;
         return Some((Decimal(v), start + int));
     }
-    // `int` digits, the dot, `frac` digits, and the byte after them, all in `x`.
-    if int + 2 >= 8 {
+    let fstart = start + int + 1;
+    let y = u64::from_le_bytes(*b.get(fstart..)?.first_chunk::<8>()?);
+    let frac = leading_digit_count(y);
+    if frac == 0 || frac >= 8 {
         return None;
     }
-    let frac = leading_digit_count(x >> (8 * (int + 1)));
-    let end = int + 1 + frac;
-    if frac == 0 || end >= 8 || matches!(after(end), b'e' | b'E' | b'.') {
+    if matches!((y >> (8 * frac)) as u8, b'e' | b'E' | b'.') {
         return None;
     }
-    // Close the dot's gap: the integer digits, then the fraction's moved down one byte.
-    let low = (1u64 << (8 * int)) - 1;
-    let all = (1u64 << (8 * (int + frac))) - 1;
-    let digits = (x & low) | ((x >> 8) & all & !low);
     let scale = POW10[SCALE as usize - frac];
-    let v = u128::from(digits_value(digits, int + frac)) * u128::from(scale);
-    Some((Decimal(v), start + end))
+    let v = u128::from(digits_value(x, int)) * ONE
+        + u128::from(digits_value(y, frac)) * u128::from(scale);
+    Some((Decimal(v), fstart + frac))
+}
+
+/// Up to 16 digits from two loads (a sequence number); `None` for the general path (17 or more
+/// digits, or fewer than 16 bytes left).
+#[inline(always)]
+pub(crate) fn digit_run16(b: &[u8], start: usize) -> Option<(u64, usize)> {
+    let x = u64::from_le_bytes(*b.get(start..)?.first_chunk::<8>()?);
+    let n = leading_digit_count(x);
+    if n < 8 {
+        return Some((if n == 0 { 0 } else { digits_value(x, n) }, start + n));
+    }
+    let y = u64::from_le_bytes(*b.get(start + 8..)?.first_chunk::<8>()?);
+    let m = leading_digit_count(y);
+    if m == 8 {
+        return None;
+    }
+    let high = digits_value(x, 8);
+    Some(if m == 0 {
+        (high, start + 8)
+    } else {
+        (high * POW10[m] + digits_value(y, m), start + 8 + m)
+    })
 }
 
 impl fmt::Display for Decimal {
@@ -396,6 +415,12 @@ mod tests {
                         );
                     }
                     assert_eq!(skip_digits(&b, lead), naive_run(&b, lead, usize::MAX).1);
+                    if let Some(run) = digit_run16(&b, lead) {
+                        assert!(len < 16, "{b:?}");
+                        assert_eq!(run, naive_run(&b, lead, 16), "{b:?}");
+                    } else {
+                        assert!(len >= 16 || b.len() - lead < 16, "{b:?}");
+                    }
                 }
             }
         }

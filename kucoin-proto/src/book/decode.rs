@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BookError;
-use super::decimal::{Decimal, DecimalError, digit_run, parse_prefix, skip_digits};
+use super::decimal::{Decimal, DecimalError, digit_run, digit_run16, parse_prefix, skip_digits};
 use super::order_book::Side;
 
 /// One change of a level-2 message.
@@ -557,7 +557,8 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
         let start = self.i;
-        let (mut v, mut i) = digit_run(self.b, start, 19);
+        let (mut v, mut i) =
+            digit_run16(self.b, start).unwrap_or_else(|| digit_run(self.b, start, 19));
         if let Some(&c) = self.b.get(i)
             && c.is_ascii_digit()
         {
