@@ -1,7 +1,7 @@
 //! Replays a recorded level-2 feed through `Feed::handle_frame`, the path the adapters use.
 //!
 //! ```text
-//! cargo run --release -p kucoin-proto --example replay -- --snapshot FILE --frames FILE [--futures] [--symbol S] [--quiet] [--reference]
+//! cargo run --release -p kucoin-proto --example replay -- --snapshot FILE --frames FILE [--futures] [--symbol S] [--quiet] [--reference] [--repeat N]
 //! ```
 //!
 //! The snapshot file is a REST answer (`{"code":"200000","data":{…}}`); the frames file has one
@@ -13,6 +13,9 @@
 //! off (no `Updated` event per frame). `--reference` runs the same frames through a plain
 //! `serde_json` (borrowed) + `BTreeMap` book instead, the yardstick of the benchmarks, so the
 //! two can be timed in alternating runs on the same machine; both print the same book.
+//! `--repeat N` replays the frames N times (a fresh feed each time) and reports the fastest run.
+//! On Linux the thread's on-CPU time is reported too (`cpu_seconds`, `msgs_per_cpu_sec`): on a
+//! shared machine it leaves out the time the thread waited for a core.
 #![allow(clippy::disallowed_methods)] // an example may read the clock
 
 use std::collections::BTreeMap;
@@ -33,12 +36,13 @@ struct Args {
     symbol: Option<String>,
     quiet: bool,
     reference: bool,
+    repeat: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut snapshot, mut frames, mut futures, mut symbol) = (None, None, false, None);
-    let (mut quiet, mut reference) = (false, false);
+    let (mut quiet, mut reference, mut repeat) = (false, false, 1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--snapshot" => snapshot = it.next(),
@@ -47,6 +51,13 @@ fn parse_args() -> Result<Args, String> {
             "--symbol" => symbol = it.next(),
             "--quiet" => quiet = true,
             "--reference" => reference = true,
+            "--repeat" => {
+                repeat = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--repeat needs a count above 0")?;
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -57,6 +68,7 @@ fn parse_args() -> Result<Args, String> {
         symbol,
         quiet,
         reference,
+        repeat,
     })
 }
 
@@ -83,7 +95,7 @@ fn run() -> Result<String, String> {
         std::fs::read_to_string(&args.frames).map_err(|e| format!("{}: {e}", args.frames))?;
     let config = FeedConfig::default().with_book_updates(!args.quiet);
     if args.reference {
-        return reference(&snapshot, &frames, args.futures);
+        return reference(&snapshot, &frames, args.futures, args.repeat);
     }
     if args.futures {
         let sym = args.symbol.clone().unwrap_or_else(|| "XBTUSDTM".into());
@@ -92,6 +104,7 @@ fn run() -> Result<String, String> {
             snap_bytes.clone(),
             &frames,
             config,
+            args.repeat,
         )
     } else {
         let sym = args.symbol.clone().unwrap_or_else(|| "BTC-USDT".into());
@@ -100,6 +113,7 @@ fn run() -> Result<String, String> {
             snap_bytes.clone(),
             &frames,
             config,
+            args.repeat,
         )
     }
 }
@@ -109,22 +123,29 @@ fn replay<M: FeedMarket>(
     snapshot: Vec<u8>,
     frames: &str,
     config: FeedConfig,
+    repeat: u32,
 ) -> Result<String, String> {
-    let t0 = Instant::now();
-    // A Feed, live on a scripted connection: each frame takes the adapters' path
-    // (Feed::handle_frame: the book's frame prefix or the session's header scan, then the book).
-    let mut replay =
-        Replay::with_config(symbol, snapshot, config, t0).map_err(|e| e.to_string())?;
     // Split before the clock starts: the rate is the path's alone.
     let lines: Vec<&str> = frames.lines().filter(|l| !l.is_empty()).collect();
-    let (mut messages, mut bytes) = (0u64, 0u64);
-    let start = Instant::now();
-    for line in lines {
-        replay.frame(line);
-        messages += 1;
-        bytes += line.len() as u64;
+    let bytes = lines.iter().map(|l| l.len() as u64).sum();
+    let mut best = Best::default();
+    let mut last = None;
+    for _ in 0..repeat {
+        let t0 = Instant::now();
+        // A Feed, live on a scripted connection: each frame takes the adapters' path
+        // (Feed::handle_frame: the book's frame prefix or the session's header scan, then
+        // the book).
+        let mut replay = Replay::with_config(symbol.clone(), snapshot.clone(), config.clone(), t0)
+            .map_err(|e| e.to_string())?;
+        let clock = Clock::start();
+        for line in &lines {
+            replay.frame(line);
+        }
+        best.keep(clock.stop());
+        last = Some(replay);
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let replay = last.ok_or("no run")?;
+    let messages = lines.len() as u64;
     let stats = replay.stats();
     if stats.gaps > 0 || stats.frame_errors > 0 || stats.resyncs > 0 {
         eprintln!(
@@ -138,26 +159,75 @@ fn replay<M: FeedMarket>(
     let (bids, asks) = book.top_n(50);
     let bids: Vec<(Decimal, Decimal)> = bids.map(|l| (l.price, l.size)).collect();
     let asks: Vec<(Decimal, Decimal)> = asks.map(|l| (l.price, l.size)).collect();
-    Ok(report(
-        messages,
-        bytes,
-        seconds,
-        book.sequence(),
-        &bids,
-        &asks,
-    ))
+    Ok(report(messages, bytes, best, book.sequence(), &bids, &asks))
+}
+
+/// Wall-clock and on-CPU time of one run.
+struct Clock {
+    wall: Instant,
+    cpu_ns: Option<u64>,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock {
+            cpu_ns: on_cpu_ns(),
+            wall: Instant::now(),
+        }
+    }
+
+    fn stop(self) -> (f64, Option<f64>) {
+        let wall = self.wall.elapsed().as_secs_f64();
+        let cpu = match (self.cpu_ns, on_cpu_ns()) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
+            _ => None,
+        };
+        (wall, cpu)
+    }
+}
+
+/// This thread's time on a CPU so far, in nanoseconds (Linux; `None` elsewhere).
+fn on_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// The fastest of several runs (wall clock and on-CPU time each).
+#[derive(Default)]
+struct Best {
+    seconds: Option<f64>,
+    cpu_seconds: Option<f64>,
+}
+
+impl Best {
+    fn keep(&mut self, (wall, cpu): (f64, Option<f64>)) {
+        self.seconds = Some(self.seconds.map_or(wall, |b| b.min(wall)));
+        if let Some(cpu) = cpu {
+            self.cpu_seconds = Some(self.cpu_seconds.map_or(cpu, |b| b.min(cpu)));
+        }
+    }
 }
 
 fn report(
     messages: u64,
     bytes: u64,
-    seconds: f64,
+    best: Best,
     sequence: u64,
     bids: &[(Decimal, Decimal)],
     asks: &[(Decimal, Decimal)],
 ) -> String {
+    let seconds = best.seconds.unwrap_or(f64::NAN);
+    let cpu = best
+        .cpu_seconds
+        .map(|c| {
+            format!(
+                r#""cpu_seconds":{c:.6},"msgs_per_cpu_sec":{:.0},"#,
+                messages as f64 / c
+            )
+        })
+        .unwrap_or_default();
     format!(
-        r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"bytes_per_sec":{:.0},"sequence":{sequence},"bids":{},"asks":{}}}"#,
+        r#"{{"messages":{messages},"seconds":{seconds:.6},"msgs_per_sec":{:.0},"bytes_per_sec":{:.0},{cpu}"sequence":{sequence},"bids":{},"asks":{}}}"#,
         messages as f64 / seconds,
         bytes as f64 / seconds,
         levels_json(bids),
@@ -285,16 +355,16 @@ impl RefBook {
     }
 }
 
-fn reference(snapshot: &L2Snapshot, frames: &str, futures: bool) -> Result<String, String> {
+fn reference(
+    snapshot: &L2Snapshot,
+    frames: &str,
+    futures: bool,
+    repeat: u32,
+) -> Result<String, String> {
     let load = |v: &[kucoin_proto::rest::SnapshotLevel]| -> Result<BTreeMap<_, _>, String> {
         v.iter()
             .map(|l| Ok((dec(&l.price)?, dec(&l.size)?)))
             .collect()
-    };
-    let mut book = RefBook {
-        bids: load(&snapshot.bids)?,
-        asks: load(&snapshot.asks)?,
-        last: snapshot.sequence,
     };
     let apply = if futures {
         RefBook::futures
@@ -302,14 +372,24 @@ fn reference(snapshot: &L2Snapshot, frames: &str, futures: bool) -> Result<Strin
         RefBook::spot
     };
     let lines: Vec<&str> = frames.lines().filter(|l| !l.is_empty()).collect();
-    let (mut messages, mut bytes) = (0u64, 0u64);
-    let start = Instant::now();
-    for line in lines {
-        apply(&mut book, line)?;
-        messages += 1;
-        bytes += line.len() as u64;
+    let bytes = lines.iter().map(|l| l.len() as u64).sum();
+    let mut best = Best::default();
+    let mut last = None;
+    for _ in 0..repeat {
+        let mut book = RefBook {
+            bids: load(&snapshot.bids)?,
+            asks: load(&snapshot.asks)?,
+            last: snapshot.sequence,
+        };
+        let clock = Clock::start();
+        for line in &lines {
+            apply(&mut book, line)?;
+        }
+        best.keep(clock.stop());
+        last = Some(book);
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let book = last.ok_or("no run")?;
+    let messages = lines.len() as u64;
     let bids: Vec<(Decimal, Decimal)> = book
         .bids
         .iter()
@@ -318,5 +398,5 @@ fn reference(snapshot: &L2Snapshot, frames: &str, futures: bool) -> Result<Strin
         .map(|(p, s)| (*p, *s))
         .collect();
     let asks: Vec<(Decimal, Decimal)> = book.asks.iter().take(50).map(|(p, s)| (*p, *s)).collect();
-    Ok(report(messages, bytes, seconds, book.last, &bids, &asks))
+    Ok(report(messages, bytes, best, book.last, &bids, &asks))
 }
