@@ -671,6 +671,9 @@ impl<M: FeedMarket> Feed<M> {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<FeedEvent<M>> {
         if self.events.is_empty() && self.books_dirty {
+            if let Some(update) = self.lone_update() {
+                return Some(update);
+            }
             self.drain_books();
         }
         self.events.pop_front()
@@ -682,6 +685,9 @@ impl<M: FeedMarket> Feed<M> {
     /// for it backs off.
     #[must_use]
     pub fn poll_request(&mut self, now: Instant, unix: UnixMillis) -> Option<RestCall> {
+        if self.wants.is_empty() {
+            return None;
+        }
         let ts = self.clock.adjust(unix);
         while let Some(want) = self.wants.pop_front() {
             let (purpose, pending, built) = match want {
@@ -881,6 +887,22 @@ impl<M: FeedMarket> Feed<M> {
         }
         self.drain_books();
         self.session_deadline = self.session.poll_timeout().map(|(at, _)| at);
+    }
+
+    /// The common case after hot-path frames, without the queue: one book, and nothing but its
+    /// coalesced `Updated` to report (snapshot requests were queued on the hot path already).
+    fn lone_update(&mut self) -> Option<FeedEvent<M>> {
+        let mut books = self.books.values_mut();
+        let book = books.next()?;
+        if books.next().is_some() || book.has_queued_events() {
+            return None;
+        }
+        self.books_dirty = false;
+        let event = book.poll_event()?;
+        Some(FeedEvent::Book {
+            symbol: book.symbol().clone(),
+            event,
+        })
     }
 
     fn drain_books(&mut self) {
