@@ -237,7 +237,7 @@ fn parse_long(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> 
     Ok((Decimal(v), i))
 }
 
-/// The common decimal (`65000.1`, `2241`, `0.65077154`): at most seven integer and seven
+/// The common decimal (`65000.1`, `2241`, `0.65077154`): at most seven integer and eight
 /// fractional digits, read with one load for each part. `None` sends everything else (longer
 /// numbers, the end of the input, errors, `e`/`E`/`.` after the number) to the general path.
 #[inline(always)]
@@ -259,10 +259,13 @@ fn parse_short(b: &[u8], start: usize) -> Option<(Decimal, usize)> {
     let fstart = start + int + 1;
     let y = u64::from_le_bytes(*b.get(fstart..)?.first_chunk::<8>()?);
     let frac = leading_digit_count(y);
-    if frac == 0 || frac >= 8 {
-        return None;
-    }
-    if matches!((y >> (8 * frac)) as u8, b'e' | b'E' | b'.') {
+    // The byte after the fraction: in `y`, or the next one when all eight are digits.
+    let after = if frac < 8 {
+        (y >> (8 * frac)) as u8
+    } else {
+        b.get(fstart + 8).copied().unwrap_or(b'e')
+    };
+    if frac == 0 || matches!(after, b'0'..=b'9' | b'e' | b'E' | b'.') {
         return None;
     }
     let scale = POW10[SCALE as usize - frac];
@@ -443,6 +446,9 @@ mod tests {
                 Some("10"),
                 Some("123456"),
                 Some("1234567"),
+                Some("12345678"),
+                Some("65077154"),
+                Some("123456789"),
             ] {
                 for stop in ["", "\"", ",", ".", "e", "E", "-", "x", "\u{0}"] {
                     let mut t = String::from(int);
