@@ -101,7 +101,7 @@ impl FrameSpec {
     /// Decodes a whole WebSocket text frame into `out`: fast path first, `serde_json` if needed.
     pub fn decode_frame(&self, frame: &str, out: &mut Update) -> Result<DecodePath, BookError> {
         if self.decode_frame_fast(frame, out) {
-            finish(out)?;
+            self.finish_fast(out)?;
             return Ok(DecodePath::Fast);
         }
         self.decode_frame_serde(frame, out)?;
@@ -125,7 +125,7 @@ impl FrameSpec {
         debug_assert!(frame.as_bytes().starts_with(&self.prefix));
         out.changes.clear();
         if self.after_prefix_fast(frame.as_bytes(), out).is_some() {
-            finish(out)?;
+            self.finish_fast(out)?;
             return Ok(DecodePath::Fast);
         }
         // Unusual after the prefix (trailing whitespace, more keys, …): the general path decides.
@@ -451,6 +451,23 @@ impl FrameSpec {
     }
 }
 
+impl FrameSpec {
+    /// [`finish`] for what the fast decoder produced: a futures message is one change at its
+    /// own sequence (nothing to check or order), a spot one is checked and ordered.
+    #[inline(always)]
+    fn finish_fast(&self, out: &mut Update) -> Result<(), BookError> {
+        if self.futures {
+            debug_assert!(
+                out.start == out.end
+                    && out.changes.len() == 1
+                    && out.changes.iter().all(|c| c.sequence == out.start)
+            );
+            return Ok(());
+        }
+        finish(out)
+    }
+}
+
 fn subject(futures: bool) -> &'static str {
     if futures { "level2" } else { "trade.l2update" }
 }
@@ -557,8 +574,17 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
         let start = self.i;
-        let (mut v, mut i) =
-            digit_run16(self.b, start).unwrap_or_else(|| digit_run(self.b, start, 19));
+        if let Some((v, i)) = digit_run16(self.b, start) {
+            // At most 16 digits, and the byte after them is not a digit.
+            let n = i - start;
+            let leading_zero = n > 1 && self.b.get(start) == Some(&b'0');
+            if n == 0 || leading_zero || matches!(self.b.get(i), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            self.i = i;
+            return Some(v);
+        }
+        let (mut v, mut i) = digit_run(self.b, start, 19);
         if let Some(&c) = self.b.get(i)
             && c.is_ascii_digit()
         {
@@ -609,6 +635,20 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A JSON number; a plain integer (a timestamp) without leaving the caller.
+    #[inline(always)]
+    fn skip_number_fast(&mut self) -> Option<()> {
+        let start = self.i;
+        let end = skip_digits(self.b, start);
+        let n = end - start;
+        let leading_zero = n > 1 && self.b.get(start) == Some(&b'0');
+        if n > 0 && !leading_zero && !matches!(self.b.get(end), Some(b'.' | b'e' | b'E')) {
+            self.i = end;
+            return Some(());
+        }
+        self.skip_number()
+    }
+
     /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
     fn skip_number(&mut self) -> Option<()> {
         if self.b.get(self.i) == Some(&b'-') {
@@ -656,7 +696,7 @@ impl<'a> Cursor<'a> {
         if !self.lit(b",\"timestamp\":") {
             return None;
         }
-        self.skip_number()?;
+        self.skip_number_fast()?;
         self.eat(b'}')?;
         out.start = seq;
         out.end = seq;
@@ -688,7 +728,7 @@ impl<'a> Cursor<'a> {
         if !self.lit(symbol_time) {
             return None;
         }
-        self.skip_number()?;
+        self.skip_number_fast()?;
         self.eat(b'}')?;
         out.start = start;
         out.end = end;
