@@ -889,6 +889,20 @@ impl<M: FeedMarket> Feed<M> {
         self.session_deadline = self.session.poll_timeout().map(|(at, _)| at);
     }
 
+    fn drain_books(&mut self) {
+        self.books_dirty = false;
+        for book in self.books.values_mut() {
+            drain_book(
+                book,
+                &mut self.wants,
+                &mut self.events,
+                &mut self.stats,
+                self.book_updates,
+            );
+        }
+        self.trim_events();
+    }
+
     /// The common case after hot-path frames, without the queue: one book, and nothing but its
     /// coalesced `Updated` to report (snapshot requests were queued on the hot path already).
     fn lone_update(&mut self) -> Option<FeedEvent<M>> {
@@ -903,20 +917,6 @@ impl<M: FeedMarket> Feed<M> {
             symbol: book.symbol().clone(),
             event,
         })
-    }
-
-    fn drain_books(&mut self) {
-        self.books_dirty = false;
-        for book in self.books.values_mut() {
-            drain_book(
-                book,
-                &mut self.wants,
-                &mut self.events,
-                &mut self.stats,
-                self.book_updates,
-            );
-        }
-        self.trim_events();
     }
 }
 
