@@ -4,7 +4,11 @@
 //! Modes, per market, each over the whole frames file (throughput in frames):
 //! - `parse`: decode every frame (fast decoder, serde fallback when needed);
 //! - `apply`: check sequences and apply pre-decoded messages;
-//! - `full`: `BookSync::handle_frame`, i.e. parse + validate + apply, what the adapters run;
+//! - `full`: `BookSync::handle_frame`, i.e. parse + validate + apply;
+//! - `feed`: `Feed::handle_frame` through [`Replay`] (the `replay` example), with the events
+//!   drained after every frame: what the adapters run, with the default configuration (one
+//!   coalesced `BookEvent::Updated` per frame, since the events are drained after each);
+//! - `feed_quiet`: the same with `FeedConfig::book_updates` off (no per-frame event);
 //! - `reference_parse`, `reference_full`: a plain serde_json (borrowed) + `BTreeMap` book that
 //!   validates sequences, measured side by side.
 //!
@@ -26,7 +30,7 @@ use kucoin_proto::book::{
     BookConfig, BookMarket, BookState, BookSync, Decimal, FrameSpec, OrderBook, Side,
     SpotSnapshotSource, Update,
 };
-use kucoin_proto::feed::FeedMarket;
+use kucoin_proto::feed::{FeedConfig, FeedMarket};
 use kucoin_proto::market::{Futures, Spot, Symbol};
 use kucoin_proto::replay::Replay;
 use kucoin_proto::rest::{L2Snapshot, parse_envelope};
@@ -284,22 +288,35 @@ fn bench_market<M: FeedMarket>(c: &mut Criterion, market: &str, symbol: &str) {
         ref_apply(&mut r, f);
     }
     assert_eq!(r.top50(), expected_top(&corpus));
-    let live_feed = || {
-        let mut replay = Replay::<M>::new(
+    let feed_with = |updates: bool| {
+        let mut replay = Replay::<M>::with_config(
             Symbol::new(symbol).unwrap(),
             corpus.snapshot_raw.clone(),
+            FeedConfig::default().with_book_updates(updates),
             t0,
         )
         .unwrap();
         replay.frame(&corpus.frames[0]);
         replay
     };
-    let mut replay = live_feed();
-    for f in frames {
-        replay.frame(f);
+    let live_feed = || feed_with(true);
+    let quiet_feed = || feed_with(false);
+    for updates in [true, false] {
+        let mut replay = feed_with(updates);
+        for f in frames {
+            replay.frame(f);
+        }
+        assert_eq!(top50(replay.book().unwrap()), expected_top(&corpus));
+        assert_eq!(replay.stats().gaps, 0);
+        assert_eq!(
+            replay
+                .feed()
+                .books()
+                .map(|b| b.fallback_decodes())
+                .sum::<u64>(),
+            0
+        );
     }
-    assert_eq!(top50(replay.book().unwrap()), expected_top(&corpus));
-    assert_eq!(replay.stats().gaps, 0);
     eprintln!(
         "{market}: {} frames, {:.1} bytes/frame on average",
         frames.len(),
@@ -348,6 +365,18 @@ fn bench_market<M: FeedMarket>(c: &mut Criterion, market: &str, symbol: &str) {
     g.bench_function("feed", |b| {
         b.iter_batched(
             live_feed,
+            |mut replay| {
+                for f in frames {
+                    replay.frame(black_box(f));
+                }
+                replay
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("feed_quiet", |b| {
+        b.iter_batched(
+            quiet_feed,
             |mut replay| {
                 for f in frames {
                     replay.frame(black_box(f));

@@ -45,6 +45,10 @@ use crate::ws::{
     SessionState, SubscribeError, Timer, Topic, TopicError, Transmit,
 };
 
+mod books;
+
+use books::{Books, Route};
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::market::Spot {}
@@ -144,6 +148,13 @@ pub struct FeedConfig {
     pub book: BookConfig,
     /// Most events kept unread; past it the oldest are dropped and counted. Default 65,536.
     pub max_queued_events: usize,
+    /// Whether [`BookEvent::Updated`] is reported: after frames changed a book, the next
+    /// [`Feed::poll_event`] gives one coalesced `Updated` (so an adapter's loop returns about
+    /// once per frame). Default `true`. Turn it off when the books are read on your own
+    /// schedule (a recorder, a strategy on a timer, a UI at its frame rate): the hot path then
+    /// queues nothing per frame. Every other book event (synced, gap, resync, crossed, …) is
+    /// reported either way.
+    pub book_updates: bool,
 }
 
 impl Default for FeedConfig {
@@ -152,6 +163,7 @@ impl Default for FeedConfig {
             session: SessionConfig::public(),
             book: BookConfig::default(),
             max_queued_events: 65_536,
+            book_updates: true,
         }
     }
 }
@@ -168,6 +180,13 @@ impl FeedConfig {
     #[must_use]
     pub fn with_book(mut self, book: BookConfig) -> Self {
         self.book = book;
+        self
+    }
+
+    /// Sets [`FeedConfig::book_updates`]: whether [`BookEvent::Updated`] is reported.
+    #[must_use]
+    pub fn with_book_updates(mut self, on: bool) -> Self {
+        self.book_updates = on;
         self
     }
 }
@@ -312,7 +331,7 @@ pub struct Feed<M: FeedMarket> {
     clock: ServerTimeOffset,
     session: Session,
     book_config: BookConfig,
-    books: BTreeMap<String, BookSync<M>>,
+    books: Books<M>,
     /// Book topics acknowledged on the current connection: only their timers run.
     subscribed: BTreeSet<String>,
     wants: VecDeque<Want>,
@@ -320,6 +339,10 @@ pub struct Feed<M: FeedMarket> {
     next_id: u64,
     events: VecDeque<FeedEvent<M>>,
     max_events: usize,
+    /// Report `BookEvent::Updated` ([`FeedConfig::book_updates`]).
+    book_updates: bool,
+    /// A book took a frame on the hot path and may have events to drain.
+    books_dirty: bool,
     stats: FeedStats,
     connected_once: bool,
     clock_sync_pending: bool,
@@ -350,13 +373,15 @@ impl<M: FeedMarket> Feed<M> {
             clock: ServerTimeOffset::zero(),
             session: Session::new(config.session, now),
             book_config: config.book,
-            books: BTreeMap::new(),
+            books: Books::new(),
             subscribed: BTreeSet::new(),
             wants: VecDeque::new(),
             pending: BTreeMap::new(),
             next_id: 0,
             events: VecDeque::new(),
             max_events: config.max_queued_events.max(1),
+            book_updates: config.book_updates,
+            books_dirty: false,
             stats: FeedStats::default(),
             connected_once: false,
             clock_sync_pending: false,
@@ -545,21 +570,33 @@ impl<M: FeedMarket> Feed<M> {
     /// One WebSocket text frame. Level-2 frames go straight to their book.
     pub fn handle_frame(&mut self, now: Instant, text: &str) {
         // Hot path: a message frame in KuCoin's usual key order, for a book, on a live session.
-        // The topic is read from the fixed prefix and the book's decoder checks the rest; no
-        // event is queued per frame (`Updated` is coalesced in the book until polled).
-        if let Some(topic) = fast_topic(text)
-            && text.len() <= self.session.config().max_frame_len
+        // The book of the last frame is tried first, by its whole frame prefix (no lookup), and
+        // its decoder starts after the prefix; no event is queued per frame (`Updated` is
+        // coalesced in the book until polled, and only reported if `book_updates` is on).
+        if text.len() <= self.session.config().max_frame_len
             && self.session.state() == SessionState::Live
             && self.session_deadline.is_none_or(|d| now < d)
-            && let Some(book) = self.books.get_mut(topic)
+            && let Some(route) = self.books.route(text)
         {
             self.stats.book_frames += 1;
-            let result = book.handle_frame(now, text);
+            let (book, result) = match route {
+                Route::Prefixed(book) => {
+                    let r = book.handle_prefixed_frame(now, text);
+                    (book, r)
+                }
+                Route::Topic(book) => {
+                    let r = book.handle_frame(now, text);
+                    (book, r)
+                }
+            };
             while let Some(req) = book.poll_fetch() {
                 self.wants.push_back(Want::Snapshot {
                     topic: book.topic().to_owned(),
                     req,
                 });
+            }
+            if self.book_updates || book.has_queued_events() {
+                self.books_dirty = true;
             }
             if let Err(error) = result {
                 let symbol = book.symbol().clone();
@@ -669,7 +706,7 @@ impl<M: FeedMarket> Feed<M> {
     /// True when [`Feed::poll_event`] has something.
     #[must_use]
     pub fn has_events(&mut self) -> bool {
-        if self.events.is_empty() {
+        if self.events.is_empty() && self.books_dirty {
             self.drain_books();
         }
         !self.events.is_empty()
@@ -678,7 +715,10 @@ impl<M: FeedMarket> Feed<M> {
     /// The next event, oldest first.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<FeedEvent<M>> {
-        if self.events.is_empty() {
+        if self.events.is_empty() && self.books_dirty {
+            if let Some(update) = self.lone_update() {
+                return Some(update);
+            }
             self.drain_books();
         }
         self.events.pop_front()
@@ -690,6 +730,9 @@ impl<M: FeedMarket> Feed<M> {
     /// for it backs off.
     #[must_use]
     pub fn poll_request(&mut self, now: Instant, unix: UnixMillis) -> Option<RestCall> {
+        if self.wants.is_empty() {
+            return None;
+        }
         let ts = self.clock.adjust(unix);
         while let Some(want) = self.wants.pop_front() {
             let (purpose, pending, built) = match want {
@@ -934,21 +977,34 @@ impl<M: FeedMarket> Feed<M> {
     }
 
     fn drain_books(&mut self) {
+        self.books_dirty = false;
         for book in self.books.values_mut() {
-            drain_book(book, &mut self.wants, &mut self.events, &mut self.stats);
+            drain_book(
+                book,
+                &mut self.wants,
+                &mut self.events,
+                &mut self.stats,
+                self.book_updates,
+            );
         }
         self.trim_events();
     }
-}
 
-/// The topic of a message frame that starts the way KuCoin writes them.
-///
-/// A topic with an escape has a backslash in what is returned, so it matches no book and the
-/// frame takes the general path.
-fn fast_topic(text: &str) -> Option<&str> {
-    const PREFIX: &str = r#"{"type":"message","topic":""#;
-    let rest = text.strip_prefix(PREFIX)?;
-    rest.find('"').map(|end| &rest[..end])
+    /// The common case after hot-path frames, without the queue: one book, and nothing but its
+    /// coalesced `Updated` to report (snapshot requests were queued on the hot path already).
+    fn lone_update(&mut self) -> Option<FeedEvent<M>> {
+        let mut books = self.books.values_mut();
+        let book = books.next()?;
+        if books.next().is_some() || book.has_queued_events() {
+            return None;
+        }
+        self.books_dirty = false;
+        let event = book.poll_event()?;
+        Some(FeedEvent::Book {
+            symbol: book.symbol().clone(),
+            event,
+        })
+    }
 }
 
 fn is_clock_skew(e: &ResponseError) -> bool {
@@ -960,11 +1016,13 @@ fn drain_book<M: FeedMarket>(
     wants: &mut VecDeque<Want>,
     events: &mut VecDeque<FeedEvent<M>>,
     stats: &mut FeedStats,
+    book_updates: bool,
 ) {
     while let Some(event) = book.poll_event() {
         match event {
             BookEvent::GapDetected { .. } => stats.gaps += 1,
             BookEvent::ResyncStarted { .. } => stats.resyncs += 1,
+            BookEvent::Updated { .. } if !book_updates => continue,
             _ => {}
         }
         events.push_back(FeedEvent::Book {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 /// A KuCoin market: spot or futures. Each has its own REST host, bullet and topics.
 pub trait Market: Copy + Default + fmt::Debug + Send + Sync + 'static {
@@ -32,11 +31,41 @@ impl Market for Futures {
 
 /// A trading symbol of market `M`, such as `BTC-USDT` (spot) or `XBTUSDTM` (futures).
 ///
-/// A `Symbol<Spot>` cannot be passed where a `Symbol<Futures>` is expected. Cloning is cheap (a
-/// shared string), so events can carry the symbol without allocating.
+/// A `Symbol<Spot>` cannot be passed where a `Symbol<Futures>` is expected. Cloning is cheap (the
+/// name is held inline: a copy of a few words, no allocation and no shared counter), so events
+/// can carry the symbol on the hot path.
 pub struct Symbol<M: Market> {
-    name: Arc<str>,
+    name: Name,
     _market: PhantomData<M>,
+}
+
+/// A validated symbol name (ASCII, at most [`MAX_SYMBOL_LEN`] bytes), stored inline.
+#[derive(Clone, Copy)]
+struct Name {
+    len: u8,
+    bytes: [u8; MAX_SYMBOL_LEN],
+}
+
+impl Name {
+    /// `name` must have passed [`Symbol::validate`] (ASCII, 1 to `MAX_SYMBOL_LEN` bytes).
+    fn new(name: &str) -> Self {
+        let mut bytes = [0u8; MAX_SYMBOL_LEN];
+        let len = name.len().min(MAX_SYMBOL_LEN);
+        bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+        Name {
+            len: len as u8,
+            bytes,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    fn as_str(&self) -> &str {
+        // Validated ASCII: always UTF-8.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
 }
 
 /// A spot symbol such as `BTC-USDT`.
@@ -78,7 +107,7 @@ impl<M: Market> Symbol<M> {
         let name = name.into();
         Self::validate(&name)?;
         Ok(Self {
-            name: Arc::from(name),
+            name: Name::new(&name),
             _market: PhantomData,
         })
     }
@@ -106,14 +135,14 @@ impl<M: Market> Symbol<M> {
     /// The symbol's name as KuCoin spells it.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.name
+        self.name.as_str()
     }
 }
 
 impl<M: Market> Clone for Symbol<M> {
     fn clone(&self) -> Self {
         Self {
-            name: self.name.clone(),
+            name: self.name,
             _market: PhantomData,
         }
     }
@@ -121,7 +150,7 @@ impl<M: Market> Clone for Symbol<M> {
 
 impl<M: Market> PartialEq for Symbol<M> {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
+        self.name.as_bytes() == other.name.as_bytes()
     }
 }
 impl<M: Market> Eq for Symbol<M> {}
@@ -132,24 +161,24 @@ impl<M: Market> PartialOrd for Symbol<M> {
 }
 impl<M: Market> Ord for Symbol<M> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.name.cmp(&other.name)
+        self.name.as_bytes().cmp(other.name.as_bytes())
     }
 }
 impl<M: Market> std::hash::Hash for Symbol<M> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
+        self.as_str().hash(state);
     }
 }
 
 impl<M: Market> fmt::Debug for Symbol<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", M::NAME, self.name)
+        write!(f, "{}:{}", M::NAME, self.as_str())
     }
 }
 
 impl<M: Market> fmt::Display for Symbol<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
+        f.write_str(self.as_str())
     }
 }
 
@@ -162,7 +191,7 @@ impl<M: Market> std::str::FromStr for Symbol<M> {
 
 impl<M: Market> AsRef<str> for Symbol<M> {
     fn as_ref(&self) -> &str {
-        &self.name
+        self.as_str()
     }
 }
 

@@ -47,6 +47,17 @@ impl<M: FeedMarket> Replay<M> {
         snapshot_body: Vec<u8>,
         now: Instant,
     ) -> Result<Self, ReplayError> {
+        Self::with_config(symbol, snapshot_body, FeedConfig::default(), now)
+    }
+
+    /// [`Replay::new`] with the feed's configuration (its session and book settings are
+    /// replaced by the replay's own: a public session, books from the full snapshot).
+    pub fn with_config(
+        symbol: Symbol<M>,
+        snapshot_body: Vec<u8>,
+        config: FeedConfig,
+        now: Instant,
+    ) -> Result<Self, ReplayError> {
         let signer = Signer::new(Credentials::new("replay", "replay", "replay"))
             .map_err(|_| ReplayError::Handshake("could not build the replay signer"))?;
         let rest = RestClient::<M>::new().with_signer(signer);
@@ -54,9 +65,7 @@ impl<M: FeedMarket> Replay<M> {
             spot_snapshot: SpotSnapshotSource::Full,
             ..BookConfig::default()
         };
-        let config = FeedConfig::default()
-            .with_session(SessionConfig::public())
-            .with_book(book);
+        let config = config.with_session(SessionConfig::public()).with_book(book);
         let mut feed = Feed::new(rest, config, now)?;
         feed.add_book(symbol.clone(), now)?;
         let call = feed

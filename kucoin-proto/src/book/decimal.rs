@@ -99,69 +99,87 @@ impl Decimal {
     }
 }
 
-/// Eight ASCII digits (little-endian load) to their value, or `None` if any byte is not a digit.
+/// The eight bytes at `b[i..]`, zero-padded past the end (a zero byte is not a digit).
 #[inline(always)]
-fn eight_digits(chunk: &[u8; 8]) -> Option<u64> {
-    let x = u64::from_le_bytes(*chunk);
-    // Every byte in 0x30..=0x39: high nibble 3, and adding 6 does not carry into the high nibble.
-    let digits = (x & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030
-        && (x.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) == 0x3030_3030_3030_3030;
-    if !digits {
-        return None;
+fn chunk_at(b: &[u8], i: usize) -> u64 {
+    match b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        // Fewer than eight bytes left: the last eight, shifted down past those before `i`.
+        None => match b.last_chunk::<8>() {
+            Some(last) if i < b.len() => u64::from_le_bytes(*last) >> (8 * (8 - (b.len() - i))),
+            _ => {
+                let rest = b.get(i..).unwrap_or_default();
+                let mut x = 0u64;
+                for (k, &byte) in rest.iter().take(7).enumerate() {
+                    x |= u64::from(byte) << (8 * k);
+                }
+                x
+            }
+        },
     }
-    let mut v = x - 0x3030_3030_3030_3030;
-    v = (v * 10) + (v >> 8);
-    v = (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
-        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
-        >> 32;
-    Some(v)
 }
 
-/// Index of the first non-digit at or after `i` (eight bytes at a time while they are all digits).
+/// How many of the eight bytes of `x` (a little-endian load) are ASCII digits before the first
+/// that is not: 0 to 8, found branch-free.
+#[inline(always)]
+fn leading_digit_count(x: u64) -> usize {
+    // A byte is a digit iff its high nibble is 3 and its low nibble plus 6 does not reach 16
+    // (per byte: the low nibble plus 6 is at most 21, so no carry crosses into the next byte).
+    let not_digit = ((x & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030)
+        | (((x & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0);
+    (not_digit.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `n` (1..=8) bytes of `x`, all ASCII digits, the first the most
+/// significant.
+#[inline(always)]
+fn digits_value(x: u64, n: usize) -> u64 {
+    // Subtracting '0' from every byte is exact in the digit bytes (the low ones: a borrow only
+    // moves upwards); the shift drops the rest and leaves leading zeros below the digits.
+    let mut v = x.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    v = (v * 10) + (v >> 8);
+    (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
+        >> 32
+}
+
+/// Index of the first non-digit at or after `i` (eight bytes at a time).
 #[inline(always)]
 pub(crate) fn skip_digits(b: &[u8], mut i: usize) -> usize {
-    while b
-        .get(i..)
-        .and_then(|r| r.first_chunk::<8>())
-        .and_then(eight_digits)
-        .is_some()
-    {
-        i += 8;
+    loop {
+        let n = leading_digit_count(chunk_at(b, i));
+        i += n;
+        if n < 8 {
+            return i;
+        }
     }
-    while b.get(i).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-    }
-    i
 }
 
 /// Reads at most `max` (<= 19) decimal digits from `b[i..]`: (value, index after them).
+///
+/// Eight bytes are loaded at a time and the run's length found branch-free, so a short run
+/// (a price's five integer digits) costs one step, not one per digit.
 #[inline(always)]
 pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
     let mut i = start;
     let mut v: u64 = 0;
-    while i + 8 - start <= max {
-        match b
-            .get(i..)
-            .and_then(|r| r.first_chunk::<8>())
-            .and_then(eight_digits)
-        {
-            Some(chunk) => {
-                v = v * 100_000_000 + chunk;
-                i += 8;
-            }
-            None => break,
+    loop {
+        let room = max - (i - start);
+        if room == 0 {
+            return (v, i);
+        }
+        let x = chunk_at(b, i);
+        let n = leading_digit_count(x).min(room);
+        if n == 0 {
+            return (v, i);
+        }
+        // n <= 8, and v has at most 19 - n digits: no overflow.
+        v = v * POW10[n] + digits_value(x, n);
+        i += n;
+        if n < 8 {
+            return (v, i);
         }
     }
-    while i - start < max {
-        let Some(&c) = b.get(i) else { break };
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        v = v * 10 + u64::from(d);
-        i += 1;
-    }
-    (v, i)
 }
 
 /// Parses a decimal starting at `b[i]`, stopping at the first byte that cannot continue it.
@@ -170,6 +188,15 @@ pub(crate) fn digit_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
 /// fast frame decoder calls it in place while scanning, [`Decimal::parse`] checks it used all text.
 #[inline(always)]
 pub(crate) fn parse_prefix(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> {
+    match parse_short(b, start) {
+        Some(short) => Ok(short),
+        None => parse_long(b, start),
+    }
+}
+
+/// [`parse_prefix`] for any text (the definition; `parse_short` is a shortcut that agrees).
+#[inline(always)]
+fn parse_long(b: &[u8], start: usize) -> Result<(Decimal, usize), DecimalError> {
     let (int, mut i) = digit_run(b, start, MAX_INT_DIGITS);
     if i == start {
         return Err(match b.get(i) {
@@ -208,6 +235,65 @@ pub(crate) fn parse_prefix(b: &[u8], start: usize) -> Result<(Decimal, usize), D
     let scale = POW10.get(SCALE as usize - nfrac).copied().unwrap_or(1);
     let v = u128::from(int) * ONE + u128::from(frac) * u128::from(scale);
     Ok((Decimal(v), i))
+}
+
+/// The common decimal (`65000.1`, `2241`, `0.65077154`): at most seven integer and eight
+/// fractional digits, read with one load for each part. `None` sends everything else (longer
+/// numbers, the end of the input, errors, `e`/`E`/`.` after the number) to the general path.
+#[inline(always)]
+fn parse_short(b: &[u8], start: usize) -> Option<(Decimal, usize)> {
+    let x = u64::from_le_bytes(*b.get(start..)?.first_chunk::<8>()?);
+    let int = leading_digit_count(x);
+    if int == 0 || int >= 8 {
+        return None;
+    }
+    // The byte after the integer digits (int < 8, so it is in `x`).
+    let after = (x >> (8 * int)) as u8;
+    if after != b'.' {
+        if matches!(after, b'e' | b'E') {
+            return None;
+        }
+        let v = u128::from(digits_value(x, int)) * ONE;
+        return Some((Decimal(v), start + int));
+    }
+    let fstart = start + int + 1;
+    let y = u64::from_le_bytes(*b.get(fstart..)?.first_chunk::<8>()?);
+    let frac = leading_digit_count(y);
+    // The byte after the fraction: in `y`, or the next one when all eight are digits.
+    let after = if frac < 8 {
+        (y >> (8 * frac)) as u8
+    } else {
+        b.get(fstart + 8).copied().unwrap_or(b'e')
+    };
+    if frac == 0 || matches!(after, b'0'..=b'9' | b'e' | b'E' | b'.') {
+        return None;
+    }
+    let scale = POW10[SCALE as usize - frac];
+    let v = u128::from(digits_value(x, int)) * ONE
+        + u128::from(digits_value(y, frac)) * u128::from(scale);
+    Some((Decimal(v), fstart + frac))
+}
+
+/// Up to 16 digits from two loads (a sequence number); `None` for the general path (17 or more
+/// digits, or fewer than 16 bytes left).
+#[inline(always)]
+pub(crate) fn digit_run16(b: &[u8], start: usize) -> Option<(u64, usize)> {
+    let x = u64::from_le_bytes(*b.get(start..)?.first_chunk::<8>()?);
+    let n = leading_digit_count(x);
+    if n < 8 {
+        return Some((if n == 0 { 0 } else { digits_value(x, n) }, start + n));
+    }
+    let y = u64::from_le_bytes(*b.get(start + 8..)?.first_chunk::<8>()?);
+    let m = leading_digit_count(y);
+    if m == 8 {
+        return None;
+    }
+    let high = digits_value(x, 8);
+    Some(if m == 0 {
+        (high, start + 8)
+    } else {
+        (high * POW10[m] + digits_value(y, m), start + 8 + m)
+    })
 }
 
 impl fmt::Display for Decimal {
@@ -302,6 +388,98 @@ mod tests {
         }
         assert_eq!(Decimal::parse("1234567:"), Err(DecimalError::Malformed));
         assert_eq!(Decimal::parse("12345678/"), Err(DecimalError::Malformed));
+    }
+
+    /// The digit-at-a-time definition `digit_run` and `skip_digits` must agree with.
+    fn naive_run(b: &[u8], start: usize, max: usize) -> (u64, usize) {
+        let (mut v, mut i) = (0u64, start);
+        while i - start < max && b.get(i).is_some_and(u8::is_ascii_digit) {
+            v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
+            i += 1;
+        }
+        (v, i)
+    }
+
+    #[test]
+    fn digit_runs_of_every_length_and_stop_byte_match_the_digit_at_a_time_definition() {
+        let stops: [&[u8]; 8] = [b"", b"\"", b".", b",", b"/", b":", b"\x00", b"\xff"];
+        for len in 0..=24 {
+            let digits: Vec<u8> = (0..len).map(|k| b'0' + ((k * 7 + 3) % 10) as u8).collect();
+            for stop in stops {
+                for lead in 0..3 {
+                    let mut b = vec![b'x'; lead];
+                    b.extend_from_slice(&digits);
+                    b.extend_from_slice(stop);
+                    for max in [0, 1, 5, 8, 9, 16, 18, 19] {
+                        assert_eq!(
+                            digit_run(&b, lead, max),
+                            naive_run(&b, lead, max),
+                            "{b:?} from {lead} max {max}"
+                        );
+                    }
+                    assert_eq!(skip_digits(&b, lead), naive_run(&b, lead, usize::MAX).1);
+                    if let Some(run) = digit_run16(&b, lead) {
+                        assert!(len < 16, "{b:?}");
+                        assert_eq!(run, naive_run(&b, lead, 16), "{b:?}");
+                    } else {
+                        assert!(len >= 16 || b.len() - lead < 16, "{b:?}");
+                    }
+                }
+            }
+        }
+        // Every byte value as the stop: only '0'..='9' continue a run.
+        for stop in 0..=255u8 {
+            let b = [b'1', b'2', stop, b'4', b'5', b'6', b'7', b'8', b'9', b'0'];
+            assert_eq!(digit_run(&b, 0, 19), naive_run(&b, 0, 19), "stop {stop}");
+            assert_eq!(skip_digits(&b, 0), naive_run(&b, 0, 99).1, "stop {stop}");
+        }
+    }
+
+    #[test]
+    fn the_short_path_agrees_with_the_general_one() {
+        let mut texts = Vec::new();
+        for int in ["", "0", "7", "65000", "0065", "1234567", "12345678"] {
+            for frac in [
+                None,
+                Some(""),
+                Some("5"),
+                Some("10"),
+                Some("123456"),
+                Some("1234567"),
+                Some("12345678"),
+                Some("65077154"),
+                Some("123456789"),
+            ] {
+                for stop in ["", "\"", ",", ".", "e", "E", "-", "x", "\u{0}"] {
+                    let mut t = String::from(int);
+                    if let Some(f) = frac {
+                        t.push('.');
+                        t.push_str(f);
+                    }
+                    t.push_str(stop);
+                    texts.push(t.clone());
+                    t.push_str("\"]],\"bids\"");
+                    texts.push(t);
+                }
+            }
+        }
+        let mut short = 0;
+        for t in &texts {
+            for lead in 0..2 {
+                let b = format!("{}{t}", "[".repeat(lead));
+                let got = parse_short(b.as_bytes(), lead);
+                short += usize::from(got.is_some());
+                if let Some(got) = got {
+                    assert_eq!(Ok(got), parse_long(b.as_bytes(), lead), "{b:?}");
+                }
+                assert_eq!(
+                    parse_prefix(b.as_bytes(), lead),
+                    parse_long(b.as_bytes(), lead),
+                    "{b:?}"
+                );
+            }
+        }
+        assert!(short > 100, "the short path was taken {short} times");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BookError;
-use super::decimal::{Decimal, DecimalError, digit_run, parse_prefix, skip_digits};
+use super::decimal::{Decimal, DecimalError, digit_run, digit_run16, parse_prefix, skip_digits};
 use super::order_book::Side;
 
 /// One change of a level-2 message.
@@ -59,6 +59,8 @@ pub struct FrameSpec {
     quoted_symbol: Vec<u8>,
     /// `{"type":"message","topic":"…","subject":"…","data":` — the usual start of a frame.
     prefix: Vec<u8>,
+    /// `,"symbol":"…","time":` — spot data's usual middle.
+    symbol_time: Vec<u8>,
 }
 
 impl FrameSpec {
@@ -86,6 +88,7 @@ impl FrameSpec {
             symbol: symbol.to_owned(),
             quoted_symbol: format!("\"{symbol}\"").into_bytes(),
             prefix,
+            symbol_time: format!(r#","symbol":"{symbol}","time":"#).into_bytes(),
         }
     }
 
@@ -98,11 +101,35 @@ impl FrameSpec {
     /// Decodes a whole WebSocket text frame into `out`: fast path first, `serde_json` if needed.
     pub fn decode_frame(&self, frame: &str, out: &mut Update) -> Result<DecodePath, BookError> {
         if self.decode_frame_fast(frame, out) {
-            finish(out)?;
+            self.finish_fast(out)?;
             return Ok(DecodePath::Fast);
         }
         self.decode_frame_serde(frame, out)?;
         Ok(DecodePath::Serde)
+    }
+
+    /// The usual start of a frame of this topic, `{"type":"message","topic":"…","subject":"…","data":`.
+    #[must_use]
+    pub fn frame_prefix(&self) -> &[u8] {
+        &self.prefix
+    }
+
+    /// Like [`decode_frame`](Self::decode_frame), for a frame that the caller has compared with
+    /// [`frame_prefix`](Self::frame_prefix) and found to start with it (the feed's router): the
+    /// prefix is not compared again. Same answers as `decode_frame` for such frames.
+    pub(crate) fn decode_prefixed_frame(
+        &self,
+        frame: &str,
+        out: &mut Update,
+    ) -> Result<DecodePath, BookError> {
+        debug_assert!(frame.as_bytes().starts_with(&self.prefix));
+        out.changes.clear();
+        if self.after_prefix_fast(frame.as_bytes(), out).is_some() {
+            self.finish_fast(out)?;
+            return Ok(DecodePath::Fast);
+        }
+        // Unusual after the prefix (trailing whitespace, more keys, …): the general path decides.
+        self.decode_frame(frame, out)
     }
 
     /// Decodes only the `data` object of a frame (fast path first).
@@ -243,25 +270,40 @@ impl FrameSpec {
         finish(out)
     }
 
+    /// A frame known to start with the prefix: `data`, then `}` (the usual end) or more keys.
+    #[inline(always)]
+    fn after_prefix_fast(&self, b: &[u8], out: &mut Update) -> Option<()> {
+        let mut c = Cursor {
+            b,
+            i: self.prefix.len(),
+        };
+        self.data_fast(&mut c, out)?;
+        // The usual end, `}` and nothing after it.
+        if c.i + 1 == b.len() && b.last() == Some(&b'}') {
+            return Some(());
+        }
+        match c.next()? {
+            b',' => self.keys_fast(c, out, [true; 4]),
+            _ => None,
+        }
+    }
+
     #[inline]
     fn frame_fast(&self, b: &[u8], out: &mut Update) -> Option<()> {
-        let mut c = Cursor { b, i: 0 };
-        let (mut ty, mut topic, mut subj, mut data) = (false, false, false, false);
         if b.starts_with(&self.prefix) {
-            c.i = self.prefix.len();
-            self.data_fast(&mut c, out)?;
-            ty = true;
-            topic = true;
-            subj = true;
-            data = true;
-            match c.next()? {
-                b'}' => return (c.i == b.len()).then_some(()),
-                b',' => {}
-                _ => return None,
-            }
-        } else {
-            c.eat(b'{')?;
+            return self.after_prefix_fast(b, out);
         }
+        let mut c = Cursor { b, i: 0 };
+        c.eat(b'{')?;
+        self.keys_fast(c, out, [false; 4])
+    }
+
+    /// The frame's keys from the cursor on, up to and including the closing `}` (the end).
+    /// `seen`: type, topic, subject, data already read.
+    #[inline]
+    fn keys_fast(&self, mut c: Cursor<'_>, out: &mut Update, seen: [bool; 4]) -> Option<()> {
+        let b = c.b;
+        let [mut ty, mut topic, mut subj, mut data] = seen;
         loop {
             let key = c.key()?;
             match key {
@@ -301,8 +343,27 @@ impl FrameSpec {
         (ty && topic && subj && data && c.i == b.len()).then_some(())
     }
 
+    /// The `data` object. Tried first in the order KuCoin writes its keys (one literal per key,
+    /// no key dispatch); on anything else, from the start again in any order. Both accept the
+    /// same values: the first only covers fewer layouts.
     #[inline]
     fn data_fast(&self, c: &mut Cursor<'_>, out: &mut Update) -> Option<()> {
+        let start = c.i;
+        let usual = if self.futures {
+            c.futures_data_usual(out)
+        } else {
+            c.spot_data_usual(out, &self.symbol_time)
+        };
+        if usual.is_some() {
+            return Some(());
+        }
+        c.i = start;
+        out.changes.clear();
+        self.data_any_order(c, out)
+    }
+
+    #[inline(never)]
+    fn data_any_order(&self, c: &mut Cursor<'_>, out: &mut Update) -> Option<()> {
         c.eat(b'{')?;
         if self.futures {
             let (mut seq, mut change) = (None, None);
@@ -387,6 +448,23 @@ impl FrameSpec {
             out.end = end?;
         }
         Some(())
+    }
+}
+
+impl FrameSpec {
+    /// [`finish`] for what the fast decoder produced: a futures message is one change at its
+    /// own sequence (nothing to check or order), a spot one is checked and ordered.
+    #[inline(always)]
+    fn finish_fast(&self, out: &mut Update) -> Result<(), BookError> {
+        if self.futures {
+            debug_assert!(
+                out.start == out.end
+                    && out.changes.len() == 1
+                    && out.changes.iter().all(|c| c.sequence == out.start)
+            );
+            return Ok(());
+        }
+        finish(out)
     }
 }
 
@@ -496,6 +574,16 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
         let start = self.i;
+        if let Some((v, i)) = digit_run16(self.b, start) {
+            // At most 16 digits, and the byte after them is not a digit.
+            let n = i - start;
+            let leading_zero = n > 1 && self.b.get(start) == Some(&b'0');
+            if n == 0 || leading_zero || matches!(self.b.get(i), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            self.i = i;
+            return Some(v);
+        }
         let (mut v, mut i) = digit_run(self.b, start, 19);
         if let Some(&c) = self.b.get(i)
             && c.is_ascii_digit()
@@ -547,6 +635,20 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A JSON number; a plain integer (a timestamp) without leaving the caller.
+    #[inline(always)]
+    fn skip_number_fast(&mut self) -> Option<()> {
+        let start = self.i;
+        let end = skip_digits(self.b, start);
+        let n = end - start;
+        let leading_zero = n > 1 && self.b.get(start) == Some(&b'0');
+        if n > 0 && !leading_zero && !matches!(self.b.get(end), Some(b'.' | b'e' | b'E')) {
+            self.i = end;
+            return Some(());
+        }
+        self.skip_number()
+    }
+
     /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
     fn skip_number(&mut self) -> Option<()> {
         if self.b.get(self.i) == Some(&b'-') {
@@ -578,6 +680,59 @@ impl<'a> Cursor<'a> {
         let start = self.i;
         self.i = skip_digits(self.b, start);
         self.i - start
+    }
+
+    /// `{"sequence":…,"change":"…","timestamp":…}`, exactly in this order.
+    #[inline(always)]
+    fn futures_data_usual(&mut self, out: &mut Update) -> Option<()> {
+        if !self.lit(b"{\"sequence\":") {
+            return None;
+        }
+        let seq = self.u64()?;
+        if !self.lit(b",\"change\":") {
+            return None;
+        }
+        let (side, price, size) = self.futures_change()?;
+        if !self.lit(b",\"timestamp\":") {
+            return None;
+        }
+        self.skip_number_fast()?;
+        self.eat(b'}')?;
+        out.start = seq;
+        out.end = seq;
+        out.changes.push(Change {
+            sequence: seq,
+            side,
+            price,
+            size,
+        });
+        Some(())
+    }
+
+    /// `{"changes":{…},"sequenceEnd":…,"sequenceStart":…,"symbol":"…","time":…}`, exactly in
+    /// this order (`symbol_time` is `,"symbol":"…","time":` with the book's symbol).
+    #[inline(always)]
+    fn spot_data_usual(&mut self, out: &mut Update, symbol_time: &[u8]) -> Option<()> {
+        if !self.lit(b"{\"changes\":") {
+            return None;
+        }
+        self.spot_changes(out)?;
+        if !self.lit(b",\"sequenceEnd\":") {
+            return None;
+        }
+        let end = self.u64()?;
+        if !self.lit(b",\"sequenceStart\":") {
+            return None;
+        }
+        let start = self.u64()?;
+        if !self.lit(symbol_time) {
+            return None;
+        }
+        self.skip_number_fast()?;
+        self.eat(b'}')?;
+        out.start = start;
+        out.end = end;
+        Some(())
     }
 
     /// `{"asks":[…],"bids":[…]}` (either order, both required).

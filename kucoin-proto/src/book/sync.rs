@@ -493,6 +493,38 @@ impl<M: BookMarket> BookSync<M> {
         r.map(|_| ())
     }
 
+    /// The usual start of a frame of this book's topic, up to `"data":` (for routers).
+    #[must_use]
+    pub fn frame_prefix(&self) -> &[u8] {
+        self.spec.frame_prefix()
+    }
+
+    /// [`handle_frame`](Self::handle_frame) for a frame that starts with
+    /// [`frame_prefix`](Self::frame_prefix), as the feed's router has already checked.
+    #[inline]
+    pub(crate) fn handle_prefixed_frame(
+        &mut self,
+        now: Instant,
+        frame: &str,
+    ) -> Result<(), BookError> {
+        self.now = self.now.max(now);
+        let mut u = std::mem::take(&mut self.scratch);
+        let r = self.spec.decode_prefixed_frame(frame, &mut u);
+        if let Ok(path) = r {
+            self.fallbacks += u64::from(path == DecodePath::Serde);
+            self.on_update(&u);
+        }
+        self.scratch = u;
+        r.map(|_| ())
+    }
+
+    /// True when [`poll_event`](Self::poll_event) has an event other than the coalesced
+    /// [`BookEvent::Updated`] (a gap, a resync, a crossed book, …).
+    #[must_use]
+    pub(crate) fn has_queued_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Only the `data` object of a frame of this book's topic (for sessions that split frames).
     pub fn handle_data(&mut self, now: Instant, data: &str) -> Result<(), BookError> {
         self.now = self.now.max(now);
