@@ -1,0 +1,302 @@
+//! Typed channels over several connections, both adapters, against the fake exchange.
+//!
+//! - 1,000 spot tickers spread over 4 connections (300 each); the server closes one; every
+//!   topic of it delivers again within the backoff plus a few round trips and a tick, while the
+//!   others never disconnect; no message is delivered as another topic's.
+//! - A level-2 book and the private orders channel at once, on a public and a private session.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use kucoin_blocking::proto::auth::Credentials;
+use kucoin_blocking::proto::book::BookEvent;
+use kucoin_blocking::proto::feed::FeedEvent;
+use kucoin_blocking::proto::feed_pool::{ChannelEvent, ConnId, PoolEvent, Subscription};
+use kucoin_blocking::proto::ws::channels::{
+    ChannelKind, OrderEventType, SpotOrdersV2Channel, SpotTickerChannel,
+};
+use kucoin_blocking::proto::ws::{Backoff, SessionConfig, SessionEvent};
+use kucoin_blocking::proto::{Spot, SpotSymbol};
+use kucoin_blocking::{ChannelFeed, Config};
+use kucoin_tests::{
+    FakeConfig, FakeKucoin, SymbolSpec, TEST_API_KEY, TEST_API_PASSPHRASE, TEST_API_SECRET,
+};
+
+const SYMBOLS: usize = 1000;
+const BACKOFF_MAX: Duration = Duration::from_millis(200);
+/// A ticker per symbol every tick.
+const TICK: Duration = Duration::from_millis(200);
+
+fn keys() -> Credentials {
+    Credentials::new(TEST_API_KEY, TEST_API_SECRET, TEST_API_PASSPHRASE)
+}
+
+fn names() -> Vec<String> {
+    (1..=SYMBOLS).map(|i| format!("SYM{i:04}-USDT")).collect()
+}
+
+fn many_tickers_fake() -> FakeKucoin {
+    let mut config = FakeConfig::spot().with_rate(TICK, 1);
+    config.symbols = names().iter().map(|s| SymbolSpec::spot(s)).collect();
+    FakeKucoin::start(config).unwrap()
+}
+
+fn session() -> SessionConfig {
+    let backoff = Backoff {
+        initial: Duration::from_millis(50),
+        max: BACKOFF_MAX,
+        jitter: Duration::from_millis(10),
+    };
+    SessionConfig::public()
+        .with_seed(7)
+        .with_backoff(backoff)
+        .with_welcome_timeout(Duration::from_secs(2))
+}
+
+fn ticker_channel() -> SpotTickerChannel {
+    SpotTickerChannel {
+        symbols: names()
+            .iter()
+            .map(|s| SpotSymbol::new(s.as_str()).unwrap())
+            .collect(),
+    }
+}
+
+/// What the ticker test checks on every event, whatever the adapter.
+struct TickerCheck {
+    sub: Subscription<SpotTickerChannel>,
+    wanted: BTreeSet<String>,
+    /// Topic -> last time a ticker of it arrived.
+    seen: BTreeMap<String, Instant>,
+    disconnects: Vec<(ConnId, Instant)>,
+    delivered: u64,
+}
+
+impl TickerCheck {
+    fn new(sub: Subscription<SpotTickerChannel>) -> Self {
+        Self {
+            sub,
+            wanted: names()
+                .iter()
+                .map(|s| format!("/market/ticker:{s}"))
+                .collect(),
+            seen: BTreeMap::new(),
+            disconnects: Vec::new(),
+            delivered: 0,
+        }
+    }
+
+    /// Checks one event; `placed` is the connection the router put the topic on.
+    fn event(&mut self, event: &PoolEvent<Spot>, placed: impl Fn(&str) -> Option<ConnId>) {
+        match event {
+            PoolEvent::Channel(ev) => self.ticker(ev, placed),
+            PoolEvent::ChannelError { raw, error, .. } => {
+                panic!("ticker {} not decoded: {error}", raw.topic)
+            }
+            PoolEvent::Unrouted { raw, .. } => panic!("unrouted message of {}", raw.topic),
+            PoolEvent::Feed {
+                conn,
+                event: FeedEvent::Session(SessionEvent::Disconnected { .. }),
+            } => self.disconnects.push((*conn, Instant::now())),
+            _ => {}
+        }
+    }
+
+    fn ticker(&mut self, ev: &ChannelEvent, placed: impl Fn(&str) -> Option<ConnId>) {
+        assert_eq!(ev.kind, ChannelKind::SpotTicker);
+        assert!(
+            self.wanted.contains(&ev.raw.topic),
+            "not subscribed: {}",
+            ev.raw.topic
+        );
+        // It came on the connection its topic was placed on, and is typed as its channel's.
+        assert_eq!(placed(&ev.raw.topic), Some(ev.conn), "{}", ev.raw.topic);
+        let ticker = self.sub.message(ev).expect("this subscription's").unwrap();
+        assert!(ticker.best_bid.is_some() && ticker.best_ask.is_some());
+        self.delivered += 1;
+        self.seen.insert(ev.raw.topic.clone(), Instant::now());
+    }
+
+    fn all_seen_since(&self, topics: &BTreeSet<String>, since: Instant) -> bool {
+        topics
+            .iter()
+            .all(|t| self.seen.get(t).is_some_and(|at| *at > since))
+    }
+}
+
+/// The fake's connection holding `topic`, with all its topics.
+fn fake_connection_of(fake: &FakeKucoin, topic: &str) -> (usize, BTreeSet<String>) {
+    let conns = fake.connection_topics();
+    let index = conns
+        .iter()
+        .position(|ts| ts.iter().any(|t| t == topic))
+        .expect("a connection with the topic");
+    (index, conns[index].iter().cloned().collect())
+}
+
+fn assert_spread(fake: &FakeKucoin) {
+    let mut counts: Vec<usize> = fake.connection_topics().iter().map(Vec::len).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [100, 300, 300, 300]);
+}
+
+#[test]
+fn blocking_thousand_tickers_on_four_connections_survive_one_server_close() {
+    let fake = many_tickers_fake();
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .session(session());
+    let mut feed = ChannelFeed::new(config);
+    let sub = feed.subscribe(ticker_channel()).unwrap();
+    assert_eq!(feed.connections(), 4);
+    let mut check = TickerCheck::new(sub);
+    let all = check.wanted.clone();
+    let start = Instant::now();
+    let limit = start + Duration::from_secs(60);
+    while !check.all_seen_since(&all, start) {
+        let event = feed
+            .next_event_until(limit)
+            .expect("tickers before the limit");
+        check.event(&event, |t| feed.router().placement().connection_of(t));
+    }
+    let first_all = start.elapsed();
+    assert_spread(&fake);
+
+    // The server closes the connection of SYM0400 (one of the full ones).
+    let (index, closed) = fake_connection_of(&fake, "/market/ticker:SYM0400-USDT");
+    assert_eq!(closed.len(), 300);
+    let conn = feed
+        .router()
+        .placement()
+        .connection_of("/market/ticker:SYM0400-USDT")
+        .unwrap();
+    assert!(fake.inject_close_connection(index));
+    let closed_at = Instant::now();
+    let limit = closed_at + Duration::from_secs(30);
+    loop {
+        let event = feed
+            .next_event_until(limit)
+            .expect("the topics back before the limit");
+        check.event(&event, |t| feed.router().placement().connection_of(t));
+        if let Some(&(_, down)) = check.disconnects.first()
+            && check.all_seen_since(&closed, down)
+        {
+            break;
+        }
+    }
+    let (down_conn, down_at) = check.disconnects[0];
+    let back = check
+        .seen
+        .iter()
+        .filter(|(t, _)| closed.contains(*t))
+        .map(|(_, at)| *at)
+        .max()
+        .unwrap();
+    let outage = back - down_at;
+    eprintln!(
+        "blocking: all {SYMBOLS} tickers first in {first_all:?}; after the close of {down_conn}, \
+         all 300 of its topics back in {outage:?} (backoff max {BACKOFF_MAX:?}, tick {TICK:?}); \
+         {} tickers delivered",
+        check.delivered
+    );
+    assert_eq!(down_conn, conn);
+    assert_eq!(
+        check.disconnects.len(),
+        1,
+        "only the closed connection dropped: {:?}",
+        check.disconnects
+    );
+    // Backoff, bullet, connect, 3 subscribe acks on loopback, then the next tick; generous for
+    // a loaded 2-core machine.
+    assert!(
+        outage < BACKOFF_MAX + TICK + Duration::from_secs(3),
+        "{outage:?}"
+    );
+    assert!(closed_at.elapsed() < Duration::from_secs(30));
+    // The reconnected session holds its 300 topics again.
+    assert!(fake.wait_for(Duration::from_secs(5), |_| {
+        fake.connection_topics().len() == 4
+    }));
+    assert_spread(&fake);
+    feed.close();
+}
+
+const ORDER: &str = r#"{"symbol":"BTC-USDT","orderType":"limit","side":"buy","orderId":"5c35c02703aa673ceec2a168","type":"open","orderTime":1670329987026,"size":"0.1","filledSize":"0","price":"34567.1","clientOid":"c-1","remainSize":"0.1","status":"open","ts":1670329987311000000}"#;
+
+#[test]
+fn blocking_book_and_private_orders_at_once_on_two_sessions() {
+    let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .credentials(keys())
+        .unwrap()
+        .session(session());
+    let mut feed = ChannelFeed::new(config);
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let book_conn = feed.add_book(btc.clone()).unwrap();
+    let orders = feed.subscribe(SpotOrdersV2Channel).unwrap();
+    assert_eq!(feed.connections(), 2);
+    let orders_conn = feed
+        .router()
+        .placement()
+        .connection_of("/spotMarket/tradeOrdersV2")
+        .unwrap();
+    assert_ne!(book_conn, orders_conn);
+    assert!(feed.router().placement().is_private(orders_conn));
+
+    let limit = Instant::now() + Duration::from_secs(30);
+    let (mut synced, mut order, mut injected) = (false, None, false);
+    while !(synced && order.is_some()) {
+        let event = feed
+            .next_event_until(limit)
+            .expect("book and order before the limit");
+        match &event {
+            PoolEvent::Feed {
+                conn,
+                event:
+                    FeedEvent::Book {
+                        event: BookEvent::Synced { .. },
+                        ..
+                    },
+            } => {
+                assert_eq!(*conn, book_conn);
+                assert!(feed.book(&btc).is_some());
+                synced = true;
+            }
+            PoolEvent::Feed {
+                conn,
+                event: FeedEvent::Session(SessionEvent::Subscribed { topic }),
+            } if topic.to_string() == "/spotMarket/tradeOrdersV2" => {
+                assert_eq!(*conn, orders_conn);
+                assert_eq!(fake.inject_private_order("orderChange", ORDER), 1);
+                injected = true;
+            }
+            PoolEvent::Channel(ev) => {
+                assert_eq!(ev.conn, orders_conn);
+                order = Some(
+                    orders
+                        .message(ev)
+                        .expect("the orders subscription's")
+                        .unwrap(),
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(injected);
+    let order = order.unwrap();
+    assert_eq!(order.order_id, "5c35c02703aa673ceec2a168");
+    assert_eq!(order.kind, OrderEventType::Open);
+    assert_eq!(order.price.unwrap().to_string(), "34567.1");
+    // The private topic is on the private connection only.
+    let private = fake.connection_private();
+    let topics = fake.connection_topics();
+    assert_eq!(private.len(), 2);
+    for (is_private, topics) in private.iter().zip(&topics) {
+        let has_orders = topics.iter().any(|t| t == "/spotMarket/tradeOrdersV2");
+        assert_eq!(*is_private, has_orders, "{topics:?}");
+    }
+    feed.close();
+}
