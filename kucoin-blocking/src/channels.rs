@@ -4,10 +4,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use kucoin_proto::Symbol;
-use kucoin_proto::book::{BookConfig, BookSync, OrderBook};
+use kucoin_proto::book::OrderBook;
 use kucoin_proto::feed::FeedMarket;
-use kucoin_proto::feed_pool::{ChannelRouter, ConnId, PoolEvent, Subscription, SubscriptionId};
-use kucoin_proto::ws::Topic;
+use kucoin_proto::feed_pool::{
+    ChannelRouter, ConnId, PoolEvent, Subscription, SubscriptionId, book_topic,
+};
 use kucoin_proto::ws::channels::ChannelSpec;
 
 use crate::{BookFeed, Config, Error};
@@ -120,7 +121,7 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
     /// # Errors
     /// The book is followed already, or its connection could not be started.
     pub fn add_book(&mut self, symbol: Symbol<M>) -> Result<ConnId, Error> {
-        let topic = book_topic(&symbol)?;
+        let topic = book_topic(&symbol).map_err(|e| Error::Feed(e.into()))?;
         let Some(on) = self.router.add_topic(&topic) else {
             return Err(Error::Feed(kucoin_proto::feed::FeedError::DuplicateBook(
                 symbol.to_string(),
@@ -221,10 +222,4 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
                 conn.to_string(),
             )))
     }
-}
-
-/// The level-2 topic of `symbol`'s book.
-pub(crate) fn book_topic<M: FeedMarket>(symbol: &Symbol<M>) -> Result<Topic, Error> {
-    let sync = BookSync::new(symbol.clone(), BookConfig::default(), Instant::now());
-    Topic::parse(sync.topic()).map_err(|e| Error::Feed(e.into()))
 }

@@ -56,10 +56,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::book::BookMarket;
 use crate::feed::{FeedEvent, OwnedMessage};
-use crate::market::Market;
+use crate::market::{Market, Symbol};
 use crate::ws::channels::{self, ChannelError, ChannelKind, ChannelMessage, ChannelSpec};
 use crate::ws::{Topic, TopicError};
+
+/// The level-2 topic of `symbol`'s book (`/market/level2:BTC-USDT`), to place with
+/// [`ChannelRouter::add_topic`].
+///
+/// # Errors
+/// The symbol cannot form a topic.
+pub fn book_topic<M: BookMarket>(symbol: &Symbol<M>) -> Result<Topic, TopicError> {
+    Topic::parse(M::frame_spec(symbol.as_str()).topic())
+}
 
 /// Identifies one connection (one feed) of a pool: 0, 1, 2... in the order they were opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

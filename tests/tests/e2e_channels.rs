@@ -300,3 +300,165 @@ fn blocking_book_and_private_orders_at_once_on_two_sessions() {
     }
     feed.close();
 }
+
+async fn async_thousand_tickers() {
+    let fake = many_tickers_fake();
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .session(session());
+    let mut feed = kucoin_async_std::ChannelFeed::new(config);
+    let sub = feed.subscribe(ticker_channel()).unwrap();
+    assert_eq!(feed.connections(), 4);
+    let mut check = TickerCheck::new(sub);
+    let all = check.wanted.clone();
+    let start = Instant::now();
+    let limit = start + Duration::from_secs(60);
+    while !check.all_seen_since(&all, start) {
+        let event = feed
+            .next_event_until(limit)
+            .await
+            .expect("tickers before the limit");
+        check.event(&event, |t| feed.router().placement().connection_of(t));
+    }
+    let first_all = start.elapsed();
+    assert_spread(&fake);
+
+    let (index, closed) = fake_connection_of(&fake, "/market/ticker:SYM0700-USDT");
+    assert_eq!(closed.len(), 300);
+    let conn = feed
+        .router()
+        .placement()
+        .connection_of("/market/ticker:SYM0700-USDT")
+        .unwrap();
+    assert!(fake.inject_close_connection(index));
+    let limit = Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = feed
+            .next_event_until(limit)
+            .await
+            .expect("the topics back before the limit");
+        check.event(&event, |t| feed.router().placement().connection_of(t));
+        if let Some(&(_, down)) = check.disconnects.first()
+            && check.all_seen_since(&closed, down)
+        {
+            break;
+        }
+    }
+    let (down_conn, down_at) = check.disconnects[0];
+    let back = check
+        .seen
+        .iter()
+        .filter(|(t, _)| closed.contains(*t))
+        .map(|(_, at)| *at)
+        .max()
+        .unwrap();
+    let outage = back - down_at;
+    eprintln!(
+        "async: all {SYMBOLS} tickers first in {first_all:?}; after the close of {down_conn}, \
+         all 300 of its topics back in {outage:?} (backoff max {BACKOFF_MAX:?}, tick {TICK:?}); \
+         {} tickers delivered",
+        check.delivered
+    );
+    assert_eq!(down_conn, conn);
+    assert_eq!(check.disconnects.len(), 1, "{:?}", check.disconnects);
+    assert!(
+        outage < BACKOFF_MAX + TICK + Duration::from_secs(3),
+        "{outage:?}"
+    );
+    assert!(fake.wait_for(Duration::from_secs(5), |_| {
+        fake.connection_topics().len() == 4
+    }));
+    assert_spread(&fake);
+    feed.close().await;
+}
+
+#[test]
+fn smol_thousand_tickers_on_four_connections_survive_one_server_close() {
+    smol::block_on(async_thousand_tickers());
+}
+
+async fn async_book_and_private_orders() {
+    let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .credentials(keys())
+        .unwrap()
+        .session(session());
+    let mut feed = kucoin_async_std::ChannelFeed::new(config);
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let book_conn = feed.add_book(btc.clone()).unwrap();
+    let orders = feed.subscribe(SpotOrdersV2Channel).unwrap();
+    let orders_conn = feed
+        .router()
+        .placement()
+        .connection_of("/spotMarket/tradeOrdersV2")
+        .unwrap();
+    assert_ne!(book_conn, orders_conn);
+    let limit = Instant::now() + Duration::from_secs(30);
+    let (mut synced, mut order) = (false, None);
+    while !(synced && order.is_some()) {
+        let event = feed
+            .next_event_until(limit)
+            .await
+            .expect("book and order before the limit");
+        match &event {
+            PoolEvent::Feed {
+                conn,
+                event:
+                    FeedEvent::Book {
+                        event: BookEvent::Synced { .. },
+                        ..
+                    },
+            } => {
+                assert_eq!(*conn, book_conn);
+                assert!(feed.book(&btc).is_some());
+                synced = true;
+            }
+            PoolEvent::Feed {
+                event: FeedEvent::Session(SessionEvent::Subscribed { topic }),
+                ..
+            } if topic.to_string() == "/spotMarket/tradeOrdersV2" => {
+                assert_eq!(fake.inject_private_order("orderChange", ORDER), 1);
+            }
+            PoolEvent::Channel(ev) => {
+                assert_eq!(ev.conn, orders_conn);
+                order = Some(
+                    orders
+                        .message(ev)
+                        .expect("the orders subscription's")
+                        .unwrap(),
+                );
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(order.unwrap().client_oid.as_deref(), Some("c-1"));
+    feed.close().await;
+}
+
+#[test]
+fn async_std_book_and_private_orders_at_once_on_two_sessions() {
+    async_std::task::block_on(async_book_and_private_orders());
+}
+
+#[test]
+fn smol_book_and_private_orders_at_once_on_two_sessions() {
+    smol::block_on(async_book_and_private_orders());
+}
+
+#[test]
+fn a_private_channel_without_credentials_is_refused_and_nothing_stays_placed() {
+    let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    let config = Config::<Spot>::new().rest_url(&fake.rest_url()).unwrap();
+    let mut feed = ChannelFeed::new(config);
+    let err = feed.subscribe(SpotOrdersV2Channel).unwrap_err();
+    assert!(err.to_string().contains("credentials"), "{err}");
+    assert_eq!(
+        feed.router()
+            .placement()
+            .connection_of("/spotMarket/tradeOrdersV2"),
+        None
+    );
+}
