@@ -69,6 +69,8 @@ struct TickerCheck {
     /// Topic -> last time a ticker of it arrived.
     seen: BTreeMap<String, Instant>,
     disconnects: Vec<(ConnId, Instant)>,
+    /// Topic -> last time its subscription was acknowledged.
+    subscribed: BTreeMap<String, Instant>,
     delivered: u64,
 }
 
@@ -82,6 +84,7 @@ impl TickerCheck {
                 .collect(),
             seen: BTreeMap::new(),
             disconnects: Vec::new(),
+            subscribed: BTreeMap::new(),
             delivered: 0,
         }
     }
@@ -98,6 +101,12 @@ impl TickerCheck {
                 conn,
                 event: FeedEvent::Session(SessionEvent::Disconnected { .. }),
             } => self.disconnects.push((*conn, Instant::now())),
+            PoolEvent::Feed {
+                event: FeedEvent::Session(SessionEvent::Subscribed { topic }),
+                ..
+            } => {
+                self.subscribed.insert(topic.to_string(), Instant::now());
+            }
             _ => {}
         }
     }
@@ -115,6 +124,18 @@ impl TickerCheck {
         assert!(ticker.best_bid.is_some() && ticker.best_ask.is_some());
         self.delivered += 1;
         self.seen.insert(ev.raw.topic.clone(), Instant::now());
+    }
+
+    /// When the last of `topics` was acknowledged again after `since`.
+    fn resubscribed_after(&self, topics: &BTreeSet<String>, since: Instant) -> Duration {
+        topics
+            .iter()
+            .map(|t| match self.subscribed.get(t) {
+                Some(at) if *at > since => *at - since,
+                _ => panic!("{t} not resubscribed"),
+            })
+            .max()
+            .unwrap_or_default()
     }
 
     fn all_seen_since(&self, topics: &BTreeSet<String>, since: Instant) -> bool {
@@ -194,11 +215,18 @@ fn blocking_thousand_tickers_on_four_connections_survive_one_server_close() {
         .max()
         .unwrap();
     let outage = back - down_at;
+    let resubscribed = check.resubscribed_after(&closed, down_at);
     eprintln!(
         "blocking: all {SYMBOLS} tickers first in {first_all:?}; after the close of {down_conn}, \
-         all 300 of its topics back in {outage:?} (backoff max {BACKOFF_MAX:?}, tick {TICK:?}); \
-         {} tickers delivered",
+         all 300 of its topics acknowledged again in {resubscribed:?} and delivering in \
+         {outage:?} (backoff max {BACKOFF_MAX:?}, tick {TICK:?}); {} tickers delivered",
         check.delivered
+    );
+    // Backoff, then bullet, connect and the subscribe requests (3 of 100) on loopback: a few
+    // round trips; generous for a loaded 2-core machine running debug builds.
+    assert!(
+        resubscribed < BACKOFF_MAX + Duration::from_secs(1),
+        "{resubscribed:?}"
     );
     assert_eq!(down_conn, conn);
     assert_eq!(
@@ -354,11 +382,18 @@ async fn async_thousand_tickers() {
         .max()
         .unwrap();
     let outage = back - down_at;
+    let resubscribed = check.resubscribed_after(&closed, down_at);
     eprintln!(
         "async: all {SYMBOLS} tickers first in {first_all:?}; after the close of {down_conn}, \
-         all 300 of its topics back in {outage:?} (backoff max {BACKOFF_MAX:?}, tick {TICK:?}); \
-         {} tickers delivered",
+         all 300 of its topics acknowledged again in {resubscribed:?} and delivering in \
+         {outage:?} (backoff max {BACKOFF_MAX:?}, tick {TICK:?}); {} tickers delivered",
         check.delivered
+    );
+    // Backoff, then bullet, connect and the subscribe requests (3 of 100) on loopback: a few
+    // round trips; generous for a loaded 2-core machine running debug builds.
+    assert!(
+        resubscribed < BACKOFF_MAX + Duration::from_secs(1),
+        "{resubscribed:?}"
     );
     assert_eq!(down_conn, conn);
     assert_eq!(check.disconnects.len(), 1, "{:?}", check.disconnects);
