@@ -4,6 +4,7 @@
 //! The same API as `kucoin-blocking`, async: [`Rest::get`] and a [`BookFeed`] whose
 //! [`BookFeed::next_event`] (or [`BookFeed::events`], a `Stream`) runs the sans-IO core.
 //! REST calls run through ureq on the `blocking` thread pool, so no executor is assumed.
+//! [`ChannelFeed`] runs typed channels and books over as many connections as they need.
 //!
 //! # The run loop
 //! Each turn drains the core's events, starts the REST calls it asks for, connects when told,

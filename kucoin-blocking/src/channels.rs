@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use kucoin_proto::Symbol;
 use kucoin_proto::book::OrderBook;
-use kucoin_proto::feed::FeedMarket;
+use kucoin_proto::feed::{FeedError, FeedMarket};
 use kucoin_proto::feed_pool::{
     ChannelRouter, ConnId, PoolEvent, Subscription, SubscriptionId, book_topic,
 };
@@ -115,24 +115,57 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
         Ok(())
     }
 
-    /// Follows the level-2 book of `symbol` on a public connection with room; gives the
-    /// connection.
+    /// Follows the level-2 book of `symbol` on a public connection with room (or on the
+    /// connection that already carries its topic); gives the connection.
     ///
     /// # Errors
     /// The book is followed already, or its connection could not be started.
     pub fn add_book(&mut self, symbol: Symbol<M>) -> Result<ConnId, Error> {
+        if self
+            .conns
+            .iter()
+            .any(|c| c.feed().book_sync(&symbol).is_some())
+        {
+            return Err(Error::Feed(FeedError::DuplicateBook(symbol.to_string())));
+        }
         let topic = book_topic(&symbol).map_err(|e| Error::Feed(e.into()))?;
-        let Some(on) = self.router.add_topic(&topic) else {
-            return Err(Error::Feed(kucoin_proto::feed::FeedError::DuplicateBook(
-                symbol.to_string(),
-            )));
+        let conn = match self.router.add_topic(&topic) {
+            Some(on) => on.conn,
+            // A channel subscription placed the topic already: the book joins it there.
+            None => self
+                .router
+                .placement()
+                .connection_of(&topic.to_string())
+                .unwrap_or(ConnId(0)),
         };
-        let added = self.ensure(on.conn).and_then(|feed| feed.add_book(symbol));
+        let added = self.ensure(conn).and_then(|feed| feed.add_book(symbol));
         if let Err(e) = added {
             let _ = self.router.remove_topic(topic);
             return Err(e);
         }
-        Ok(on.conn)
+        Ok(conn)
+    }
+
+    /// Stops following the book of `symbol`; its slot is free again (unless a channel
+    /// subscription uses the topic too: then the topic stays subscribed for it).
+    ///
+    /// # Errors
+    /// The book is not followed.
+    pub fn remove_book(&mut self, symbol: &Symbol<M>) -> Result<(), Error> {
+        let Some(feed) = self
+            .conns
+            .iter_mut()
+            .find(|c| c.feed().book_sync(symbol).is_some())
+        else {
+            return Err(Error::Feed(FeedError::UnknownBook(symbol.to_string())));
+        };
+        feed.remove_book(symbol)?;
+        let topic = book_topic(symbol).map_err(|e| Error::Feed(e.into()))?;
+        if self.router.remove_topic(topic.clone()).is_none() {
+            // Still used by a channel subscription: keep its messages flowing.
+            feed.subscribe(topic)?;
+        }
+        Ok(())
     }
 
     /// The synced book of `symbol`, or `None` while it is not known to be in step.
@@ -218,8 +251,6 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
         }
         self.conns
             .get_mut(conn.0)
-            .ok_or(Error::Feed(kucoin_proto::feed::FeedError::UnknownBook(
-                conn.to_string(),
-            )))
+            .ok_or(Error::Feed(FeedError::UnknownBook(conn.to_string())))
     }
 }

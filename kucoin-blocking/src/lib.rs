@@ -5,6 +5,8 @@
 //! - [`Rest`]: `rest.get(&endpoint)` for any `proto::rest::Endpoint` of its market.
 //! - [`BookFeed`]: a live WebSocket feed that keeps level-2 books in step and yields
 //!   [`FeedEvent`]s. It is an [`Iterator`]; between events the synced books can be read.
+//! - [`ChannelFeed`]: typed channels (every KuCoin stream, public and private) and books over
+//!   as many connections as they need (300 topics each by default).
 //!
 //! # The run loop
 //! [`BookFeed::next_event`] is the whole adapter: it drains the core's events, sends the REST

@@ -497,3 +497,37 @@ fn a_private_channel_without_credentials_is_refused_and_nothing_stays_placed() {
         None
     );
 }
+
+#[test]
+fn books_are_placed_once_and_removal_frees_their_slot() {
+    let session = SessionConfig::public().with_max_topics_per_connection(2);
+    let config = Config::<Spot>::new()
+        .rest_url("http://127.0.0.1:1")
+        .unwrap()
+        .session(session);
+    let mut feed = ChannelFeed::new(config);
+    let sym = |s: &str| SpotSymbol::new(s).unwrap();
+    assert_eq!(feed.add_book(sym("A-USDT")).unwrap(), ConnId(0));
+    assert!(feed.add_book(sym("A-USDT")).is_err(), "a duplicate book");
+    assert_eq!(feed.add_book(sym("B-USDT")).unwrap(), ConnId(0));
+    assert_eq!(feed.add_book(sym("C-USDT")).unwrap(), ConnId(1));
+    feed.remove_book(&sym("A-USDT")).unwrap();
+    assert!(
+        feed.remove_book(&sym("A-USDT")).is_err(),
+        "not followed any more"
+    );
+    // The freed slot on connection 0 takes the next topic; no third connection.
+    let tickers = feed
+        .subscribe(SpotTickerChannel {
+            symbols: vec![sym("D-USDT")],
+        })
+        .unwrap();
+    let placement = feed.router().placement();
+    assert_eq!(
+        placement.connection_of("/market/ticker:D-USDT"),
+        Some(ConnId(0))
+    );
+    assert_eq!(feed.connections(), 2);
+    feed.unsubscribe(tickers.id()).unwrap();
+    assert_eq!(feed.router().placement().topic_count(ConnId(0)), 1);
+}
