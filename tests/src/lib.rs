@@ -489,8 +489,9 @@ pub(crate) enum TopicKind {
     Level2,
     Depth5,
     Ticker,
-    /// The private `/spotMarket/tradeOrdersV2` (symbol `""`): scripted messages only.
-    OrdersV2,
+    /// Any other channel (its whole topic in place of the symbol): scripted frames only, see
+    /// [`FakeHandle::inject_channel_frame`].
+    Scripted,
 }
 
 /// What the generator or the handle asks a connection thread to do.
@@ -792,25 +793,32 @@ impl FakeHandle {
             .collect()
     }
 
-    /// Sends a scripted private order change (`data`: the JSON object) on
-    /// `/spotMarket/tradeOrdersV2` to every private connection subscribed to it; returns how
-    /// many got it.
-    pub fn inject_private_order(&self, subject: &str, data: &str) -> usize {
-        let text: Arc<str> = format!(
-            "{{\"type\":\"message\",\"topic\":\"/spotMarket/tradeOrdersV2\",\"subject\":\"{subject}\",\
-             \"channelType\":\"private\",\"userId\":\"fake-user\",\"data\":{data}}}"
-        )
-        .into();
-        let key = (TopicKind::OrdersV2, String::new());
+    /// Sends `frame` (a whole message frame) to every connection subscribed to `topic`, a topic
+    /// of a channel the generator does not serve (trades, klines, private orders and balances,
+    /// ...: every channel KuCoin has is accepted); returns how many got it.
+    pub fn inject_channel_frame(&self, topic: &str, frame: &str) -> usize {
+        let text: Arc<str> = frame.into();
+        let key = (TopicKind::Scripted, topic.to_owned());
         let mut state = self.shared.lock();
         let mut sent = 0;
         for conn in state.conns.values_mut() {
-            if !conn.dead && conn.private && conn.topics.contains(&key) {
+            if !conn.dead && conn.topics.contains(&key) {
                 conn.push(Out::Text(Arc::clone(&text)), &self.shared.counters);
                 sent += 1;
             }
         }
         sent
+    }
+
+    /// Sends a scripted private order change (`data`: the JSON object) on
+    /// `/spotMarket/tradeOrdersV2` to every connection subscribed to it (private ones only can
+    /// be); returns how many got it.
+    pub fn inject_private_order(&self, subject: &str, data: &str) -> usize {
+        let frame = format!(
+            "{{\"type\":\"message\",\"topic\":\"/spotMarket/tradeOrdersV2\",\"subject\":\"{subject}\",\
+             \"channelType\":\"private\",\"userId\":\"fake-user\",\"data\":{data}}}"
+        );
+        self.inject_channel_frame("/spotMarket/tradeOrdersV2", &frame)
     }
 
     /// Makes every open connection silent (no data, no pongs, no close).

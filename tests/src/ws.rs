@@ -317,7 +317,10 @@ fn on_client_text(shared: &Shared, conn: u64, text: &str) -> Vec<String> {
                     let mut state = shared.lock();
                     let limit = shared.config.max_topics_per_connection;
                     if let Some(entry) = state.conns.get_mut(&conn) {
-                        if topic_kind == TopicKind::OrdersV2 && !entry.private {
+                        if topic_kind == TopicKind::Scripted
+                            && !entry.private
+                            && symbols.iter().any(|t| is_private_channel(t))
+                        {
                             return vec![error_frame(
                                 &id,
                                 401,
@@ -366,11 +369,9 @@ fn on_client_text(shared: &Shared, conn: u64, text: &str) -> Vec<String> {
 fn parse_topic(shared: &Shared, topic: &str) -> Result<(TopicKind, Vec<String>), (u16, String)> {
     let invalid = || (400, format!("topic {topic} is invalid"));
     let not_found = || (404, format!("topic {topic} is not found"));
-    if shared.config.market == Market::Spot && topic == "/spotMarket/tradeOrdersV2" {
-        return Ok((TopicKind::OrdersV2, vec![String::new()]));
-    }
     let Some((prefix, list)) = topic.split_once(':') else {
-        return Err(invalid());
+        // A channel without parameters (`/account/balance`, `/spotMarket/tradeOrdersV2`).
+        return scripted(shared, &[topic.to_owned()]).ok_or_else(not_found);
     };
     let kind = match (shared.config.market, prefix) {
         (Market::Spot, "/market/level2") | (Market::Futures, "/contractMarket/level2") => {
@@ -381,7 +382,16 @@ fn parse_topic(shared: &Shared, topic: &str) -> Result<(TopicKind, Vec<String>),
         (Market::Spot, "/market/ticker") | (Market::Futures, "/contractMarket/tickerV2") => {
             TopicKind::Ticker
         }
-        _ => return Err(not_found()),
+        _ => {
+            let topics: Vec<String> = list.split(',').map(|s| format!("{prefix}:{s}")).collect();
+            if topics.len() > MAX_SYMBOLS_PER_REQUEST {
+                return Err((
+                    509,
+                    "exceed max subscription count limitation of 100 per time".to_owned(),
+                ));
+            }
+            return scripted(shared, &topics).ok_or_else(not_found);
+        }
     };
     let symbols: Vec<String> = list.split(',').map(str::to_owned).collect();
     if symbols
@@ -416,7 +426,27 @@ pub(crate) fn topic_text(market: Market, kind: TopicKind, symbol: &str) -> Strin
         (Market::Futures, TopicKind::Depth5) => "/contractMarket/level2Depth5",
         (Market::Spot, TopicKind::Ticker) => "/market/ticker",
         (Market::Futures, TopicKind::Ticker) => "/contractMarket/tickerV2",
-        (_, TopicKind::OrdersV2) => return "/spotMarket/tradeOrdersV2".to_owned(),
+        (_, TopicKind::Scripted) => return symbol.to_owned(),
     };
     format!("{prefix}:{symbol}")
+}
+
+/// Any other channel of the fake's host: accepted, and served with scripted frames
+/// ([`FakeHandle::inject_channel_frame`](crate::FakeHandle::inject_channel_frame)). Each topic is
+/// kept whole (`/market/match:BTC-USDT`).
+fn scripted(shared: &Shared, topics: &[String]) -> Option<(TopicKind, Vec<String>)> {
+    use kucoin_proto::ws::channels::{Host, route};
+    let host = match shared.config.market {
+        Market::Spot => Host::Spot,
+        Market::Futures => Host::Futures,
+    };
+    let known = topics.iter().all(|t| {
+        route(t, "").is_some_and(|r| r.kind.host() == host) && !t.chars().any(char::is_whitespace)
+    });
+    known.then(|| (TopicKind::Scripted, topics.to_vec()))
+}
+
+/// Whether a scripted topic belongs to a private channel.
+fn is_private_channel(topic: &str) -> bool {
+    kucoin_proto::ws::channels::route(topic, "").is_some_and(|r| r.kind.is_private())
 }

@@ -531,3 +531,110 @@ fn books_are_placed_once_and_removal_frees_their_slot() {
     feed.unsubscribe(tickers.id()).unwrap();
     assert_eq!(feed.router().placement().topic_count(ConnId(0)), 1);
 }
+
+/// KuCoin's own example frame of a channel (recorded in the repository).
+macro_rules! example {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../kucoin-proto/tests/data/ws-channels/",
+            $name,
+            ".json"
+        ))
+        .trim()
+    };
+}
+
+#[test]
+fn blocking_scripted_public_and_private_channels_arrive_typed_on_their_sessions() {
+    use kucoin_blocking::proto::ws::channels::{
+        KlineInterval, SpotBalanceChannel, SpotKlinesChannel, SpotLevel1Channel,
+        SpotStopOrdersChannel, SpotTradeChannel,
+    };
+    let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .credentials(keys())
+        .unwrap()
+        .session(session());
+    let mut feed = ChannelFeed::new(config);
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let trades = feed
+        .subscribe(SpotTradeChannel {
+            symbols: vec![btc.clone()],
+        })
+        .unwrap();
+    let klines = feed
+        .subscribe(SpotKlinesChannel {
+            symbol: btc.clone(),
+            interval: KlineInterval::Hour1,
+        })
+        .unwrap();
+    let level1 = feed
+        .subscribe(SpotLevel1Channel {
+            symbols: vec![btc.clone()],
+        })
+        .unwrap();
+    let balance = feed.subscribe(SpotBalanceChannel).unwrap();
+    let stops = feed.subscribe(SpotStopOrdersChannel).unwrap();
+    assert_eq!(feed.connections(), 2, "one public and one private session");
+    let scripts = [
+        ("/market/match:BTC-USDT", example!("spot.trade")),
+        ("/market/candles:BTC-USDT_1hour", example!("spot.klines")),
+        (
+            "/spotMarket/level1:BTC-USDT",
+            example!("spot.orderbookLevel1"),
+        ),
+        ("/account/balance", example!("spot.account")),
+        ("/spotMarket/advancedOrders", example!("spot.stopOrder")),
+    ];
+    let limit = Instant::now() + Duration::from_secs(30);
+    let mut acked = BTreeSet::new();
+    let mut got = BTreeSet::new();
+    while got.len() < scripts.len() {
+        match feed
+            .next_event_until(limit)
+            .expect("every channel before the limit")
+        {
+            PoolEvent::Feed {
+                event: FeedEvent::Session(SessionEvent::Subscribed { topic }),
+                ..
+            } => {
+                let topic = topic.to_string();
+                if let Some((t, frame)) = scripts.iter().find(|(t, _)| *t == topic) {
+                    assert_eq!(fake.inject_channel_frame(t, frame), 1, "{t}");
+                    acked.insert(topic);
+                }
+            }
+            PoolEvent::Channel(ev) => {
+                let private = feed.router().placement().is_private(ev.conn);
+                let name = if let Some(m) = trades.message(&ev) {
+                    assert_eq!(m.unwrap().symbol, "BTC-USDT");
+                    "trade"
+                } else if let Some(m) = klines.message(&ev) {
+                    assert_eq!(m.unwrap().symbol, "BTC-USDT");
+                    "klines"
+                } else if let Some(m) = level1.message(&ev) {
+                    m.unwrap();
+                    "level1"
+                } else if let Some(m) = balance.message(&ev) {
+                    m.unwrap();
+                    assert!(private);
+                    "balance"
+                } else if let Some(m) = stops.message(&ev) {
+                    m.unwrap();
+                    assert!(private);
+                    "stop"
+                } else {
+                    panic!("a message of no subscription: {ev:?}")
+                };
+                assert!(got.insert(name), "{name} twice");
+            }
+            PoolEvent::ChannelError { raw, error, .. } => panic!("{}: {error}", raw.topic),
+            _ => {}
+        }
+    }
+    assert_eq!(acked.len(), scripts.len());
+    feed.close();
+}
