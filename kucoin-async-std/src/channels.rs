@@ -16,6 +16,9 @@ use crate::{BookFeed, Config, Error};
 /// How long one connection is read before the next gets its turn, when it has nothing.
 const SLICE: Duration = Duration::from_millis(1);
 
+/// Most events taken from one connection in one turn.
+const BURST: usize = 64;
+
 /// A feed of typed channels and level-2 books over several WebSocket connections.
 ///
 /// Topics are placed by a [`ChannelRouter`]: up to the session's
@@ -226,6 +229,14 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
                     self.turn = (i + 1) % n;
                     let mut out = Vec::with_capacity(1);
                     self.router.route(ConnId(i), event, &mut out);
+                    // Take what this connection has queued already (no I/O: `give_up` is
+                    // now), so a burst (300 acks after a reconnect) is not spread over rounds.
+                    for _ in 1..BURST {
+                        match feed.next_event_until(Instant::now()).await {
+                            Some(event) => self.router.route(ConnId(i), event, &mut out),
+                            None => break,
+                        }
+                    }
                     self.queue.extend(out);
                     break;
                 }
