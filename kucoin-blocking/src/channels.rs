@@ -241,6 +241,50 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
         }
     }
 
+    /// The app goes to the background: every connection is closed gracefully and waits for
+    /// [`ChannelFeed::resume`] (no socket, timer or request meanwhile; books read `None`).
+    ///
+    /// # Errors
+    /// A connection was suspended or closed already (the others are suspended anyway).
+    pub fn suspend(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for feed in &mut self.conns {
+            if let Err(e) = feed.suspend() {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// The app is back: every connection starts over with a fresh bullet, resubscribes its
+    /// topics and resyncs its books.
+    ///
+    /// # Errors
+    /// A connection was not suspended (the others are resumed anyway).
+    pub fn resume(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for feed in &mut self.conns {
+            if let Err(e) = feed.resume() {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// The OS reports a network change: every connection reconnects at once.
+    ///
+    /// # Errors
+    /// A connection is suspended or closed (the others reconnect anyway).
+    pub fn network_changed(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for feed in &mut self.conns {
+            if let Err(e) = feed.network_changed() {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
     /// Closes every connection gracefully.
     pub fn close(&mut self) {
         for feed in &mut self.conns {

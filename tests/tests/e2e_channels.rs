@@ -638,3 +638,47 @@ fn blocking_scripted_public_and_private_channels_arrive_typed_on_their_sessions(
     assert_eq!(acked.len(), scripts.len());
     feed.close();
 }
+
+#[test]
+fn blocking_suspend_closes_every_connection_and_resume_brings_every_topic_back() {
+    let fake =
+        FakeKucoin::start(FakeConfig::spot().with_rate(Duration::from_millis(20), 1)).unwrap();
+    let session = session().with_max_topics_per_connection(1);
+    let config = Config::<Spot>::new()
+        .rest_url(&fake.rest_url())
+        .unwrap()
+        .session(session);
+    let mut feed = ChannelFeed::new(config);
+    let sym = |s: &str| SpotSymbol::new(s).unwrap();
+    let tickers = feed
+        .subscribe(SpotTickerChannel {
+            symbols: vec![sym("BTC-USDT"), sym("ETH-USDT")],
+        })
+        .unwrap();
+    assert_eq!(feed.connections(), 2);
+    let run_until_both = |feed: &mut ChannelFeed<Spot>| {
+        let mut seen = BTreeSet::new();
+        let limit = Instant::now() + Duration::from_secs(20);
+        while seen.len() < 2 {
+            if let PoolEvent::Channel(ev) = feed.next_event_until(limit).expect("both tickers") {
+                tickers.message(&ev).unwrap().unwrap();
+                seen.insert(ev.conn);
+            }
+        }
+    };
+    run_until_both(&mut feed);
+    feed.suspend().unwrap();
+    assert!(fake.wait_for(Duration::from_secs(5), |s| s.connections_open == 0));
+    // Suspended: nothing connects (events read before the suspend may still be handed out).
+    let quiet = Instant::now() + Duration::from_millis(200);
+    while feed.next_event_until(quiet).is_some() {}
+    assert_eq!(fake.stats().connections_open, 0);
+    let accepted = fake.stats().connections_accepted;
+    assert!(feed.suspend().is_err(), "already suspended");
+    assert_eq!(fake.stats().connections_accepted, accepted);
+    feed.resume().unwrap();
+    run_until_both(&mut feed);
+    assert_eq!(fake.stats().connections_open, 2);
+    assert_eq!(fake.stats().connections_accepted, accepted + 2);
+    feed.close();
+}
