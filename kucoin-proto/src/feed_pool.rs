@@ -361,7 +361,10 @@ impl ChannelRouter {
     where
         C: ChannelSpec + Clone + Send + Sync + 'static,
     {
-        let topics = channel.topics()?;
+        let mut topics = channel.topics()?;
+        // A symbol given twice is one topic (and one message per message).
+        let mut seen = BTreeSet::new();
+        topics.retain(|t| seen.insert(t.to_string()));
         let id = SubscriptionId(self.next_id);
         self.next_id += 1;
         let mut wanted = Vec::new();

@@ -347,3 +347,24 @@ fn one_connection_closing_leaves_the_others_live_and_it_resubscribes_after_backo
     assert_eq!(typed.len(), 1);
     assert_eq!(typed[0].as_ref().unwrap().sequence, Some(4));
 }
+
+#[test]
+fn a_symbol_given_twice_is_one_topic_and_one_event_per_message() {
+    let mut router = ChannelRouter::new(300);
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let (sub, placed) = router
+        .subscribe(SpotTickerChannel {
+            symbols: vec![btc.clone(), btc],
+        })
+        .unwrap();
+    assert_eq!(placed.len(), 1);
+    let mut out = Vec::new();
+    router.route(
+        ConnId(0),
+        FeedEvent::<Spot>::Message(ticker("BTC-USDT", 1)),
+        &mut out,
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(router.unsubscribe(sub.id()).len(), 1);
+    assert_eq!(router.placement().topic_count(ConnId(0)), 0);
+}
