@@ -4,6 +4,7 @@
 //! The same API as `kucoin-blocking`, async: [`Rest::get`] and a [`BookFeed`] whose
 //! [`BookFeed::next_event`] (or [`BookFeed::events`], a `Stream`) runs the sans-IO core.
 //! REST calls run through ureq on the `blocking` thread pool, so no executor is assumed.
+//! [`ChannelFeed`] runs typed channels and books over as many connections as they need.
 //!
 //! # The run loop
 //! Each turn drains the core's events, starts the REST calls it asks for, connects when told,
@@ -48,6 +49,9 @@ pub use kucoin_blocking::{Config, Error, unix_now};
 pub use kucoin_proto as proto;
 
 pub mod transport;
+
+mod channels;
+pub use channels::ChannelFeed;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -166,6 +170,22 @@ impl<M: FeedMarket> BookFeed<M> {
     /// Subscribes a topic that is not a book; its messages come as [`FeedEvent::Message`].
     pub fn subscribe(&mut self, topic: Topic) -> Result<(), Error> {
         Ok(self.feed.subscribe(topic, Instant::now())?)
+    }
+
+    /// Unsubscribes a topic added with [`BookFeed::subscribe`].
+    pub fn unsubscribe(&mut self, topic: &Topic) -> Result<(), Error> {
+        Ok(self.feed.unsubscribe(topic, Instant::now())?)
+    }
+
+    /// Stops following the book of `symbol`.
+    pub fn remove_book(&mut self, symbol: &Symbol<M>) -> Result<(), Error> {
+        Ok(self.feed.remove_book(symbol, Instant::now())?)
+    }
+
+    /// True once the feed has closed (no more events).
+    #[must_use]
+    pub fn is_ended(&self) -> bool {
+        self.ended || self.feed.session().state() == SessionState::Closed
     }
 
     /// The synced book of `symbol`, or `None` while it is not known to be in step.

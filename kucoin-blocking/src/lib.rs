@@ -5,6 +5,8 @@
 //! - [`Rest`]: `rest.get(&endpoint)` for any `proto::rest::Endpoint` of its market.
 //! - [`BookFeed`]: a live WebSocket feed that keeps level-2 books in step and yields
 //!   [`FeedEvent`]s. It is an [`Iterator`]; between events the synced books can be read.
+//! - [`ChannelFeed`]: typed channels (every KuCoin stream, public and private) and books over
+//!   as many connections as they need (300 topics each by default).
 //!
 //! # The run loop
 //! [`BookFeed::next_event`] is the whole adapter: it drains the core's events, sends the REST
@@ -51,6 +53,9 @@
 pub use kucoin_proto as proto;
 
 pub mod transport;
+
+mod channels;
+pub use channels::ChannelFeed;
 
 use std::marker::PhantomData;
 use std::sync::mpsc;
@@ -105,6 +110,7 @@ pub fn unix_now() -> UnixMillis {
 }
 
 /// How to reach KuCoin (or a compatible server) and what to follow.
+#[derive(Clone)]
 pub struct Config<M: Market> {
     rest: RestClient<M>,
     allow_plain: bool,
@@ -352,6 +358,22 @@ impl<M: FeedMarket> BookFeed<M> {
     /// Subscribes a topic that is not a book; its messages come as [`FeedEvent::Message`].
     pub fn subscribe(&mut self, topic: Topic) -> Result<(), Error> {
         Ok(self.feed.subscribe(topic, Instant::now())?)
+    }
+
+    /// Unsubscribes a topic added with [`BookFeed::subscribe`].
+    pub fn unsubscribe(&mut self, topic: &Topic) -> Result<(), Error> {
+        Ok(self.feed.unsubscribe(topic, Instant::now())?)
+    }
+
+    /// Stops following the book of `symbol`.
+    pub fn remove_book(&mut self, symbol: &Symbol<M>) -> Result<(), Error> {
+        Ok(self.feed.remove_book(symbol, Instant::now())?)
+    }
+
+    /// True once the feed has closed (no more events).
+    #[must_use]
+    pub fn is_ended(&self) -> bool {
+        self.ended || self.feed.session().state() == SessionState::Closed
     }
 
     /// The synced book of `symbol`, or `None` while it is not known to be in step.

@@ -1038,6 +1038,152 @@ pub fn ws_channel(data: &[u8]) {
     }
 }
 
+// ------------------------------------------------------------------------------ pool script
+
+/// Drives a [`ChannelRouter`](crate::feed_pool::ChannelRouter) through a script: ticker and
+/// private-orders subscriptions made and ended, book topics added and removed, messages (any
+/// topic, any bytes) routed. After every step, against a model of what is in use: no connection
+/// holds more than `topics_per_connection` topics; every topic in use is placed, on a connection
+/// of its own privacy, and the counts add up; a freed topic is placed nowhere. Every routed
+/// message goes to live subscriptions whose channel and symbols accept it, and is `Unrouted`
+/// exactly when none does.
+pub fn pool_script(_t0: Instant, data: &[u8]) {
+    use crate::feed::OwnedMessage;
+    use crate::feed_pool::{ChannelRouter, ConnId, PoolEvent, SubscriptionId};
+    use crate::market::SpotSymbol;
+    use crate::ws::channels::{ChannelSpec, SpotOrdersV2Channel, SpotTickerChannel};
+
+    let mut sc = Script::new(data);
+    let per_conn = 1 + usize::from(sc.byte() % 5);
+    let mut router = ChannelRouter::new(per_conn);
+    // Subscription -> (its topics, an `accepts` check of the same channel value).
+    type Accepts = Box<dyn Fn(&str, &str) -> bool>;
+    let mut subs: BTreeMap<SubscriptionId, (Vec<Topic>, Accepts)> = BTreeMap::new();
+    let mut books: BTreeSet<String> = BTreeSet::new();
+    let symbol = |b: u8| format!("S{}-USDT", b % 12);
+    while let Some(op) = sc.op() {
+        match op % 6 {
+            0 => {
+                let n = 1 + usize::from(sc.byte() % 6);
+                let symbols: Vec<SpotSymbol> = sc
+                    .bytes(n)
+                    .iter()
+                    .map(|b| SpotSymbol::new(symbol(*b)).unwrap())
+                    .collect();
+                let channel = SpotTickerChannel { symbols };
+                let (sub, _) = router.subscribe(channel.clone()).unwrap();
+                let topics = channel.topics().unwrap();
+                subs.insert(
+                    sub.id(),
+                    (topics, Box::new(move |t, s| channel.accepts(t, s))),
+                );
+            }
+            1 => {
+                let (sub, _) = router.subscribe(SpotOrdersV2Channel).unwrap();
+                subs.insert(
+                    sub.id(),
+                    (
+                        SpotOrdersV2Channel.topics().unwrap(),
+                        Box::new(|t, s| SpotOrdersV2Channel.accepts(t, s)),
+                    ),
+                );
+            }
+            2 => {
+                let pick = usize::from(sc.byte());
+                let id = subs
+                    .keys()
+                    .nth(pick % subs.len().max(1))
+                    .copied()
+                    .unwrap_or(SubscriptionId(u64::from(sc.byte())));
+                let freed = router.unsubscribe(id);
+                subs.remove(&id);
+                for on in freed {
+                    assert_eq!(
+                        router.placement().connection_of(&on.topic.to_string()),
+                        None
+                    );
+                }
+            }
+            3 => {
+                let topic = Topic::parse(&format!("/market/level2:{}", symbol(sc.byte()))).unwrap();
+                let fresh = books.insert(topic.to_string());
+                let placed = router.add_topic(&topic);
+                if fresh {
+                    assert!(placed.is_some(), "a new book topic is placed");
+                } else {
+                    // Added twice: the second use is released again.
+                    assert!(placed.is_none());
+                    assert!(router.remove_topic(topic).is_none());
+                }
+            }
+            4 => {
+                let topic = Topic::parse(&format!("/market/level2:{}", symbol(sc.byte()))).unwrap();
+                let was = books.remove(&topic.to_string());
+                assert_eq!(router.remove_topic(topic).is_some(), was);
+            }
+            _ => {
+                let topic = match sc.byte() % 4 {
+                    0 => "/spotMarket/tradeOrdersV2".to_owned(),
+                    1 => format!("/market/level2:{}", symbol(sc.byte())),
+                    2 => String::from_utf8_lossy(sc.bytes(8)).into_owned(),
+                    _ => format!("/market/ticker:{}", symbol(sc.byte())),
+                };
+                let subject = ["trade.ticker", "orderChange", ""][usize::from(sc.byte() % 3)];
+                let n = usize::from(sc.byte() % 64);
+                let raw = OwnedMessage {
+                    topic,
+                    subject: Some(subject.to_owned()),
+                    data: String::from_utf8_lossy(sc.bytes(n)).into_owned(),
+                };
+                let accepting: BTreeSet<SubscriptionId> = subs
+                    .iter()
+                    .filter(|(_, (_, accepts))| accepts(&raw.topic, subject))
+                    .map(|(id, _)| *id)
+                    .collect();
+                let mut out = Vec::new();
+                router.route(ConnId(0), FeedEvent::<Spot>::Message(raw), &mut out);
+                let mut got = BTreeSet::new();
+                for event in out {
+                    match event {
+                        PoolEvent::Channel(e) => assert!(got.insert(e.subscription)),
+                        PoolEvent::ChannelError { subscription, .. } => {
+                            assert!(got.insert(subscription));
+                        }
+                        PoolEvent::Unrouted { .. } => assert!(accepting.is_empty()),
+                        other => panic!("a message routed as {other:?}"),
+                    }
+                }
+                assert_eq!(got, accepting, "routed to the wrong subscriptions");
+            }
+        }
+        // The placement matches the model.
+        let mut in_use: BTreeMap<String, bool> = books.iter().map(|b| (b.clone(), false)).collect();
+        for (topics, _) in subs.values() {
+            for t in topics {
+                in_use.insert(t.to_string(), t.is_private());
+            }
+        }
+        let placement = router.placement();
+        for (topic, private) in &in_use {
+            let conn = placement
+                .connection_of(topic)
+                .unwrap_or_else(|| panic!("{topic} in use but not placed"));
+            assert_eq!(placement.is_private(conn), *private, "{topic} on {conn}");
+        }
+        let mut total = 0;
+        for i in 0..placement.len() {
+            let n = placement.topic_count(ConnId(i));
+            assert!(n <= per_conn, "{n} topics on connection {i}");
+            total += n;
+        }
+        assert_eq!(
+            total,
+            in_use.len(),
+            "placed topics and topics in use differ"
+        );
+    }
+}
+
 /// Replays every committed seed (`fuzz/seeds/<target>/*`, crash inputs included) through the same
 /// entry points as the fuzz targets, on the stable toolchain: `cargo test` runs them in CI.
 #[cfg(test)]
@@ -1049,7 +1195,7 @@ mod fuzz_seeds {
     type Target = (&'static str, fn(Instant, &[u8]));
 
     /// Every fuzz target, by its directory name under `fuzz/seeds`.
-    const TARGETS: [Target; 9] = [
+    const TARGETS: [Target; 10] = [
         ("ws_frame", ws_frame),
         ("rest_envelope", rest_envelope),
         ("spot_l2", spot_l2),
@@ -1059,6 +1205,7 @@ mod fuzz_seeds {
         ("session_script", session_script),
         ("feed_script", feed_script),
         ("ws_channel", |_, d| ws_channel(d)),
+        ("pool_script", pool_script),
     ];
 
     fn seeds_dir() -> PathBuf {

@@ -101,6 +101,7 @@ pub use url;
 pub mod auth;
 pub mod book;
 pub mod feed;
+pub mod feed_pool;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod market;

@@ -288,6 +288,9 @@ pub struct FakeConfig {
     pub close_idle_clients: bool,
     /// Start with the generator paused (see [`FakeHandle::resume_updates`]).
     pub start_paused: bool,
+    /// Most topics one connection may hold (KuCoin: 300); a subscribe past it is refused with
+    /// an error frame (code 509).
+    pub max_topics_per_connection: usize,
     /// Fault schedule at start.
     pub faults: Faults,
 }
@@ -337,6 +340,7 @@ impl FakeConfig {
             max_queued_frames: 262_144,
             close_idle_clients: false,
             start_paused: false,
+            max_topics_per_connection: 300,
             faults: Faults::none(),
         }
     }
@@ -485,6 +489,9 @@ pub(crate) enum TopicKind {
     Level2,
     Depth5,
     Ticker,
+    /// Any other channel (its whole topic in place of the symbol): scripted frames only, see
+    /// [`FakeHandle::inject_channel_frame`].
+    Scripted,
 }
 
 /// What the generator or the handle asks a connection thread to do.
@@ -509,6 +516,8 @@ pub(crate) struct ConnEntry {
     /// Last level-2 update per symbol (for overlap faults).
     pub last: BTreeMap<String, Arc<Update>>,
     pub dead: bool,
+    /// Opened with a private bullet's token.
+    pub private: bool,
 }
 
 impl ConnEntry {
@@ -741,6 +750,75 @@ impl FakeHandle {
     pub fn inject_frame_all(&self, text: &str) {
         let text: Arc<str> = text.into();
         self.send_all(|| Out::Text(Arc::clone(&text)));
+    }
+
+    /// Makes the `index`-th open connection (in the order they were accepted, from 0) send a
+    /// close frame and hang up; false if there is no such connection.
+    pub fn inject_close_connection(&self, index: usize) -> bool {
+        let mut state = self.shared.lock();
+        let Some(conn) = state.conns.values_mut().filter(|c| !c.dead).nth(index) else {
+            return false;
+        };
+        conn.push(Out::Close, &self.shared.counters);
+        true
+    }
+
+    /// The topics of each open connection, in the order they were accepted (`/market/ticker:X`
+    /// for tickers; for counters per connection and the per-connection topic limit).
+    #[must_use]
+    pub fn connection_topics(&self) -> Vec<Vec<String>> {
+        let state = self.shared.lock();
+        state
+            .conns
+            .values()
+            .filter(|c| !c.dead)
+            .map(|c| {
+                c.topics
+                    .iter()
+                    .map(|(k, s)| ws::topic_text(self.shared.config.market, *k, s))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Whether each open connection is private, in the order they were accepted.
+    #[must_use]
+    pub fn connection_private(&self) -> Vec<bool> {
+        let state = self.shared.lock();
+        state
+            .conns
+            .values()
+            .filter(|c| !c.dead)
+            .map(|c| c.private)
+            .collect()
+    }
+
+    /// Sends `frame` (a whole message frame) to every connection subscribed to `topic`, a topic
+    /// of a channel the generator does not serve (trades, klines, private orders and balances,
+    /// ...: every channel KuCoin has is accepted); returns how many got it.
+    pub fn inject_channel_frame(&self, topic: &str, frame: &str) -> usize {
+        let text: Arc<str> = frame.into();
+        let key = (TopicKind::Scripted, topic.to_owned());
+        let mut state = self.shared.lock();
+        let mut sent = 0;
+        for conn in state.conns.values_mut() {
+            if !conn.dead && conn.topics.contains(&key) {
+                conn.push(Out::Text(Arc::clone(&text)), &self.shared.counters);
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Sends a scripted private order change (`data`: the JSON object) on
+    /// `/spotMarket/tradeOrdersV2` to every connection subscribed to it (private ones only can
+    /// be); returns how many got it.
+    pub fn inject_private_order(&self, subject: &str, data: &str) -> usize {
+        let frame = format!(
+            "{{\"type\":\"message\",\"topic\":\"/spotMarket/tradeOrdersV2\",\"subject\":\"{subject}\",\
+             \"channelType\":\"private\",\"userId\":\"fake-user\",\"data\":{data}}}"
+        );
+        self.inject_channel_frame("/spotMarket/tradeOrdersV2", &frame)
     }
 
     /// Makes every open connection silent (no data, no pongs, no close).
@@ -1021,6 +1099,19 @@ pub(crate) fn generate(shared: &Shared, state: &mut State, rounds: u32) {
             };
             let update = Arc::new(book.next_update(max_changes, seq_only, time_ms));
             bump(&shared.counters.updates_generated);
+            let key = (TopicKind::Level2, symbol.clone());
+            if !state
+                .conns
+                .values()
+                .any(|c| !c.dead && c.topics.contains(&key))
+            {
+                // Nobody follows this book: keep it moving, skip rendering (cheap with many
+                // symbols).
+                continue;
+            }
+            let Some(book) = state.books.get(symbol) else {
+                continue;
+            };
             let spec = &book.spec;
             let text: Arc<str> = render::level2(config.market, spec, &update).into();
             publish_level2(shared, state, symbol, &update, &text);

@@ -103,11 +103,14 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
         return;
     }
     let verdict = Cell::new(Verdict::Unknown);
+    let private = Cell::new(false);
     let connect_id = RefCell::new(None);
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         let query = request.uri().query().unwrap_or("");
         *connect_id.borrow_mut() = query_param(query, "connectId");
-        verdict.set(check_token(shared, query_param(query, "token").as_deref()));
+        let token = query_param(query, "token");
+        private.set(token.as_deref().is_some_and(token_is_private));
+        verdict.set(check_token(shared, token.as_deref()));
         if verdict.get() == Verdict::Unknown {
             // Counted before the refusal is written, so a client that sees it sees the count.
             bump(&shared.counters.tokens_rejected);
@@ -143,6 +146,7 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
             topics: BTreeSet::new(),
             last: BTreeMap::new(),
             dead: false,
+            private: private.get(),
         },
     );
     shared
@@ -311,7 +315,31 @@ fn on_client_text(shared: &Shared, conn: u64, text: &str) -> Vec<String> {
                 Err((code, data)) => vec![error_frame(&id, code, &data)],
                 Ok((topic_kind, symbols)) => {
                     let mut state = shared.lock();
+                    let limit = shared.config.max_topics_per_connection;
                     if let Some(entry) = state.conns.get_mut(&conn) {
+                        if topic_kind == TopicKind::Scripted
+                            && !entry.private
+                            && symbols.iter().any(|t| is_private_channel(t))
+                        {
+                            return vec![error_frame(
+                                &id,
+                                401,
+                                "private topic needs a private token",
+                            )];
+                        }
+                        let new = symbols
+                            .iter()
+                            .filter(|s| !entry.topics.contains(&(topic_kind, (*s).clone())))
+                            .count();
+                        if kind == "subscribe" && entry.topics.len() + new > limit {
+                            return vec![error_frame(
+                                &id,
+                                509,
+                                &format!(
+                                    "exceed max topic count limitation of {limit} per session"
+                                ),
+                            )];
+                        }
                         for symbol in symbols {
                             if kind == "subscribe" {
                                 entry.topics.insert((topic_kind, symbol));
@@ -342,7 +370,8 @@ fn parse_topic(shared: &Shared, topic: &str) -> Result<(TopicKind, Vec<String>),
     let invalid = || (400, format!("topic {topic} is invalid"));
     let not_found = || (404, format!("topic {topic} is not found"));
     let Some((prefix, list)) = topic.split_once(':') else {
-        return Err(invalid());
+        // A channel without parameters (`/account/balance`, `/spotMarket/tradeOrdersV2`).
+        return scripted(shared, &[topic.to_owned()]).ok_or_else(not_found);
     };
     let kind = match (shared.config.market, prefix) {
         (Market::Spot, "/market/level2") | (Market::Futures, "/contractMarket/level2") => {
@@ -353,7 +382,16 @@ fn parse_topic(shared: &Shared, topic: &str) -> Result<(TopicKind, Vec<String>),
         (Market::Spot, "/market/ticker") | (Market::Futures, "/contractMarket/tickerV2") => {
             TopicKind::Ticker
         }
-        _ => return Err(not_found()),
+        _ => {
+            let topics: Vec<String> = list.split(',').map(|s| format!("{prefix}:{s}")).collect();
+            if topics.len() > MAX_SYMBOLS_PER_REQUEST {
+                return Err((
+                    509,
+                    "exceed max subscription count limitation of 100 per time".to_owned(),
+                ));
+            }
+            return scripted(shared, &topics).ok_or_else(not_found);
+        }
     };
     let symbols: Vec<String> = list.split(',').map(str::to_owned).collect();
     if symbols
@@ -372,4 +410,43 @@ fn parse_topic(shared: &Shared, topic: &str) -> Result<(TopicKind, Vec<String>),
         return Err(not_found());
     }
     Ok((kind, symbols))
+}
+
+/// Whether a token came from `bullet-private` (its prefix; see `rest::new_token`).
+fn token_is_private(token: &str) -> bool {
+    token.starts_with("2neAiuYvAU737")
+}
+
+/// A subscribed topic as the client wrote it.
+pub(crate) fn topic_text(market: Market, kind: TopicKind, symbol: &str) -> String {
+    let prefix = match (market, kind) {
+        (Market::Spot, TopicKind::Level2) => "/market/level2",
+        (Market::Futures, TopicKind::Level2) => "/contractMarket/level2",
+        (Market::Spot, TopicKind::Depth5) => "/spotMarket/level2Depth5",
+        (Market::Futures, TopicKind::Depth5) => "/contractMarket/level2Depth5",
+        (Market::Spot, TopicKind::Ticker) => "/market/ticker",
+        (Market::Futures, TopicKind::Ticker) => "/contractMarket/tickerV2",
+        (_, TopicKind::Scripted) => return symbol.to_owned(),
+    };
+    format!("{prefix}:{symbol}")
+}
+
+/// Any other channel of the fake's host: accepted, and served with scripted frames
+/// ([`FakeHandle::inject_channel_frame`](crate::FakeHandle::inject_channel_frame)). Each topic is
+/// kept whole (`/market/match:BTC-USDT`).
+fn scripted(shared: &Shared, topics: &[String]) -> Option<(TopicKind, Vec<String>)> {
+    use kucoin_proto::ws::channels::{Host, route};
+    let host = match shared.config.market {
+        Market::Spot => Host::Spot,
+        Market::Futures => Host::Futures,
+    };
+    let known = topics.iter().all(|t| {
+        route(t, "").is_some_and(|r| r.kind.host() == host) && !t.chars().any(char::is_whitespace)
+    });
+    known.then(|| (TopicKind::Scripted, topics.to_vec()))
+}
+
+/// Whether a scripted topic belongs to a private channel.
+fn is_private_channel(topic: &str) -> bool {
+    kucoin_proto::ws::channels::route(topic, "").is_some_and(|r| r.kind.is_private())
 }
