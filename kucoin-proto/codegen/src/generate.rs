@@ -468,11 +468,29 @@ impl Module {
             .unwrap_or_default();
         let mut fields = Vec::new();
         let mut rust_names = BTreeSet::new();
-        let props = schema
+        let mut props = schema
             .get("properties")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
+        if side == Side::Request {
+            // Keys KuCoin's example request sends that its schema forgot (`remark`, ...).
+            for e in exs {
+                for (k, v) in e.as_object().into_iter().flatten() {
+                    if !props.contains_key(k) {
+                        let t = match v {
+                            Value::Bool(_) => "boolean",
+                            Value::Number(n) if n.is_i64() => "integer",
+                            Value::Number(_) => "number",
+                            Value::Array(_) => "array",
+                            Value::Object(_) => "object",
+                            _ => "string",
+                        };
+                        props.insert(k.clone(), serde_json::json!({ "type": t }));
+                    }
+                }
+            }
+        }
         for (json, sub) in &props {
             let cexs = child_examples(exs, json);
             let ty = self.ty(name, json, sub, &cexs, side);

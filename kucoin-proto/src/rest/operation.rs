@@ -106,8 +106,13 @@ impl OperationInfo {
         loop {
             match (want.next(), got.next()) {
                 (None, None) => return true,
-                (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
-                    if g.is_empty() {
+                (Some(w), Some(g)) if w.contains('{') => {
+                    // `{name}` or `prefix{name}suffix` (`level2_{size}`).
+                    let (pre, rest) = w.split_once('{').unwrap_or((w, ""));
+                    let post = rest.split_once('}').map_or("", |(_, p)| p);
+                    let ok =
+                        g.len() > pre.len() + post.len() && g.starts_with(pre) && g.ends_with(post);
+                    if !ok {
                         return false;
                     }
                 }

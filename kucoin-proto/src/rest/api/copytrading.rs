@@ -283,6 +283,14 @@ pub mod futures {
             skip_serializing_if = "Option::is_none"
         )]
         pub reduce_only: Option<bool>,
+        /// `remark` (field).
+        #[serde(
+            rename = "remark",
+            default,
+            deserialize_with = "crate::num::opt_string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub remark: Option<String>,
         /// `side` (field, required).
         #[serde(rename = "side")]
         pub side: Side,
@@ -350,6 +358,7 @@ pub mod futures {
                 post_only: None,
                 price: None,
                 reduce_only: None,
+                remark: None,
                 side,
                 size,
                 stop: None,
@@ -407,6 +416,12 @@ pub mod futures {
         #[must_use]
         pub fn reduce_only(mut self, value: bool) -> Self {
             self.reduce_only = Some(value);
+            self
+        }
+        /// Sets `remark`.
+        #[must_use]
+        pub fn remark(mut self, value: impl Into<String>) -> Self {
+            self.remark = Some(value.into());
             self
         }
         /// Sets `stop`.
@@ -631,6 +646,14 @@ pub mod futures {
             skip_serializing_if = "Option::is_none"
         )]
         pub reduce_only: Option<bool>,
+        /// `remark` (field).
+        #[serde(
+            rename = "remark",
+            default,
+            deserialize_with = "crate::num::opt_string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub remark: Option<String>,
         /// `side` (field, required).
         #[serde(rename = "side")]
         pub side: Side,
@@ -699,6 +722,7 @@ pub mod futures {
                 post_only: None,
                 price: None,
                 reduce_only: None,
+                remark: None,
                 side,
                 size,
                 stop: None,
@@ -750,6 +774,12 @@ pub mod futures {
         #[must_use]
         pub fn reduce_only(mut self, value: bool) -> Self {
             self.reduce_only = Some(value);
+            self
+        }
+        /// Sets `remark`.
+        #[must_use]
+        pub fn remark(mut self, value: impl Into<String>) -> Self {
+            self.remark = Some(value.into());
             self
         }
         /// Sets `stop`.
@@ -1412,6 +1442,14 @@ pub mod futures {
             skip_serializing_if = "Option::is_none"
         )]
         pub reduce_only: Option<bool>,
+        /// `remark` (field).
+        #[serde(
+            rename = "remark",
+            default,
+            deserialize_with = "crate::num::opt_string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub remark: Option<String>,
         /// `side` (field, required).
         #[serde(rename = "side")]
         pub side: Side,
@@ -1485,6 +1523,7 @@ pub mod futures {
                 post_only: None,
                 price: None,
                 reduce_only: None,
+                remark: None,
                 side,
                 size,
                 stop_price_type: None,
@@ -1536,6 +1575,12 @@ pub mod futures {
         #[must_use]
         pub fn reduce_only(mut self, value: bool) -> Self {
             self.reduce_only = Some(value);
+            self
+        }
+        /// Sets `remark`.
+        #[must_use]
+        pub fn remark(mut self, value: impl Into<String>) -> Self {
+            self.remark = Some(value.into());
             self
         }
         /// Sets `stopPriceType`.

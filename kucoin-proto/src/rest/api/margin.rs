@@ -3067,6 +3067,14 @@ pub mod order {
             skip_serializing_if = "Option::is_none"
         )]
         pub price: Option<Dec>,
+        /// `remark` (field).
+        #[serde(
+            rename = "remark",
+            default,
+            deserialize_with = "crate::num::opt_string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub remark: Option<String>,
         /// `side` (field, required).
         #[serde(rename = "side")]
         pub side: Side,
@@ -3119,6 +3127,7 @@ pub mod order {
                 is_isolated: None,
                 post_only: None,
                 price: None,
+                remark: None,
                 side,
                 size: None,
                 stp: None,
@@ -3180,6 +3189,12 @@ pub mod order {
         #[must_use]
         pub fn price(mut self, value: Dec) -> Self {
             self.price = Some(value);
+            self
+        }
+        /// Sets `remark`.
+        #[must_use]
+        pub fn remark(mut self, value: impl Into<String>) -> Self {
+            self.remark = Some(value.into());
             self
         }
         /// Sets `size`.
@@ -3421,6 +3436,14 @@ pub mod order {
             skip_serializing_if = "Option::is_none"
         )]
         pub price: Option<Dec>,
+        /// `remark` (field).
+        #[serde(
+            rename = "remark",
+            default,
+            deserialize_with = "crate::num::opt_string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub remark: Option<String>,
         /// `side` (field, required).
         #[serde(rename = "side")]
         pub side: Side,
@@ -3473,6 +3496,7 @@ pub mod order {
                 is_isolated: None,
                 post_only: None,
                 price: None,
+                remark: None,
                 side,
                 size: None,
                 stp: None,
@@ -3534,6 +3558,12 @@ pub mod order {
         #[must_use]
         pub fn price(mut self, value: Dec) -> Self {
             self.price = Some(value);
+            self
+        }
+        /// Sets `remark`.
+        #[must_use]
+        pub fn remark(mut self, value: impl Into<String>) -> Self {
+            self.remark = Some(value.into());
             self
         }
         /// Sets `size`.
