@@ -142,6 +142,8 @@ const DECIMAL_WORDS: &[&str] = &[
     "close",
     "last",
     "buy",
+    "ask",
+    "bid",
     "sell",
     "leverage",
     "multiplier",
@@ -186,6 +188,10 @@ const DECIMAL_WORDS: &[&str] = &[
 ];
 
 fn is_decimal_name(name: &str) -> bool {
+    // `pageSize`, `pageNum`: counts, not amounts.
+    if name.starts_with("page") {
+        return false;
+    }
     words(name)
         .last()
         .is_some_and(|w| DECIMAL_WORDS.contains(&w.to_ascii_lowercase().as_str()))
@@ -405,7 +411,7 @@ impl Module {
                 });
                 if !shape_ok(&["number", "string"]) || non_decimal_text {
                     Ty::Json
-                } else if fractional || is_decimal_name(name) {
+                } else if fractional || (side == Side::Response && is_decimal_name(name)) {
                     Ty::Dec { number: true }
                 } else {
                     Ty::Int

@@ -370,9 +370,9 @@ pub mod account {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetSpotLedger {
@@ -427,7 +427,7 @@ pub mod account {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -562,13 +562,8 @@ pub mod account {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetSpotLedgerDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -686,9 +681,9 @@ pub mod account {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `startAt` (query parameter).
         #[serde(
             rename = "startAt",
@@ -747,7 +742,7 @@ pub mod account {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -1405,9 +1400,9 @@ pub mod account {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `startAt` (query parameter).
         #[serde(
             rename = "startAt",
@@ -1466,7 +1461,7 @@ pub mod account {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -2113,9 +2108,9 @@ pub mod deposit {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetDepositHistory {
@@ -2157,7 +2152,7 @@ pub mod deposit {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -2300,13 +2295,8 @@ pub mod deposit {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetDepositHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -3923,9 +3913,9 @@ pub mod subaccount {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetSpotSubAccountListV2 {
@@ -3945,7 +3935,7 @@ pub mod subaccount {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -4197,13 +4187,8 @@ pub mod subaccount {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetSpotSubAccountListV2DataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -4232,9 +4217,9 @@ pub mod subaccount {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetSpotSubAccountsSummaryV2 {
@@ -4254,7 +4239,7 @@ pub mod subaccount {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -4387,13 +4372,8 @@ pub mod subaccount {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetSpotSubAccountsSummaryV2DataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -5004,9 +4984,9 @@ pub mod withdrawal {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetWithdrawalHistory {
@@ -5048,7 +5028,7 @@ pub mod withdrawal {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -5191,13 +5171,8 @@ pub mod withdrawal {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetWithdrawalHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,

@@ -308,9 +308,9 @@ pub mod ndbroker {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetKycStatusList {
@@ -330,7 +330,7 @@ pub mod ndbroker {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -407,13 +407,8 @@ pub mod ndbroker {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetKycStatusListDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -583,9 +578,9 @@ pub mod ndbroker {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
     }
 
     impl GetDepositList {
@@ -633,7 +628,7 @@ pub mod ndbroker {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -777,9 +772,9 @@ pub mod ndbroker {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetSubAccount {
@@ -806,7 +801,7 @@ pub mod ndbroker {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -903,13 +898,8 @@ pub mod ndbroker {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetSubAccountDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,

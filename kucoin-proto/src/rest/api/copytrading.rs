@@ -68,14 +68,18 @@ pub mod futures {
         #[serde(rename = "price", skip_serializing)]
         pub price: Dec,
         /// `leverage` (query parameter, required).
-        #[serde(rename = "leverage", skip_serializing)]
-        pub leverage: Dec,
+        #[serde(
+            rename = "leverage",
+            skip_serializing,
+            deserialize_with = "crate::num::i64_lenient"
+        )]
+        pub leverage: i64,
     }
 
     impl GetMaxOpenSize {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
-        pub fn new(symbol: impl Into<String>, price: Dec, leverage: Dec) -> Self {
+        pub fn new(symbol: impl Into<String>, price: Dec, leverage: i64) -> Self {
             Self {
                 symbol: symbol.into(),
                 price,
@@ -247,11 +251,10 @@ pub mod futures {
         #[serde(
             rename = "leverage",
             default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number",
+            deserialize_with = "crate::num::opt_i64",
             skip_serializing_if = "Option::is_none"
         )]
-        pub leverage: Option<Dec>,
+        pub leverage: Option<i64>,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -295,8 +298,8 @@ pub mod futures {
         #[serde(rename = "side")]
         pub side: Side,
         /// `size` (field, required).
-        #[serde(rename = "size", serialize_with = "crate::num::dec_as_number")]
-        pub size: Dec,
+        #[serde(rename = "size", deserialize_with = "crate::num::i64_lenient")]
+        pub size: i64,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
         pub stop: Option<Stop>,
@@ -344,7 +347,7 @@ pub mod futures {
         pub fn new(
             client_oid: impl Into<String>,
             side: Side,
-            size: Dec,
+            size: i64,
             symbol: impl Into<String>,
             r#type: Type,
         ) -> Self {
@@ -390,7 +393,7 @@ pub mod futures {
         }
         /// Sets `leverage`.
         #[must_use]
-        pub fn leverage(mut self, value: Dec) -> Self {
+        pub fn leverage(mut self, value: i64) -> Self {
             self.leverage = Some(value);
             self
         }
@@ -613,8 +616,8 @@ pub mod futures {
         )]
         pub iceberg: Option<bool>,
         /// `leverage` (field, required).
-        #[serde(rename = "leverage", serialize_with = "crate::num::dec_as_number")]
-        pub leverage: Dec,
+        #[serde(rename = "leverage", deserialize_with = "crate::num::i64_lenient")]
+        pub leverage: i64,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -658,8 +661,8 @@ pub mod futures {
         #[serde(rename = "side")]
         pub side: Side,
         /// `size` (field, required).
-        #[serde(rename = "size", serialize_with = "crate::num::dec_as_number")]
-        pub size: Dec,
+        #[serde(rename = "size", deserialize_with = "crate::num::i64_lenient")]
+        pub size: i64,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
         pub stop: Option<Stop>,
@@ -706,9 +709,9 @@ pub mod futures {
         #[must_use]
         pub fn new(
             client_oid: impl Into<String>,
-            leverage: Dec,
+            leverage: i64,
             side: Side,
-            size: Dec,
+            size: i64,
             symbol: impl Into<String>,
             r#type: Type,
         ) -> Self {
@@ -1409,8 +1412,8 @@ pub mod futures {
         )]
         pub iceberg: Option<bool>,
         /// `leverage` (field, required).
-        #[serde(rename = "leverage", serialize_with = "crate::num::dec_as_number")]
-        pub leverage: Dec,
+        #[serde(rename = "leverage", deserialize_with = "crate::num::i64_lenient")]
+        pub leverage: i64,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -1454,8 +1457,8 @@ pub mod futures {
         #[serde(rename = "side")]
         pub side: Side,
         /// `size` (field, required).
-        #[serde(rename = "size", serialize_with = "crate::num::dec_as_number")]
-        pub size: Dec,
+        #[serde(rename = "size", deserialize_with = "crate::num::i64_lenient")]
+        pub size: i64,
         /// `stopPriceType` (field).
         #[serde(
             rename = "stopPriceType",
@@ -1507,9 +1510,9 @@ pub mod futures {
         #[must_use]
         pub fn new(
             client_oid: impl Into<String>,
-            leverage: Dec,
+            leverage: i64,
             side: Side,
-            size: Dec,
+            size: i64,
             symbol: impl Into<String>,
             r#type: Type,
         ) -> Self {

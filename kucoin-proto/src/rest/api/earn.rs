@@ -384,9 +384,9 @@ pub mod earn {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetAccountHolding {
@@ -427,7 +427,7 @@ pub mod earn {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -614,13 +614,8 @@ pub mod earn {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetAccountHoldingDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,

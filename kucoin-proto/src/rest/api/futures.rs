@@ -3540,9 +3540,9 @@ pub mod order {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetTradeHistory {
@@ -3611,7 +3611,7 @@ pub mod order {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -3829,13 +3829,8 @@ pub mod order {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetTradeHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -3994,9 +3989,9 @@ pub mod order {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetOrderList {
@@ -4058,7 +4053,7 @@ pub mod order {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -4359,13 +4354,8 @@ pub mod order {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetOrderListDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -4417,8 +4407,8 @@ pub mod order {
         )]
         pub iceberg: Option<bool>,
         /// `leverage` (field, required).
-        #[serde(rename = "leverage", serialize_with = "crate::num::dec_as_number")]
-        pub leverage: Dec,
+        #[serde(rename = "leverage", deserialize_with = "crate::num::i64_lenient")]
+        pub leverage: i64,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -4473,11 +4463,10 @@ pub mod order {
         #[serde(
             rename = "size",
             default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number",
+            deserialize_with = "crate::num::opt_i64",
             skip_serializing_if = "Option::is_none"
         )]
-        pub size: Option<Dec>,
+        pub size: Option<i64>,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
         pub stop: Option<AddOrderBodyStop>,
@@ -4535,7 +4524,7 @@ pub mod order {
         #[must_use]
         pub fn new(
             client_oid: impl Into<String>,
-            leverage: Dec,
+            leverage: i64,
             side: Side,
             symbol: impl Into<String>,
         ) -> Self {
@@ -4627,7 +4616,7 @@ pub mod order {
         }
         /// Sets `size`.
         #[must_use]
-        pub fn size(mut self, value: Dec) -> Self {
+        pub fn size(mut self, value: i64) -> Self {
             self.size = Some(value);
             self
         }
@@ -5116,8 +5105,8 @@ pub mod order {
         )]
         pub iceberg: Option<bool>,
         /// `leverage` (field, required).
-        #[serde(rename = "leverage", serialize_with = "crate::num::dec_as_number")]
-        pub leverage: Dec,
+        #[serde(rename = "leverage", deserialize_with = "crate::num::i64_lenient")]
+        pub leverage: i64,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -5172,11 +5161,10 @@ pub mod order {
         #[serde(
             rename = "size",
             default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number",
+            deserialize_with = "crate::num::opt_i64",
             skip_serializing_if = "Option::is_none"
         )]
-        pub size: Option<Dec>,
+        pub size: Option<i64>,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
         pub stop: Option<BatchAddOrdersItemStop>,
@@ -5446,8 +5434,8 @@ pub mod order {
         )]
         pub iceberg: Option<bool>,
         /// `leverage` (field, required).
-        #[serde(rename = "leverage", serialize_with = "crate::num::dec_as_number")]
-        pub leverage: Dec,
+        #[serde(rename = "leverage", deserialize_with = "crate::num::i64_lenient")]
+        pub leverage: i64,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -5502,11 +5490,10 @@ pub mod order {
         #[serde(
             rename = "size",
             default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number",
+            deserialize_with = "crate::num::opt_i64",
             skip_serializing_if = "Option::is_none"
         )]
-        pub size: Option<Dec>,
+        pub size: Option<i64>,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
         pub stop: Option<AddOrderTestBodyStop>,
@@ -5564,7 +5551,7 @@ pub mod order {
         #[must_use]
         pub fn new(
             client_oid: impl Into<String>,
-            leverage: Dec,
+            leverage: i64,
             side: Side,
             symbol: impl Into<String>,
             r#type: AddOrderTestBodyType,
@@ -5657,7 +5644,7 @@ pub mod order {
         }
         /// Sets `size`.
         #[must_use]
-        pub fn size(mut self, value: Dec) -> Self {
+        pub fn size(mut self, value: i64) -> Self {
             self.size = Some(value);
             self
         }
@@ -6588,8 +6575,8 @@ pub mod order {
         )]
         pub iceberg: Option<bool>,
         /// `leverage` (field, required).
-        #[serde(rename = "leverage", serialize_with = "crate::num::dec_as_number")]
-        pub leverage: Dec,
+        #[serde(rename = "leverage", deserialize_with = "crate::num::i64_lenient")]
+        pub leverage: i64,
         /// `marginMode` (field).
         #[serde(
             rename = "marginMode",
@@ -6644,11 +6631,10 @@ pub mod order {
         #[serde(
             rename = "size",
             default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number",
+            deserialize_with = "crate::num::opt_i64",
             skip_serializing_if = "Option::is_none"
         )]
-        pub size: Option<Dec>,
+        pub size: Option<i64>,
         /// `stopPriceType` (field).
         #[serde(
             rename = "stopPriceType",
@@ -6711,7 +6697,7 @@ pub mod order {
         #[must_use]
         pub fn new(
             client_oid: impl Into<String>,
-            leverage: Dec,
+            leverage: i64,
             side: Side,
             symbol: impl Into<String>,
             r#type: AddTpslOrderBodyType,
@@ -6804,7 +6790,7 @@ pub mod order {
         }
         /// Sets `size`.
         #[must_use]
-        pub fn size(mut self, value: Dec) -> Self {
+        pub fn size(mut self, value: i64) -> Self {
             self.size = Some(value);
             self
         }
@@ -7016,9 +7002,9 @@ pub mod order {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetStopOrderList {
@@ -7073,7 +7059,7 @@ pub mod order {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -7372,13 +7358,8 @@ pub mod order {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetStopOrderListDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -7613,9 +7594,9 @@ pub mod positions {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `pageId` (query parameter).
         #[serde(
             rename = "pageId",
@@ -7658,7 +7639,7 @@ pub mod positions {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -7845,13 +7826,8 @@ pub mod positions {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetPositionsHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -9157,9 +9133,9 @@ pub mod positions {
             rename = "leverage",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub leverage: Option<Dec>,
+        pub leverage: Option<i64>,
     }
 
     impl GetCrossMarginRiskLimit {
@@ -9180,7 +9156,7 @@ pub mod positions {
         }
         /// Sets `leverage`.
         #[must_use]
-        pub fn leverage(mut self, value: Dec) -> Self {
+        pub fn leverage(mut self, value: i64) -> Self {
             self.leverage = Some(value);
             self
         }
@@ -9414,14 +9390,18 @@ pub mod positions {
         )]
         pub price: String,
         /// `leverage` (query parameter, required).
-        #[serde(rename = "leverage", skip_serializing)]
-        pub leverage: Dec,
+        #[serde(
+            rename = "leverage",
+            skip_serializing,
+            deserialize_with = "crate::num::i64_lenient"
+        )]
+        pub leverage: i64,
     }
 
     impl GetMaxOpenSize {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
-        pub fn new(symbol: impl Into<String>, price: impl Into<String>, leverage: Dec) -> Self {
+        pub fn new(symbol: impl Into<String>, price: impl Into<String>, leverage: i64) -> Self {
             Self {
                 symbol: symbol.into(),
                 price: price.into(),

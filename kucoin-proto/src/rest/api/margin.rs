@@ -394,9 +394,9 @@ pub mod credit {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetPurchaseOrders {
@@ -431,7 +431,7 @@ pub mod credit {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -562,13 +562,8 @@ pub mod credit {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetPurchaseOrdersDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -692,9 +687,9 @@ pub mod credit {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetRedeemOrders {
@@ -729,7 +724,7 @@ pub mod credit {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -857,13 +852,8 @@ pub mod credit {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetRedeemOrdersDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -963,9 +953,9 @@ pub mod debit {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetBorrowHistory {
@@ -1021,7 +1011,7 @@ pub mod debit {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -1144,13 +1134,8 @@ pub mod debit {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetBorrowHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `timestamp` (field).
         #[serde(
             rename = "timestamp",
@@ -1347,9 +1332,9 @@ pub mod debit {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetInterestHistory {
@@ -1404,7 +1389,7 @@ pub mod debit {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -1509,13 +1494,8 @@ pub mod debit {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetInterestHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `timestamp` (field).
         #[serde(
             rename = "timestamp",
@@ -1598,9 +1578,9 @@ pub mod debit {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetRepayHistory {
@@ -1656,7 +1636,7 @@ pub mod debit {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -1782,13 +1762,8 @@ pub mod debit {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetRepayHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `timestamp` (field).
         #[serde(
             rename = "timestamp",
@@ -2762,9 +2737,9 @@ pub mod order {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `startAt` (query parameter).
         #[serde(
             rename = "startAt",
@@ -2825,7 +2800,7 @@ pub mod order {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -4358,9 +4333,9 @@ pub mod order {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `startAt` (query parameter).
         #[serde(
             rename = "startAt",
@@ -4414,7 +4389,7 @@ pub mod order {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }

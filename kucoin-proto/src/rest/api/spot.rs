@@ -721,18 +721,18 @@ pub mod market {
         #[serde(
             rename = "size",
             skip_serializing,
-            deserialize_with = "crate::num::string_lenient"
+            deserialize_with = "crate::num::i64_lenient"
         )]
-        pub size: String,
+        pub size: i64,
     }
 
     impl GetCallAuctionPartOrderBook {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
-        pub fn new(symbol: impl Into<String>, size: impl Into<String>) -> Self {
+        pub fn new(symbol: impl Into<String>, size: i64) -> Self {
             Self {
                 symbol: symbol.into(),
-                size: size.into(),
+                size,
             }
         }
     }
@@ -853,12 +853,8 @@ pub mod market {
     #[non_exhaustive]
     pub struct GetTickerData {
         /// `bestAsk` (field).
-        #[serde(
-            rename = "bestAsk",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub best_ask: Option<String>,
+        #[serde(rename = "bestAsk", default, deserialize_with = "crate::num::opt_dec")]
+        pub best_ask: Option<Dec>,
         /// `bestAskSize` (field).
         #[serde(
             rename = "bestAskSize",
@@ -867,12 +863,8 @@ pub mod market {
         )]
         pub best_ask_size: Option<Dec>,
         /// `bestBid` (field).
-        #[serde(
-            rename = "bestBid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub best_bid: Option<String>,
+        #[serde(rename = "bestBid", default, deserialize_with = "crate::num::opt_dec")]
+        pub best_bid: Option<Dec>,
         /// `bestBidSize` (field).
         #[serde(
             rename = "bestBidSize",
@@ -912,18 +904,18 @@ pub mod market {
         #[serde(
             rename = "size",
             skip_serializing,
-            deserialize_with = "crate::num::string_lenient"
+            deserialize_with = "crate::num::i64_lenient"
         )]
-        pub size: String,
+        pub size: i64,
     }
 
     impl GetPartOrderBook {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
-        pub fn new(symbol: impl Into<String>, size: impl Into<String>) -> Self {
+        pub fn new(symbol: impl Into<String>, size: i64) -> Self {
             Self {
                 symbol: symbol.into(),
-                size: size.into(),
+                size,
             }
         }
     }
@@ -1871,9 +1863,9 @@ pub mod market {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
         /// `annType` (query parameter).
         #[serde(rename = "annType", skip_serializing, default)]
         pub ann_type: Option<AnnType>,
@@ -1919,7 +1911,7 @@ pub mod market {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -2060,13 +2052,8 @@ pub mod market {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetAnnouncementsDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -2715,9 +2702,9 @@ pub mod order {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `startAt` (query parameter).
         #[serde(
             rename = "startAt",
@@ -2777,7 +2764,7 @@ pub mod order {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -3550,9 +3537,9 @@ pub mod order {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
     }
 
     impl GetOpenOrdersByPage {
@@ -3573,7 +3560,7 @@ pub mod order {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -3812,13 +3799,8 @@ pub mod order {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetOpenOrdersByPageDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
@@ -4673,9 +4655,9 @@ pub mod order {
             rename = "limit",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub limit: Option<Dec>,
+        pub limit: Option<i64>,
         /// `startAt` (query parameter).
         #[serde(
             rename = "startAt",
@@ -4728,7 +4710,7 @@ pub mod order {
         }
         /// Sets `limit`.
         #[must_use]
-        pub fn limit(mut self, value: Dec) -> Self {
+        pub fn limit(mut self, value: i64) -> Self {
             self.limit = Some(value);
             self
         }
@@ -6717,9 +6699,9 @@ pub mod order {
             rename = "pageSize",
             skip_serializing,
             default,
-            deserialize_with = "crate::num::opt_dec"
+            deserialize_with = "crate::num::opt_i64"
         )]
-        pub page_size: Option<Dec>,
+        pub page_size: Option<i64>,
         /// `stop` (query parameter).
         #[serde(
             rename = "stop",
@@ -6797,7 +6779,7 @@ pub mod order {
         }
         /// Sets `pageSize`.
         #[must_use]
-        pub fn page_size(mut self, value: Dec) -> Self {
+        pub fn page_size(mut self, value: i64) -> Self {
             self.page_size = Some(value);
             self
         }
@@ -7084,13 +7066,8 @@ pub mod order {
         #[serde(rename = "items", default)]
         pub items: Option<Vec<GetStopOrdersListDataItems>>,
         /// `pageSize` (field).
-        #[serde(
-            rename = "pageSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub page_size: Option<Dec>,
+        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        pub page_size: Option<i64>,
         /// `totalNum` (field).
         #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
         pub total_num: Option<i64>,
