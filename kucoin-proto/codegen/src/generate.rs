@@ -530,7 +530,6 @@ struct Op {
     id: String,
     service: String,
     sub: String,
-    module: &'static str,
     name: String,
     method: String,
     path: String,
@@ -542,7 +541,6 @@ struct Op {
     response: String,
     body: BodyKind,
     pages: Option<(String, bool)>,
-    doc: String,
 }
 
 #[derive(PartialEq)]
@@ -559,13 +557,6 @@ fn host_of(domain: &str) -> Result<&'static str, String> {
         "Broker" => Ok("Broker"),
         other => Err(format!("unknown x-domain {other:?}")),
     }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut cs = s.chars();
-    cs.next()
-        .map(|f| f.to_ascii_lowercase().to_string() + cs.as_str())
-        .unwrap_or_default()
 }
 
 fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
@@ -691,7 +682,7 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
     m.taken.insert(name.clone());
     m.structs.push(StructDef {
         name: name.clone(),
-        doc: doc.clone(),
+        doc,
         side: Side::Request,
         fields,
     });
@@ -747,7 +738,6 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
         id,
         service,
         sub,
-        module,
         name,
         method,
         path,
@@ -759,7 +749,6 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
         response,
         body,
         pages,
-        doc,
     })
 }
 

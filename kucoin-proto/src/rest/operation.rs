@@ -18,6 +18,25 @@
 //! assert_eq!(answer.result.unwrap().to_json().unwrap(), 1729100692873u64);
 //! # }
 //! ```
+//!
+//! Each operation is typed with its host: a futures operation cannot be sent to the spot host.
+//!
+//! ```compile_fail
+//! use kucoin_proto::rest::RestClient;
+//! use kucoin_proto::rest::api::futures::market::GetTicker;
+//! use kucoin_proto::{Spot, UnixMillis};
+//! let spot = RestClient::<Spot>::new();
+//! let _ = spot.request(&GetTicker::new("XBTUSDTM"), UnixMillis(0)); // expected `Spot`, found `Futures`
+//! ```
+//!
+//! ```
+//! use kucoin_proto::rest::RestClient;
+//! use kucoin_proto::rest::api::futures::market::GetTicker;
+//! use kucoin_proto::{Futures, UnixMillis};
+//! let futures = RestClient::<Futures>::new();
+//! let req = futures.request(&GetTicker::new("XBTUSDTM"), UnixMillis(0)).unwrap();
+//! assert_eq!(req.uri(), "https://api-futures.kucoin.com/api/v1/ticker?symbol=XBTUSDTM");
+//! ```
 
 use std::any::Any;
 use std::fmt;
