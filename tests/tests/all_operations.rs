@@ -146,3 +146,21 @@ fn every_operation_is_called_through_both_adapters_with_signed_bytes_as_sent() {
     }
     assert!(seen.len() > 190, "{}", seen.len());
 }
+
+#[test]
+fn paged_operations_are_read_to_the_last_page_through_both_adapters() {
+    use kucoin_blocking::proto::rest::api::account::account::GetSpotLedger;
+    let spot = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    let items: Vec<_> = blocking::<Spot>(&spot.rest_url())
+        .pages(GetSpotLedger::new().currency("BTC"))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // The example answer is page 1 of 1 with one entry.
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].currency.as_deref(), Some("USDT"));
+    let rest = async_std::<Spot>(&spot.rest_url());
+    let again = smol::block_on(rest.all_pages(GetSpotLedger::new())).unwrap();
+    assert_eq!(again, items);
+    let calls = spot.spec_calls();
+    assert_eq!(calls["account.account.getSpotLedger"].len(), 2);
+}
