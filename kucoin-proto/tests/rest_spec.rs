@@ -7,7 +7,7 @@ use std::fmt;
 
 use kucoin_proto::http::{HeaderMap, StatusCode};
 use kucoin_proto::rest::operation::{Operation, OperationVisitor, operations, parse_answer};
-use kucoin_proto::rest::{Endpoint, path_and_query};
+use kucoin_proto::rest::path_and_query;
 use serde::Serialize;
 use serde_json::Value;
 

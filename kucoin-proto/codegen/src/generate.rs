@@ -1007,6 +1007,9 @@ fn variant_names(values: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A rendered sub-service module: its name, code and operations.
+type SubModule = (String, String, Vec<Op>);
+
 /// The condensed operations, in file order.
 fn load(spec: &Path) -> Result<Vec<(String, Vec<Value>)>, String> {
     let mut files: Vec<_> = std::fs::read_dir(spec)
@@ -1033,7 +1036,7 @@ fn load(spec: &Path) -> Result<Vec<(String, Vec<Value>)>, String> {
 
 /// Renders every file of `kucoin-proto/src/rest/api/`: name and content.
 pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
-    let mut by_service: BTreeMap<&'static str, Vec<(String, String, Vec<Op>)>> = BTreeMap::new();
+    let mut by_service: BTreeMap<&'static str, Vec<SubModule>> = BTreeMap::new();
     for (_stem, ops) in load(spec)? {
         let current: Vec<&Value> = ops.iter().filter(|o| o["abandon"] != "abandon").collect();
         let Some(first) = current.first() else {
@@ -1143,6 +1146,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
             code,
             "//! {service} operations (Cargo feature `{module}`).\n"
         );
+        code.push_str("#![allow(clippy::module_inception)]\n\n");
         for (_, c, _) in subs {
             code.push_str(c);
             code.push('\n');
@@ -1170,7 +1174,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         files.insert(format!("{module}.rs"), code);
     }
     root.push_str("\n/// The operation tables of the enabled services.\n");
-    root.push_str("pub(crate) fn tables() -> Vec<&'static [&'static OperationInfo]> {\n");
+    root.push_str("#[allow(clippy::vec_init_then_push)]\npub(crate) fn tables() -> Vec<&'static [&'static OperationInfo]> {\n");
     root.push_str("    #[allow(unused_mut)]\n    let mut t: Vec<&'static [&'static OperationInfo]> = Vec::new();\n");
     for module in by_service.keys() {
         let _ = writeln!(
@@ -1190,7 +1194,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         );
     }
     root.push_str("}\n\n");
-    root.push_str("mod prelude {\n    pub(crate) use std::borrow::Cow;\n\n    pub(crate) use serde::{Deserialize, Serialize};\n\n    pub(crate) use crate::num::Dec;\n    pub(crate) use crate::rest::operation::{\n        Ack, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body, parse_erased,\n        string_enum,\n    };\n    pub(crate) use crate::rest::{Access, Endpoint, Query};\n}\n");
+    root.push_str("// Used by whichever services are enabled.\n#[allow(unused_imports)]\nmod prelude {\n    pub(crate) use std::borrow::Cow;\n\n    pub(crate) use serde::{Deserialize, Serialize};\n\n    pub(crate) use crate::num::Dec;\n    pub(crate) use crate::rest::operation::{\n        Ack, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body, parse_erased,\n        string_enum,\n    };\n    pub(crate) use crate::rest::{Access, Endpoint, Query};\n}\n");
     files.insert("mod.rs".into(), root);
     for v in files.values_mut() {
         *v = rustfmt(v)?;

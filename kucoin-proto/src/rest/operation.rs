@@ -369,6 +369,7 @@ pub fn enum_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D
 }
 
 /// A closed set of KuCoin values with an `Unknown` arm for the ones added later.
+#[allow(unused_macros)] // used by the generated services that are enabled
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal,)* }) => {
         $(#[$meta])*
@@ -428,6 +429,7 @@ macro_rules! string_enum {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use string_enum;
 
 /// Where a paged answer is: its page number and the number of pages.

@@ -24,6 +24,7 @@ pub mod spot;
 pub mod viplending;
 
 /// The operation tables of the enabled services.
+#[allow(clippy::vec_init_then_push)]
 pub(crate) fn tables() -> Vec<&'static [&'static OperationInfo]> {
     #[allow(unused_mut)]
     let mut t: Vec<&'static [&'static OperationInfo]> = Vec::new();
@@ -71,6 +72,8 @@ pub fn visit_all<V: OperationVisitor>(visitor: &mut V) {
     viplending::visit(visitor);
 }
 
+// Used by whichever services are enabled.
+#[allow(unused_imports)]
 mod prelude {
     pub(crate) use std::borrow::Cow;
 
