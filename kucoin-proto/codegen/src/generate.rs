@@ -624,14 +624,14 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
     match body_schema.get("type").and_then(Value::as_str) {
         Some("object") => {
             body = BodyKind::Object;
-            let tmp = format!("{name}Body");
+
             let exs: Vec<Value> = req_ex
                 .is_object()
                 .then(|| req_ex.clone())
                 .into_iter()
                 .collect();
             m.structure(
-                &tmp,
+                &name,
                 String::new(),
                 &body_schema,
                 &exs,

@@ -2858,8 +2858,8 @@ pub mod subaccount {
     }
 
     string_enum! {
-        /// Values of `AddSubAccountBodyAccess`.
-        AddSubAccountBodyAccess {
+        /// Values of `AddSubAccountAccess`.
+        AddSubAccountAccess {
             Futures = "Futures",
             Margin = "Margin",
             Spot = "Spot",
@@ -4393,7 +4393,7 @@ pub mod subaccount {
     pub struct AddSubAccount {
         /// `access` (field, required).
         #[serde(rename = "access")]
-        pub access: AddSubAccountBodyAccess,
+        pub access: AddSubAccountAccess,
         /// `password` (field, required).
         #[serde(rename = "password", deserialize_with = "crate::num::string_lenient")]
         pub password: String,
@@ -4414,7 +4414,7 @@ pub mod subaccount {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
         pub fn new(
-            access: AddSubAccountBodyAccess,
+            access: AddSubAccountAccess,
             password: impl Into<String>,
             sub_name: impl Into<String>,
         ) -> Self {
@@ -4634,8 +4634,8 @@ pub mod transfer {
     }
 
     string_enum! {
-        /// Values of `FlexTransferBodyType`.
-        FlexTransferBodyType {
+        /// Values of `FlexTransferType`.
+        FlexTransferType {
             Internal = "INTERNAL",
             ParentToSub = "PARENT_TO_SUB",
             SubToParent = "SUB_TO_PARENT",
@@ -4802,7 +4802,7 @@ pub mod transfer {
         pub to_user_id: Option<String>,
         /// `type` (field, required).
         #[serde(rename = "type")]
-        pub r#type: FlexTransferBodyType,
+        pub r#type: FlexTransferType,
     }
 
     impl FlexTransfer {
@@ -4814,7 +4814,7 @@ pub mod transfer {
             currency: impl Into<String>,
             from_account_type: FromAccountType,
             to_account_type: ToAccountType,
-            r#type: FlexTransferBodyType,
+            r#type: FlexTransferType,
         ) -> Self {
             Self {
                 amount,

@@ -3301,16 +3301,16 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `AddOrderBodyStop`.
-        AddOrderBodyStop {
+        /// Values of `AddOrderStop`.
+        AddOrderStop {
             Down = "down",
             Up = "up",
         }
     }
 
     string_enum! {
-        /// Values of `AddOrderBodyStopPriceType`.
-        AddOrderBodyStopPriceType {
+        /// Values of `AddOrderStopPriceType`.
+        AddOrderStopPriceType {
             Ip = "IP",
             Mp = "MP",
             Tp = "TP",
@@ -3335,8 +3335,8 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `AddOrderBodyType`.
-        AddOrderBodyType {
+        /// Values of `AddOrderType`.
+        AddOrderType {
             Limit = "limit",
             Market = "market",
         }
@@ -3394,16 +3394,16 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `AddOrderTestBodyStop`.
-        AddOrderTestBodyStop {
+        /// Values of `AddOrderTestStop`.
+        AddOrderTestStop {
             Down = "down",
             Up = "up",
         }
     }
 
     string_enum! {
-        /// Values of `AddOrderTestBodyStopPriceType`.
-        AddOrderTestBodyStopPriceType {
+        /// Values of `AddOrderTestStopPriceType`.
+        AddOrderTestStopPriceType {
             Ip = "IP",
             Mp = "MP",
             Tp = "TP",
@@ -3411,8 +3411,8 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `AddOrderTestBodyType`.
-        AddOrderTestBodyType {
+        /// Values of `AddOrderTestType`.
+        AddOrderTestType {
             Limit = "limit",
             Market = "market",
         }
@@ -3456,8 +3456,8 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `AddTpslOrderBodyStopPriceType`.
-        AddTpslOrderBodyStopPriceType {
+        /// Values of `AddTpslOrderStopPriceType`.
+        AddTpslOrderStopPriceType {
             Ip = "IP",
             Mp = "MP",
             Tp = "TP",
@@ -3465,8 +3465,8 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `AddTpslOrderBodyType`.
-        AddTpslOrderBodyType {
+        /// Values of `AddTpslOrderType`.
+        AddTpslOrderType {
             Limit = "limit",
             Market = "market",
         }
@@ -4471,7 +4471,7 @@ pub mod order {
         pub size: Option<i64>,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
-        pub stop: Option<AddOrderBodyStop>,
+        pub stop: Option<AddOrderStop>,
         /// `stopPrice` (field).
         #[serde(
             rename = "stopPrice",
@@ -4486,7 +4486,7 @@ pub mod order {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub stop_price_type: Option<AddOrderBodyStopPriceType>,
+        pub stop_price_type: Option<AddOrderStopPriceType>,
         /// `stp` (field).
         #[serde(rename = "stp", default, skip_serializing_if = "Option::is_none")]
         pub stp: Option<Stp>,
@@ -4502,7 +4502,7 @@ pub mod order {
         pub time_in_force: Option<TimeInForce>,
         /// `type` (field).
         #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-        pub r#type: Option<AddOrderBodyType>,
+        pub r#type: Option<AddOrderType>,
         /// `valueQty` (field).
         #[serde(
             rename = "valueQty",
@@ -4624,7 +4624,7 @@ pub mod order {
         }
         /// Sets `stop`.
         #[must_use]
-        pub fn stop(mut self, value: AddOrderBodyStop) -> Self {
+        pub fn stop(mut self, value: AddOrderStop) -> Self {
             self.stop = Some(value);
             self
         }
@@ -4636,7 +4636,7 @@ pub mod order {
         }
         /// Sets `stopPriceType`.
         #[must_use]
-        pub fn stop_price_type(mut self, value: AddOrderBodyStopPriceType) -> Self {
+        pub fn stop_price_type(mut self, value: AddOrderStopPriceType) -> Self {
             self.stop_price_type = Some(value);
             self
         }
@@ -4654,7 +4654,7 @@ pub mod order {
         }
         /// Sets `type`.
         #[must_use]
-        pub fn r#type(mut self, value: AddOrderBodyType) -> Self {
+        pub fn r#type(mut self, value: AddOrderType) -> Self {
             self.r#type = Some(value);
             self
         }
@@ -5298,9 +5298,9 @@ pub mod order {
         pub symbol: Option<String>,
     }
 
-    /// The `clientOidsList` object of [`BatchCancelOrdersBody`].
+    /// The `clientOidsList` object of [`BatchCancelOrders`].
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct BatchCancelOrdersBodyClientOidsList {
+    pub struct BatchCancelOrdersClientOidsList {
         /// `clientOid` (field, required).
         #[serde(rename = "clientOid", deserialize_with = "crate::num::string_lenient")]
         pub client_oid: String,
@@ -5318,7 +5318,7 @@ pub mod order {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub client_oids_list: Option<Vec<BatchCancelOrdersBodyClientOidsList>>,
+        pub client_oids_list: Option<Vec<BatchCancelOrdersClientOidsList>>,
         /// `orderIdsList` (field, required).
         #[serde(rename = "orderIdsList")]
         pub order_ids_list: Vec<String>,
@@ -5335,7 +5335,7 @@ pub mod order {
         }
         /// Sets `clientOidsList`.
         #[must_use]
-        pub fn client_oids_list(mut self, value: Vec<BatchCancelOrdersBodyClientOidsList>) -> Self {
+        pub fn client_oids_list(mut self, value: Vec<BatchCancelOrdersClientOidsList>) -> Self {
             self.client_oids_list = Some(value);
             self
         }
@@ -5498,7 +5498,7 @@ pub mod order {
         pub size: Option<i64>,
         /// `stop` (field).
         #[serde(rename = "stop", default, skip_serializing_if = "Option::is_none")]
-        pub stop: Option<AddOrderTestBodyStop>,
+        pub stop: Option<AddOrderTestStop>,
         /// `stopPrice` (field).
         #[serde(
             rename = "stopPrice",
@@ -5513,7 +5513,7 @@ pub mod order {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub stop_price_type: Option<AddOrderTestBodyStopPriceType>,
+        pub stop_price_type: Option<AddOrderTestStopPriceType>,
         /// `stp` (field).
         #[serde(rename = "stp", default, skip_serializing_if = "Option::is_none")]
         pub stp: Option<Stp>,
@@ -5529,7 +5529,7 @@ pub mod order {
         pub time_in_force: Option<TimeInForce>,
         /// `type` (field, required).
         #[serde(rename = "type")]
-        pub r#type: AddOrderTestBodyType,
+        pub r#type: AddOrderTestType,
         /// `valueQty` (field).
         #[serde(
             rename = "valueQty",
@@ -5556,7 +5556,7 @@ pub mod order {
             leverage: i64,
             side: Side,
             symbol: impl Into<String>,
-            r#type: AddOrderTestBodyType,
+            r#type: AddOrderTestType,
         ) -> Self {
             Self {
                 client_oid: client_oid.into(),
@@ -5652,7 +5652,7 @@ pub mod order {
         }
         /// Sets `stop`.
         #[must_use]
-        pub fn stop(mut self, value: AddOrderTestBodyStop) -> Self {
+        pub fn stop(mut self, value: AddOrderTestStop) -> Self {
             self.stop = Some(value);
             self
         }
@@ -5664,7 +5664,7 @@ pub mod order {
         }
         /// Sets `stopPriceType`.
         #[must_use]
-        pub fn stop_price_type(mut self, value: AddOrderTestBodyStopPriceType) -> Self {
+        pub fn stop_price_type(mut self, value: AddOrderTestStopPriceType) -> Self {
             self.stop_price_type = Some(value);
             self
         }
@@ -6643,7 +6643,7 @@ pub mod order {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub stop_price_type: Option<AddTpslOrderBodyStopPriceType>,
+        pub stop_price_type: Option<AddTpslOrderStopPriceType>,
         /// `stp` (field).
         #[serde(rename = "stp", default, skip_serializing_if = "Option::is_none")]
         pub stp: Option<Stp>,
@@ -6675,7 +6675,7 @@ pub mod order {
         pub trigger_stop_up_price: Option<Dec>,
         /// `type` (field, required).
         #[serde(rename = "type")]
-        pub r#type: AddTpslOrderBodyType,
+        pub r#type: AddTpslOrderType,
         /// `valueQty` (field).
         #[serde(
             rename = "valueQty",
@@ -6702,7 +6702,7 @@ pub mod order {
             leverage: i64,
             side: Side,
             symbol: impl Into<String>,
-            r#type: AddTpslOrderBodyType,
+            r#type: AddTpslOrderType,
         ) -> Self {
             Self {
                 client_oid: client_oid.into(),
@@ -6798,7 +6798,7 @@ pub mod order {
         }
         /// Sets `stopPriceType`.
         #[must_use]
-        pub fn stop_price_type(mut self, value: AddTpslOrderBodyStopPriceType) -> Self {
+        pub fn stop_price_type(mut self, value: AddTpslOrderStopPriceType) -> Self {
             self.stop_price_type = Some(value);
             self
         }

@@ -2646,15 +2646,15 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `BatchAddOrdersBodyOrderListType`.
-        BatchAddOrdersBodyOrderListType {
+        /// Values of `BatchAddOrdersOrderListType`.
+        BatchAddOrdersOrderListType {
             Limit = "limit",
         }
     }
 
     string_enum! {
-        /// Values of `BatchAddOrdersSyncBodyOrderListType`.
-        BatchAddOrdersSyncBodyOrderListType {
+        /// Values of `BatchAddOrdersSyncOrderListType`.
+        BatchAddOrdersSyncOrderListType {
             Limit = "limit",
         }
     }
@@ -4964,9 +4964,9 @@ pub mod order {
         pub last_id: Option<i64>,
     }
 
-    /// The `orderList` object of [`BatchAddOrdersBody`].
+    /// The `orderList` object of [`BatchAddOrders`].
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct BatchAddOrdersBodyOrderList {
+    pub struct BatchAddOrdersOrderList {
         /// `allowMaxTimeWindow` (field).
         #[serde(
             rename = "allowMaxTimeWindow",
@@ -5076,7 +5076,7 @@ pub mod order {
         pub time_in_force: Option<TimeInForce>,
         /// `type` (field, required).
         #[serde(rename = "type")]
-        pub r#type: BatchAddOrdersBodyOrderListType,
+        pub r#type: BatchAddOrdersOrderListType,
         /// `visibleSize` (field).
         #[serde(
             rename = "visibleSize",
@@ -5092,13 +5092,13 @@ pub mod order {
     pub struct BatchAddOrders {
         /// `orderList` (field, required).
         #[serde(rename = "orderList")]
-        pub order_list: Vec<BatchAddOrdersBodyOrderList>,
+        pub order_list: Vec<BatchAddOrdersOrderList>,
     }
 
     impl BatchAddOrders {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
-        pub fn new(order_list: Vec<BatchAddOrdersBodyOrderList>) -> Self {
+        pub fn new(order_list: Vec<BatchAddOrdersOrderList>) -> Self {
             Self { order_list }
         }
     }
@@ -5163,9 +5163,9 @@ pub mod order {
         pub success: Option<bool>,
     }
 
-    /// The `orderList` object of [`BatchAddOrdersSyncBody`].
+    /// The `orderList` object of [`BatchAddOrdersSync`].
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct BatchAddOrdersSyncBodyOrderList {
+    pub struct BatchAddOrdersSyncOrderList {
         /// `allowMaxTimeWindow` (field).
         #[serde(
             rename = "allowMaxTimeWindow",
@@ -5275,7 +5275,7 @@ pub mod order {
         pub time_in_force: Option<TimeInForce>,
         /// `type` (field, required).
         #[serde(rename = "type")]
-        pub r#type: BatchAddOrdersSyncBodyOrderListType,
+        pub r#type: BatchAddOrdersSyncOrderListType,
         /// `visibleSize` (field).
         #[serde(
             rename = "visibleSize",
@@ -5291,13 +5291,13 @@ pub mod order {
     pub struct BatchAddOrdersSync {
         /// `orderList` (field, required).
         #[serde(rename = "orderList")]
-        pub order_list: Vec<BatchAddOrdersSyncBodyOrderList>,
+        pub order_list: Vec<BatchAddOrdersSyncOrderList>,
     }
 
     impl BatchAddOrdersSync {
         /// The request with its required parameters; set optional ones with the setters.
         #[must_use]
-        pub fn new(order_list: Vec<BatchAddOrdersSyncBodyOrderList>) -> Self {
+        pub fn new(order_list: Vec<BatchAddOrdersSyncOrderList>) -> Self {
             Self { order_list }
         }
     }
