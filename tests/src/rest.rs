@@ -170,10 +170,10 @@ fn route(shared: &Arc<Shared>, req: &SignedRequest<'_>) -> Answer {
         (method, path) => match crate::spec::find(market, method, path) {
             None => Answer::error(404, "404", "not exist"),
             Some(route) => {
-                if crate::spec::is_private(route) {
-                    if let Err(answer) = check_auth(shared, req) {
-                        return answer;
-                    }
+                if crate::spec::is_private(route)
+                    && let Err(answer) = check_auth(shared, req)
+                {
+                    return answer;
                 }
                 bump(&shared.counters.spec_answers);
                 shared
