@@ -59,6 +59,7 @@ use std::time::{Duration, Instant};
 use futures_lite::{FutureExt, Stream};
 use kucoin_proto::book::{Availability, OrderBook};
 use kucoin_proto::feed::{CallId, Feed, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::rest::operation::{Paged, Pages};
 use kucoin_proto::rest::{Endpoint, ErrorClass, RestClient, ServerTime, parse_response};
 use kucoin_proto::ws::{DisconnectCause, SessionState, Topic, Transmit};
 use kucoin_proto::{Market, ServerTimeOffset, Symbol};
@@ -87,18 +88,34 @@ impl<M: Market> Rest<M> {
         }
     }
 
-    /// Calls `endpoint` and returns its typed data; a clock-skew refusal (`400002`) is answered
-    /// by learning KuCoin's time and retrying once.
-    pub async fn get<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
-        match self.call(endpoint).await {
+    /// Calls `endpoint` (any method: GET, POST, DELETE) and returns its typed data; a clock-skew
+    /// refusal (`400002`) is answered by learning KuCoin's time and retrying once.
+    pub async fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        match self.call_once(endpoint).await {
             Err(Error::Response(e))
                 if e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
             {
                 self.sync_clock().await?;
-                self.call(endpoint).await
+                self.call_once(endpoint).await
             }
             other => other,
         }
+    }
+
+    /// Calls `endpoint`: the same as [`Rest::call`] (kept for the read-only endpoints).
+    pub async fn get<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        self.call(endpoint).await
+    }
+
+    /// Calls `E` for every page (see [`Pages`]) and returns all items, in order.
+    pub async fn all_pages<E: Paged<Market = M>>(&self, request: E) -> Result<Vec<E::Item>, Error> {
+        let mut pages = Pages::new(request);
+        let mut items = Vec::new();
+        while let Some(req) = pages.next_request() {
+            let answer = self.call(&req).await?;
+            items.extend(pages.handle_answer(answer));
+        }
+        Ok(items)
     }
 
     /// Learns KuCoin's clock from `GET /api/v1/timestamp`.
@@ -111,7 +128,7 @@ impl<M: Market> Rest<M> {
         Ok(*clock)
     }
 
-    async fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+    async fn call_once<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
         let offset = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
         let req = self.rest.request(endpoint, offset.adjust(unix_now()))?;
         let resp = transport::execute(&self.agent, req).await?;

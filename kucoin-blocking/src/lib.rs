@@ -66,6 +66,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use kucoin_proto::auth::{Credentials, Signer};
 use kucoin_proto::book::{Availability, BookConfig, OrderBook, SpotSnapshotSource};
 use kucoin_proto::feed::{CallId, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::rest::operation::{Paged, Pages};
 use kucoin_proto::rest::{
     BuildError, Endpoint, ErrorClass, ResponseError, RestClient, ServerTime, parse_response,
 };
@@ -274,18 +275,33 @@ impl<M: Market> Rest<M> {
         }
     }
 
-    /// Calls `endpoint` and returns its typed data. A clock-skew refusal (`400002`) is
+    /// Calls `endpoint` (any method: GET, POST, DELETE) and returns its typed data. A clock-skew refusal (`400002`) is
     /// answered by learning KuCoin's time and retrying once; other errors are returned
     /// (see [`ResponseError::is_retryable`]).
-    pub fn get<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
-        match self.call(endpoint) {
+    pub fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        match self.call_once(endpoint) {
             Err(Error::Response(e))
                 if e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
             {
                 self.sync_clock()?;
-                self.call(endpoint)
+                self.call_once(endpoint)
             }
             other => other,
+        }
+    }
+
+    /// Calls `endpoint`: the same as [`Rest::call`] (kept for the read-only endpoints).
+    pub fn get<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+        self.call(endpoint)
+    }
+
+    /// An iterator over every item of every page of `request` (see [`Pages`]); an error ends it.
+    pub fn pages<E: Paged<Market = M>>(&self, request: E) -> PageIter<'_, M, E> {
+        PageIter {
+            rest: self,
+            pages: Pages::new(request),
+            buffered: std::collections::VecDeque::new(),
+            failed: false,
         }
     }
 
@@ -299,13 +315,44 @@ impl<M: Market> Rest<M> {
         Ok(*clock)
     }
 
-    fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+    fn call_once<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
         let offset = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
         let req = self.rest.request(endpoint, offset.adjust(unix_now()))?;
         let resp = transport::execute(&self.agent, req)?;
         let status = http::StatusCode::from_u16(resp.status)
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         Ok(parse_response::<E>(status, &resp.headers, &resp.body).result?)
+    }
+}
+
+/// Every item of every page of a paged operation, fetched page by page ([`Rest::pages`]).
+#[derive(Debug)]
+pub struct PageIter<'a, M: Market, E: Paged<Market = M>> {
+    rest: &'a Rest<M>,
+    pages: Pages<E>,
+    buffered: std::collections::VecDeque<E::Item>,
+    failed: bool,
+}
+
+impl<M: Market, E: Paged<Market = M>> Iterator for PageIter<'_, M, E> {
+    type Item = Result<E::Item, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.buffered.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.failed {
+                return None;
+            }
+            let req = self.pages.next_request()?;
+            match self.rest.call(&req) {
+                Ok(answer) => self.buffered.extend(self.pages.handle_answer(answer)),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
     }
 }
 

@@ -109,6 +109,43 @@ fn live_session(t0: Instant, config: SessionConfig) -> Session {
 
 const STATUSES: [u16; 12] = [200, 200, 201, 204, 400, 401, 403, 404, 429, 500, 502, 503];
 
+/// The answer of a generated REST operation: the first byte picks the operation (among those of
+/// the enabled features), the second the HTTP status, the rest is the body. An answer that
+/// parses must print as JSON, and that JSON must parse again as the same operation's answer.
+pub fn rest_answer(_now: Instant, data: &[u8]) {
+    let ops: Vec<_> = crate::rest::operation::operations().collect();
+    let Some(((&pick, &status), body)) = data
+        .split_first()
+        .and_then(|(p, rest)| rest.split_first().map(|(s, b)| ((p, s), b)))
+    else {
+        return;
+    };
+    let Some(info) = ops.get(usize::from(pick) % ops.len().max(1)) else {
+        return;
+    };
+    let status = STATUSES[usize::from(status) % STATUSES.len()];
+    let code = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    let answer = (info.parse)(code, &http::HeaderMap::new(), body);
+    match answer.result {
+        Ok(value) => {
+            let json = value
+                .to_json()
+                .unwrap_or_else(|e| panic!("{}: a parsed answer does not print: {e}", info.id));
+            let again = serde_json::to_vec(&serde_json::json!({"code": "200000", "data": json}))
+                .unwrap_or_default();
+            if let Err(e) =
+                (info.parse)(http::StatusCode::OK, &http::HeaderMap::new(), &again).result
+            {
+                panic!("{}: printed answer does not parse again: {e}", info.id);
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            let _ = e.class();
+        }
+    }
+}
+
 /// A REST answer: the first byte picks the HTTP status, the rest is the body. Parsed as every
 /// endpoint's response type; errors must be typed, displayable and classifiable.
 pub fn rest_envelope(now: Instant, data: &[u8]) {
@@ -1195,9 +1232,10 @@ mod fuzz_seeds {
     type Target = (&'static str, fn(Instant, &[u8]));
 
     /// Every fuzz target, by its directory name under `fuzz/seeds`.
-    const TARGETS: [Target; 10] = [
+    const TARGETS: [Target; 11] = [
         ("ws_frame", ws_frame),
         ("rest_envelope", rest_envelope),
+        ("rest_answer", rest_answer),
         ("spot_l2", spot_l2),
         ("futures_l2", futures_l2),
         ("book_decode", |_, d| book_decode_differential(d)),

@@ -111,5 +111,5 @@ pub mod rest;
 pub mod time;
 pub mod ws;
 
-pub use market::{Futures, FuturesSymbol, Market, Spot, SpotSymbol, Symbol};
+pub use market::{Broker, Futures, FuturesSymbol, Market, Spot, SpotSymbol, Symbol};
 pub use time::{ServerTimeOffset, UnixMillis};

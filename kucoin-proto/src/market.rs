@@ -3,7 +3,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A KuCoin market: spot or futures. Each has its own REST host, bullet and topics.
+/// A KuCoin market (REST host): spot, futures or broker. Spot and futures each have their own
+/// REST host, bullet and topics; the broker host serves only broker REST operations.
 pub trait Market: Copy + Default + fmt::Debug + Send + Sync + 'static {
     /// Human-readable name ("spot" or "futures").
     const NAME: &'static str;
@@ -18,6 +19,15 @@ pub struct Spot;
 /// The futures market (`api-futures.kucoin.com`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Futures;
+
+/// The broker host (`api-broker.kucoin.com`): broker REST operations only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Broker;
+
+impl Market for Broker {
+    const NAME: &'static str = "broker";
+    const DEFAULT_REST_BASE: &'static str = "https://api-broker.kucoin.com";
+}
 
 impl Market for Spot {
     const NAME: &'static str = "spot";

@@ -306,6 +306,69 @@ macro_rules! lenient_int {
 lenient_int!(u64_lenient, opt_u64, u64);
 lenient_int!(i64_lenient, opt_i64, i64);
 
+/// The text of a field KuCoin sends as a string, a number or a boolean; `None` for absent or
+/// `null`. Numbers keep their exact JSON text (`66964.8` is `"66964.8"`).
+pub fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let raw = <Option<&'de RawValue>>::deserialize(deserializer)?;
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text)
+            .map(Some)
+            .map_err(de::Error::custom),
+        Some(b'{' | b'[') => Err(de::Error::custom(format!(
+            "expected a string, found {}",
+            text.chars().take(40).collect::<String>()
+        ))),
+        _ if text == "null" => Ok(None),
+        _ => Ok(Some(text.to_owned())),
+    }
+}
+
+/// A string that may come as a JSON number or boolean (see [`opt_string`]); `null` is an error.
+pub fn string_lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    opt_string(deserializer)?.ok_or_else(|| de::Error::custom("missing string (null)"))
+}
+
+/// An `Option<bool>` from `true`/`false`, `"true"`/`"false"`, `1`/`0`; absent, `null` and `""`
+/// are `None`.
+pub fn opt_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    let raw = <Option<&'de RawValue>>::deserialize(deserializer)?;
+    let Some(raw) = raw else { return Ok(None) };
+    match raw.get() {
+        "null" | "\"\"" => Ok(None),
+        "true" | "\"true\"" | "1" | "\"1\"" => Ok(Some(true)),
+        "false" | "\"false\"" | "0" | "\"0\"" => Ok(Some(false)),
+        other => Err(de::Error::custom(format!(
+            "expected a boolean, found {}",
+            other.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+/// A `bool` read as [`opt_bool`] does; absent values are an error.
+pub fn bool_lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    opt_bool(deserializer)?.ok_or_else(|| de::Error::custom("missing boolean (null or empty)"))
+}
+
+/// Serialises a [`Dec`] as a JSON number (for request fields KuCoin types as numbers); needs
+/// `serde_json`'s serializer.
+pub fn dec_as_number<S: Serializer>(value: &Dec, serializer: S) -> Result<S::Ok, S::Error> {
+    let raw = RawValue::from_string(value.to_string()).map_err(serde::ser::Error::custom)?;
+    raw.serialize(serializer)
+}
+
+/// [`dec_as_number`] for an optional field (`None` is `null`).
+pub fn opt_dec_as_number<S: Serializer>(
+    value: &Option<Dec>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => dec_as_number(v, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

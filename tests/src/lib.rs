@@ -73,6 +73,9 @@ mod book;
 pub mod demo;
 mod render;
 mod rest;
+mod spec;
+
+pub use spec::{example_answers, example_requests};
 pub mod tls;
 mod ws;
 
@@ -449,6 +452,8 @@ pub struct Stats {
     /// Connections closed for not sending anything within pingInterval + pingTimeout
     /// (only with [`FakeConfig::close_idle_clients`]).
     pub idle_closes: u64,
+    /// REST operations answered with the specification's example answer.
+    pub spec_answers: u64,
     /// Faults injected.
     pub faults: FaultStats,
 }
@@ -476,6 +481,7 @@ pub(crate) struct Counters {
     pub slow_snapshots: AtomicU64,
     pub slow_consumer_closes: AtomicU64,
     pub idle_closes: AtomicU64,
+    pub spec_answers: AtomicU64,
 }
 
 /// Increments a counter.
@@ -558,6 +564,8 @@ pub(crate) struct State {
     pub too_many_next: u64,
     pub rate_window_start: Instant,
     pub rate_used: u32,
+    /// Bodies received per specification operation id, in order.
+    pub spec_calls: BTreeMap<&'static str, Vec<String>>,
 }
 
 /// Everything the threads share (no `Debug`: its state holds the issued tokens).
@@ -848,6 +856,12 @@ impl FakeHandle {
         }
     }
 
+    /// The bodies of the specification operations answered so far, by operation id.
+    #[must_use]
+    pub fn spec_calls(&self) -> BTreeMap<&'static str, Vec<String>> {
+        self.shared.lock().spec_calls.clone()
+    }
+
     /// Counters since start.
     #[must_use]
     pub fn stats(&self) -> Stats {
@@ -876,6 +890,7 @@ impl FakeHandle {
             pongs_sent: get(&c.pongs_sent),
             slow_consumer_closes: get(&c.slow_consumer_closes),
             idle_closes: get(&c.idle_closes),
+            spec_answers: get(&c.spec_answers),
             faults: FaultStats {
                 dropped: get(&c.dropped),
                 duplicated: get(&c.duplicated),
@@ -945,6 +960,7 @@ impl FakeKucoin {
             too_many_next: 0,
             rate_window_start: Instant::now(),
             rate_used: 0,
+            spec_calls: BTreeMap::new(),
         };
         let shared = Arc::new(Shared {
             paused: AtomicBool::new(config.start_paused),

@@ -167,7 +167,24 @@ fn route(shared: &Arc<Shared>, req: &SignedRequest<'_>) -> Answer {
         ("GET", "/api/v1/level2/snapshot") if market == Market::Futures => {
             snapshot(shared, query, usize::MAX)
         }
-        _ => Answer::error(404, "404", "not exist"),
+        (method, path) => match crate::spec::find(market, method, path) {
+            None => Answer::error(404, "404", "not exist"),
+            Some(route) => {
+                if crate::spec::is_private(route)
+                    && let Err(answer) = check_auth(shared, req)
+                {
+                    return answer;
+                }
+                bump(&shared.counters.spec_answers);
+                shared
+                    .lock()
+                    .spec_calls
+                    .entry(route.info.id)
+                    .or_default()
+                    .push(req.body.to_owned());
+                Answer::ok(route.answer.clone())
+            }
+        },
     }
 }
 

@@ -70,9 +70,11 @@
 //! }
 //! ```
 
+pub mod api;
 pub mod bullet;
 pub mod endpoints;
 pub mod envelope;
+pub mod operation;
 pub mod orderbook;
 pub mod symbols;
 
