@@ -240,6 +240,15 @@ impl Outcome {
             _ => Outcome::Ok,
         }
     }
+
+    /// The outcome of a raw answer (status and body), whatever its data's type.
+    #[must_use]
+    pub fn of_answer(http_status: u16, body: &[u8]) -> Self {
+        Self::of(&super::parse_envelope::<serde::de::IgnoredAny>(
+            http_status,
+            body,
+        ))
+    }
 }
 
 /// A call that was charged to a pool and awaits its answer (hand it back to
