@@ -286,6 +286,22 @@ impl<M: Market> Config<M> {
 /// A blocking REST client for market `M`, signing with KuCoin's clock once it has learnt it,
 /// and keeping under KuCoin's rate limits: every call waits for room in its pool
 /// ([`RateBudget`], shared by the clones of this client).
+///
+/// ```
+/// use kucoin_blocking::{Config, Rest};
+/// use kucoin_blocking::proto::rest::{ServerTime, budget::Quotas, operation::Pool};
+/// use kucoin_blocking::proto::Spot;
+/// # let fake = kucoin_tests::FakeKucoin::start(kucoin_tests::FakeConfig::spot()).unwrap();
+/// # let rest_url = fake.rest_url();
+/// let config = Config::<Spot>::new()
+///     .rest_url(&rest_url)?
+///     .rate_limits(Quotas::vip0().with(Pool::Spot, 6_000)); // a VIP level's quotas
+/// let rest = Rest::new(&config);
+/// let _time = rest.call(&ServerTime::<Spot>::new())?; // waits if the Public pool is full
+/// let public = rest.pool_status(Pool::Public);        // learnt from the answer's headers
+/// assert!(public.from_headers && public.remaining < public.limit);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rest<M: Market> {
     rest: RestClient<M>,
