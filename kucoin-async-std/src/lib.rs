@@ -59,23 +59,28 @@ use std::time::{Duration, Instant};
 use futures_lite::{FutureExt, Stream};
 use kucoin_proto::book::{Availability, OrderBook};
 use kucoin_proto::feed::{CallId, Feed, FeedEvent, FeedMarket, RestCall};
-use kucoin_proto::rest::operation::{Paged, Pages};
-use kucoin_proto::rest::{Endpoint, ErrorClass, RestClient, ServerTime, parse_response};
+use kucoin_proto::rest::budget::{Outcome, PoolStatus, RateBudget, RateCost, RetryPolicy, Ticket};
+use kucoin_proto::rest::operation::{Paged, Pages, Pool};
+use kucoin_proto::rest::{Endpoint, ErrorClass, RateLimit, RestClient, ServerTime, parse_response};
 use kucoin_proto::ws::{DisconnectCause, SessionState, Topic, Transmit};
 use kucoin_proto::{Market, ServerTimeOffset, Symbol};
 
 use transport::{HttpResponse, ReadOutcome, TransportError, WsConn};
 
-/// An async REST client for market `M`, signing with KuCoin's clock once it has learnt it.
+/// An async REST client for market `M`, signing with KuCoin's clock once it has learnt it,
+/// and keeping under KuCoin's rate limits: every call waits (on async-io's timer) for room in
+/// its pool ([`RateBudget`], shared by the clones of this client).
 #[derive(Debug, Clone)]
 pub struct Rest<M: Market> {
     rest: RestClient<M>,
     agent: ureq::Agent,
     clock: Arc<Mutex<ServerTimeOffset>>,
+    budget: Arc<Mutex<RateBudget>>,
+    retry: RetryPolicy,
 }
 
 impl<M: Market> Rest<M> {
-    /// A client from a [`Config`] (base URL, credentials, timeout).
+    /// A client from a [`Config`] (base URL, credentials, timeout, rate limits).
     #[must_use]
     pub fn new(config: &Config<M>) -> Self {
         Self {
@@ -85,20 +90,55 @@ impl<M: Market> Rest<M> {
                 config.tls_root_certificates_value(),
             ),
             clock: Arc::new(Mutex::new(ServerTimeOffset::zero())),
+            budget: Arc::new(Mutex::new(RateBudget::new(
+                config.rate_limits_value().clone(),
+            ))),
+            retry: config.retry_policy_value(),
         }
     }
 
-    /// Calls `endpoint` (any method: GET, POST, DELETE) and returns its typed data; a clock-skew
-    /// refusal (`400002`) is answered by learning KuCoin's time and retrying once.
+    /// Calls `endpoint` (any method: GET, POST, DELETE) and returns its typed data.
+    ///
+    /// It first waits until the endpoint's pool has room for its weight. A clock-skew refusal
+    /// (`400002`) is answered by learning KuCoin's time and retrying once; a `429000` stops the
+    /// pool until its reset, then the call is sent again when the [`RetryPolicy`] allows
+    /// (GETs), else the error is returned with its code.
     pub async fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
-        match self.call_once(endpoint).await {
-            Err(Error::Response(e))
-                if e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
-            {
-                self.sync_clock().await?;
-                self.call_once(endpoint).await
+        let cost = endpoint.rate_cost();
+        let mut skew_retried = false;
+        let mut limited = 0;
+        loop {
+            let (resp, ticket) = self.send(endpoint, cost).await?;
+            let status = http::StatusCode::from_u16(resp.status)
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let parsed = parse_response::<E>(status, &resp.headers, &resp.body);
+            let outcome = Outcome::of(&parsed.result);
+            self.settle(ticket, parsed.rate_limit, outcome);
+            match parsed.result {
+                Err(_)
+                    if outcome == Outcome::RateLimited
+                        && self.retry.may_retry(
+                            &E::METHOD,
+                            &endpoint.query(),
+                            &endpoint.body(),
+                            limited,
+                        ) =>
+                {
+                    limited += 1;
+                    log::debug!(
+                        "429000 on {}: retry {limited} after the reset",
+                        endpoint.path()
+                    );
+                }
+                Err(e)
+                    if !skew_retried
+                        && e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
+                {
+                    skew_retried = true;
+                    self.sync_clock().await?;
+                }
+                other => return Ok(other?),
             }
-            other => other,
         }
     }
 
@@ -120,21 +160,67 @@ impl<M: Market> Rest<M> {
 
     /// Learns KuCoin's clock from `GET /api/v1/timestamp`.
     pub async fn sync_clock(&self) -> Result<ServerTimeOffset, Error> {
+        let endpoint = ServerTime::<M>::default();
         let sent = unix_now();
-        let req = self.rest.request(&ServerTime::<M>::default(), sent)?;
-        let resp = transport::execute(&self.agent, req).await?;
+        let (resp, ticket) = self.send(&endpoint, endpoint.rate_cost()).await?;
+        let outcome = Outcome::of_answer(resp.status, &resp.body);
+        self.settle(ticket, RateLimit::from_headers(&resp.headers), outcome);
         let mut clock = self.clock.lock().unwrap_or_else(|p| p.into_inner());
         clock.observe_response(sent, unix_now(), resp.status, &resp.body)?;
         Ok(*clock)
     }
 
-    async fn call_once<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+    /// The rate-limit budget of every pool now (limit, remaining, reset).
+    #[must_use]
+    pub fn budget(&self) -> std::collections::BTreeMap<Pool, PoolStatus> {
+        self.lock_budget().snapshot_all(Instant::now())
+    }
+
+    /// The rate-limit budget of `pool` now.
+    #[must_use]
+    pub fn pool_status(&self, pool: Pool) -> PoolStatus {
+        self.lock_budget().snapshot(pool, Instant::now())
+    }
+
+    fn lock_budget(&self) -> std::sync::MutexGuard<'_, RateBudget> {
+        self.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits (async-io timer) for room in the pool, then signs and sends one request.
+    async fn send<E: Endpoint<Market = M>>(
+        &self,
+        endpoint: &E,
+        cost: RateCost,
+    ) -> Result<(HttpResponse, Ticket), Error> {
+        let ticket = loop {
+            let acquired = self.lock_budget().acquire(cost, Instant::now());
+            match acquired {
+                Ok(ticket) => break ticket,
+                Err(at) => {
+                    async_io::Timer::at(at).await;
+                }
+            }
+        };
         let offset = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
-        let req = self.rest.request(endpoint, offset.adjust(unix_now()))?;
-        let resp = transport::execute(&self.agent, req).await?;
-        let status = http::StatusCode::from_u16(resp.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        Ok(parse_response::<E>(status, &resp.headers, &resp.body).result?)
+        let request = match self.rest.request(endpoint, offset.adjust(unix_now())) {
+            Ok(r) => r,
+            Err(e) => {
+                self.lock_budget().on_failed(ticket, Instant::now());
+                return Err(e.into());
+            }
+        };
+        match transport::execute(&self.agent, request).await {
+            Ok(resp) => Ok((resp, ticket)),
+            Err(e) => {
+                self.lock_budget().on_failed(ticket, Instant::now());
+                Err(e.into())
+            }
+        }
+    }
+
+    fn settle(&self, ticket: Ticket, headers: Option<RateLimit>, outcome: Outcome) {
+        self.lock_budget()
+            .on_response(ticket, headers, outcome, Instant::now());
     }
 }
 

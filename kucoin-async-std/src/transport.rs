@@ -121,10 +121,13 @@ impl WsConn {
             let config = tungstenite::protocol::WebSocketConfig::default()
                 .max_message_size(Some(MAX_FRAME))
                 .max_frame_size(Some(MAX_FRAME));
-            let (ws, _resp) =
-                async_tungstenite::client_async_with_config(url.as_str(), stream, Some(config))
-                    .await
-                    .map_err(TransportError::from_ws)?;
+            let (ws, _resp) = async_tungstenite::client_async_with_config(
+                kucoin_blocking::transport::handshake_request(url)?,
+                stream,
+                Some(config),
+            )
+            .await
+            .map_err(TransportError::from_ws)?;
             Ok(WsConn { ws })
         })
         .await

@@ -66,9 +66,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use kucoin_proto::auth::{Credentials, Signer};
 use kucoin_proto::book::{Availability, BookConfig, OrderBook, SpotSnapshotSource};
 use kucoin_proto::feed::{CallId, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, RestCall};
-use kucoin_proto::rest::operation::{Paged, Pages};
+use kucoin_proto::rest::budget::{
+    Outcome, PoolStatus, Quotas, RateBudget, RateCost, RetryPolicy, Ticket,
+};
+use kucoin_proto::rest::operation::{Paged, Pages, Pool};
 use kucoin_proto::rest::{
-    BuildError, Endpoint, ErrorClass, ResponseError, RestClient, ServerTime, parse_response,
+    BuildError, Endpoint, ErrorClass, RateLimit, ResponseError, RestClient, ServerTime,
+    parse_response,
 };
 use kucoin_proto::ws::{
     DisconnectCause, LifecycleError, SessionConfig, SessionState, Topic, Transmit,
@@ -119,6 +123,8 @@ pub struct Config<M: Market> {
     http_timeout: Duration,
     connect_timeout: Duration,
     tls_roots: Vec<CertificateDer<'static>>,
+    quotas: Quotas,
+    retry: RetryPolicy,
     _market: PhantomData<M>,
 }
 
@@ -131,6 +137,8 @@ impl<M: Market> std::fmt::Debug for Config<M> {
             .field("http_timeout", &self.http_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("tls_root_certificates", &self.tls_roots.len())
+            .field("quotas", &self.quotas)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -152,8 +160,46 @@ impl<M: Market> Config<M> {
             http_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
             tls_roots: Vec::new(),
+            quotas: Quotas::vip0(),
+            retry: RetryPolicy::default(),
             _market: PhantomData,
         }
+    }
+
+    /// The rate-limit quotas [`Rest`] starts from (VIP0 by default; KuCoin's
+    /// `gw-ratelimit-*` headers correct them from the first answer on).
+    #[must_use]
+    pub fn rate_limits(mut self, quotas: Quotas) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    /// When a call refused with `429000` is sent again (see [`RetryPolicy`]; by default GETs
+    /// up to 3 times, writes never).
+    #[must_use]
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Opts in (or out) of sending again, once, an order placement or cancel refused with
+    /// `429000` when it carries a `clientOid` (KuCoin refuses a second order with the same one).
+    #[must_use]
+    pub fn retry_orders_with_client_oid(mut self, yes: bool) -> Self {
+        self.retry = self.retry.writes_with_client_oid(yes);
+        self
+    }
+
+    /// The rate-limit quotas (see [`Config::rate_limits`]).
+    #[must_use]
+    pub fn rate_limits_value(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// The retry policy for `429000` (see [`Config::retry_policy`]).
+    #[must_use]
+    pub fn retry_policy_value(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Another REST base URL (KuCoin's sandbox, a test server). An explicit `http://` base
@@ -256,37 +302,90 @@ impl<M: Market> Config<M> {
     }
 }
 
-/// A blocking REST client for market `M`, signing with KuCoin's clock once it has learnt it.
+/// A blocking REST client for market `M`, signing with KuCoin's clock once it has learnt it,
+/// and keeping under KuCoin's rate limits: every call waits for room in its pool
+/// ([`RateBudget`], shared by the clones of this client).
+///
+/// ```
+/// use kucoin_blocking::{Config, Rest};
+/// use kucoin_blocking::proto::rest::{ServerTime, budget::Quotas, operation::Pool};
+/// use kucoin_blocking::proto::Spot;
+/// # let fake = kucoin_tests::FakeKucoin::start(kucoin_tests::FakeConfig::spot()).unwrap();
+/// # let rest_url = fake.rest_url();
+/// let config = Config::<Spot>::new()
+///     .rest_url(&rest_url)?
+///     .rate_limits(Quotas::vip0().with(Pool::Spot, 6_000)); // a VIP level's quotas
+/// let rest = Rest::new(&config);
+/// let _time = rest.call(&ServerTime::<Spot>::new())?; // waits if the Public pool is full
+/// let public = rest.pool_status(Pool::Public);        // learnt from the answer's headers
+/// assert!(public.from_headers && public.remaining < public.limit);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rest<M: Market> {
     rest: RestClient<M>,
     agent: ureq::Agent,
     clock: Arc<Mutex<ServerTimeOffset>>,
+    budget: Arc<Mutex<RateBudget>>,
+    retry: RetryPolicy,
 }
 
 impl<M: Market> Rest<M> {
-    /// A client from a [`Config`] (base URL, credentials, timeout).
+    /// A client from a [`Config`] (base URL, credentials, timeout, rate limits).
     #[must_use]
     pub fn new(config: &Config<M>) -> Self {
         Self {
             rest: config.rest.clone(),
             agent: transport::http_agent_with_roots(config.http_timeout, &config.tls_roots),
             clock: Arc::new(Mutex::new(ServerTimeOffset::zero())),
+            budget: Arc::new(Mutex::new(RateBudget::new(config.quotas.clone()))),
+            retry: config.retry,
         }
     }
 
-    /// Calls `endpoint` (any method: GET, POST, DELETE) and returns its typed data. A clock-skew refusal (`400002`) is
-    /// answered by learning KuCoin's time and retrying once; other errors are returned
-    /// (see [`ResponseError::is_retryable`]).
+    /// Calls `endpoint` (any method: GET, POST, DELETE) and returns its typed data.
+    ///
+    /// It first waits (sleeping) until the endpoint's pool has room for its weight. A
+    /// clock-skew refusal (`400002`) is answered by learning KuCoin's time and retrying once;
+    /// a `429000` stops the pool until its reset, then the call is sent again when the
+    /// [`RetryPolicy`] allows (GETs), else the error is returned with its code; other errors
+    /// are returned (see [`ResponseError::is_retryable`]).
     pub fn call<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
-        match self.call_once(endpoint) {
-            Err(Error::Response(e))
-                if e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
-            {
-                self.sync_clock()?;
-                self.call_once(endpoint)
+        let cost = endpoint.rate_cost();
+        let mut skew_retried = false;
+        let mut limited = 0;
+        loop {
+            let (resp, ticket) = self.send(endpoint, cost)?;
+            let status = http::StatusCode::from_u16(resp.status)
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let parsed = parse_response::<E>(status, &resp.headers, &resp.body);
+            let outcome = Outcome::of(&parsed.result);
+            self.settle(ticket, parsed.rate_limit, outcome);
+            match parsed.result {
+                Err(_)
+                    if outcome == Outcome::RateLimited
+                        && self.retry.may_retry(
+                            &E::METHOD,
+                            &endpoint.query(),
+                            &endpoint.body(),
+                            limited,
+                        ) =>
+                {
+                    limited += 1;
+                    log::debug!(
+                        "429000 on {}: retry {limited} after the reset",
+                        endpoint.path()
+                    );
+                }
+                Err(e)
+                    if !skew_retried
+                        && e.api().is_some_and(|a| a.class() == ErrorClass::ClockSkew) =>
+                {
+                    skew_retried = true;
+                    self.sync_clock()?;
+                }
+                other => return Ok(other?),
             }
-            other => other,
         }
     }
 
@@ -307,21 +406,64 @@ impl<M: Market> Rest<M> {
 
     /// Learns KuCoin's clock from `GET /api/v1/timestamp`.
     pub fn sync_clock(&self) -> Result<ServerTimeOffset, Error> {
+        let endpoint = ServerTime::<M>::default();
         let sent = unix_now();
-        let req = self.rest.request(&ServerTime::<M>::default(), sent)?;
-        let resp = transport::execute(&self.agent, req)?;
+        let (resp, ticket) = self.send(&endpoint, endpoint.rate_cost())?;
+        let outcome = Outcome::of_answer(resp.status, &resp.body);
+        self.settle(ticket, RateLimit::from_headers(&resp.headers), outcome);
         let mut clock = self.clock.lock().unwrap_or_else(|p| p.into_inner());
         clock.observe_response(sent, unix_now(), resp.status, &resp.body)?;
         Ok(*clock)
     }
 
-    fn call_once<E: Endpoint<Market = M>>(&self, endpoint: &E) -> Result<E::Response, Error> {
+    /// The rate-limit budget of every pool now (limit, remaining, reset).
+    #[must_use]
+    pub fn budget(&self) -> std::collections::BTreeMap<Pool, PoolStatus> {
+        self.lock_budget().snapshot_all(Instant::now())
+    }
+
+    /// The rate-limit budget of `pool` now.
+    #[must_use]
+    pub fn pool_status(&self, pool: Pool) -> PoolStatus {
+        self.lock_budget().snapshot(pool, Instant::now())
+    }
+
+    fn lock_budget(&self) -> std::sync::MutexGuard<'_, RateBudget> {
+        self.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for room in the pool, then signs and sends one request.
+    fn send<E: Endpoint<Market = M>>(
+        &self,
+        endpoint: &E,
+        cost: RateCost,
+    ) -> Result<(transport::HttpResponse, Ticket), Error> {
+        let ticket = loop {
+            let now = Instant::now();
+            let acquired = self.lock_budget().acquire(cost, now);
+            match acquired {
+                Ok(ticket) => break ticket,
+                Err(at) => thread::sleep(at.saturating_duration_since(now)),
+            }
+        };
         let offset = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
-        let req = self.rest.request(endpoint, offset.adjust(unix_now()))?;
-        let resp = transport::execute(&self.agent, req)?;
-        let status = http::StatusCode::from_u16(resp.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        Ok(parse_response::<E>(status, &resp.headers, &resp.body).result?)
+        let sent = self
+            .rest
+            .request(endpoint, offset.adjust(unix_now()))
+            .map_err(Error::from)
+            .and_then(|req| Ok(transport::execute(&self.agent, req)?));
+        match sent {
+            Ok(resp) => Ok((resp, ticket)),
+            Err(e) => {
+                self.lock_budget().on_failed(ticket, Instant::now());
+                Err(e)
+            }
+        }
+    }
+
+    fn settle(&self, ticket: Ticket, headers: Option<RateLimit>, outcome: Outcome) {
+        self.lock_budget()
+            .on_response(ticket, headers, outcome, Instant::now());
     }
 }
 

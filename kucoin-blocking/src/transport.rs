@@ -122,6 +122,21 @@ pub fn http_agent_with_roots(
     builder.build().into()
 }
 
+/// The WebSocket handshake request for `url`, naming this library in `User-Agent`
+/// ([`kucoin_proto::USER_AGENT`]).
+pub fn handshake_request(url: &Url) -> Result<http::Request<()>, TransportError> {
+    use tungstenite::client::IntoClientRequest;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(TransportError::from_ws)?;
+    request.headers_mut().insert(
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(kucoin_proto::USER_AGENT),
+    );
+    Ok(request)
+}
+
 /// Sends one request built by `kucoin-proto` and reads the whole answer.
 pub fn execute(
     agent: &ureq::Agent,
@@ -255,15 +270,15 @@ impl WsConn {
         let config = tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME));
+        let request = handshake_request(url)?;
         let (ws, _response) =
-            tungstenite::client_tls_with_config(url.as_str(), tcp, Some(config), Some(connector))
+            tungstenite::client_tls_with_config(request, tcp, Some(config), Some(connector))
                 .map_err(|e| match e {
-                tungstenite::HandshakeError::Failure(e) => TransportError::from_ws(e),
-                tungstenite::HandshakeError::Interrupted(_) => TransportError::Io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "WebSocket handshake timed out",
-                )),
-            })?;
+                    tungstenite::HandshakeError::Failure(e) => TransportError::from_ws(e),
+                    tungstenite::HandshakeError::Interrupted(_) => TransportError::Io(
+                        io::Error::new(io::ErrorKind::TimedOut, "WebSocket handshake timed out"),
+                    ),
+                })?;
         Ok(WsConn { ws })
     }
 

@@ -146,6 +146,158 @@ pub fn rest_answer(_now: Instant, data: &[u8]) {
     }
 }
 
+/// A script over a [`RateBudget`](crate::rest::budget::RateBudget). The first byte picks the mode:
+///
+/// - even: adversarial. Calls are sent and answered in any order with arbitrary
+///   `gw-ratelimit-*` values (or none), 429000s and failures; after each step: a wait always ends
+///   in the future, nothing is more than four windows away, what remains never exceeds the quota,
+///   the weight in flight equals the tickets not yet answered.
+/// - odd: honest. One pool against a model gateway (window starting at its first request, the
+///   quota from the second byte, one-way latencies up to 20 ms, answers in any order): a client
+///   that sends only when told to never draws a 429000.
+pub fn rate_budget(t0: Instant, data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    if mode % 2 == 0 {
+        rate_budget_adversarial(t0, rest);
+    } else {
+        rate_budget_honest(t0, rest);
+    }
+}
+
+fn rate_budget_adversarial(t0: Instant, data: &[u8]) {
+    use crate::rest::RateLimit;
+    use crate::rest::budget::{Decision, Outcome, POOLS, Quotas, RateBudget, Ticket};
+    let window = Duration::from_millis(1_000);
+    let margin = Duration::from_millis(50);
+    let mut budget = RateBudget::new(
+        Quotas::vip0()
+            .uniform(100)
+            .window(window)
+            .safety_margin(margin),
+    );
+    let mut tickets: Vec<Ticket> = Vec::new();
+    let mut now = t0;
+    let mut s = Script::new(data);
+    while let Some(op) = s.op() {
+        let pool = POOLS[usize::from(s.byte()) % POOLS.len()];
+        match op % 6 {
+            0 => now += Duration::from_millis(u64::from(s.byte()) * 4),
+            1 => {
+                let weight = u32::from(s.byte());
+                match budget.check(pool, weight, now) {
+                    Decision::SendNow => tickets.push(budget.on_sent(pool, weight, now)),
+                    Decision::WaitUntil(at) => assert!(at > now, "a wait that ends now or before"),
+                }
+            }
+            2 | 3 if !tickets.is_empty() => {
+                let t = tickets.remove(usize::from(s.byte()) % tickets.len());
+                let b = s.bytes(6);
+                let n = |i: usize| u64::from(b.get(i).copied().unwrap_or(0)) << (b.len() % 5 * 4);
+                let headers = (op % 6 == 2).then(|| RateLimit {
+                    limit: n(0) * 256 + n(1),
+                    remaining: n(2) * 256 + n(3),
+                    reset_ms: n(4) * 256 + n(5),
+                });
+                let outcome = if s.byte() % 3 == 0 {
+                    Outcome::RateLimited
+                } else {
+                    Outcome::Ok
+                };
+                budget.on_response(t, headers, outcome, now);
+            }
+            4 if !tickets.is_empty() => {
+                let t = tickets.remove(usize::from(s.byte()) % tickets.len());
+                budget.on_failed(t, now);
+            }
+            _ => {
+                let w = u32::from(s.byte());
+                let _ = budget.on_sent(pool, w, now).weight();
+                // Forgotten ticket: stays in flight for ever (a caller that lost it).
+                tickets.push(budget.on_sent(pool, 0, now));
+            }
+        }
+        let far = now + window * 4 + window + margin * 2;
+        for p in POOLS {
+            let st = budget.snapshot(p, now);
+            assert!(st.remaining <= st.limit.max(100), "{p:?}: {st:?}");
+            assert!(st.resets_at.is_none_or(|r| r <= far), "{p:?}: {st:?}");
+            assert!(
+                st.blocked_until.is_none_or(|b| b > now && b <= far),
+                "{p:?}: {st:?}"
+            );
+            if let Decision::WaitUntil(at) = budget.check(p, 1, now) {
+                assert!(at > now && at <= far, "{p:?}: waits until {at:?}");
+            }
+        }
+    }
+}
+
+fn rate_budget_honest(t0: Instant, data: &[u8]) {
+    use crate::rest::RateLimit;
+    use crate::rest::budget::{Decision, Outcome, Quotas, RateBudget, Ticket};
+    use crate::rest::operation::Pool;
+    let mut s = Script::new(data);
+    let quota = 20 + u64::from(s.byte()) * 4;
+    let window = Duration::from_millis(1_000);
+    let mut budget = RateBudget::new(
+        Quotas::vip0()
+            .with(Pool::Spot, quota)
+            .window(window)
+            .safety_margin(Duration::from_millis(50)),
+    );
+    // Gateway: window start and weight used.
+    let mut start: Option<Instant> = None;
+    let mut used = 0u64;
+    // Calls on their way: (arrives at the gateway, ticket, weight).
+    let mut to_gateway: Vec<(Instant, Ticket, u64)> = Vec::new();
+    // Answers on their way: (arrives at the client, ticket, headers).
+    let mut to_client: Vec<(Instant, Ticket, RateLimit)> = Vec::new();
+    let mut now = t0;
+    while let Some(op) = s.op() {
+        match op % 3 {
+            0 => now += Duration::from_millis(u64::from(s.byte()) * 4),
+            1 => {
+                let weight = 1 + u32::from(s.byte() % 8);
+                let fwd = Duration::from_millis(u64::from(s.byte() % 21));
+                if budget.check(Pool::Spot, weight, now) == Decision::SendNow {
+                    let t = budget.on_sent(Pool::Spot, weight, now);
+                    to_gateway.push((now + fwd, t, u64::from(weight)));
+                }
+            }
+            _ => {}
+        }
+        let back = Duration::from_millis(u64::from(s.byte() % 21));
+        // The gateway takes what has arrived, in arrival order.
+        to_gateway.sort_by_key(|c| c.0);
+        while to_gateway.first().is_some_and(|c| c.0 <= now) {
+            let (at, t, weight) = to_gateway.remove(0);
+            if start.is_some_and(|st| at >= st + window) {
+                start = None;
+                used = 0;
+            }
+            let st = *start.get_or_insert(at);
+            assert!(used + weight <= quota, "the gateway would answer 429000");
+            used += weight;
+            let left = (st + window).saturating_duration_since(at);
+            let reset_ms = u64::try_from(left.as_micros().div_ceil(1_000)).unwrap_or(0);
+            let headers = RateLimit {
+                limit: quota,
+                remaining: quota - used,
+                reset_ms,
+            };
+            to_client.push((at + back, t, headers));
+        }
+        // Answers come back in any order of their arrival times.
+        to_client.sort_by_key(|c| c.0);
+        while to_client.first().is_some_and(|c| c.0 <= now) {
+            let (_, t, headers) = to_client.remove(0);
+            budget.on_response(t, Some(headers), Outcome::Ok, now);
+        }
+    }
+}
+
 /// A REST answer: the first byte picks the HTTP status, the rest is the body. Parsed as every
 /// endpoint's response type; errors must be typed, displayable and classifiable.
 pub fn rest_envelope(now: Instant, data: &[u8]) {
@@ -1232,7 +1384,7 @@ mod fuzz_seeds {
     type Target = (&'static str, fn(Instant, &[u8]));
 
     /// Every fuzz target, by its directory name under `fuzz/seeds`.
-    const TARGETS: [Target; 11] = [
+    const TARGETS: [Target; 12] = [
         ("ws_frame", ws_frame),
         ("rest_envelope", rest_envelope),
         ("rest_answer", rest_answer),
@@ -1244,6 +1396,7 @@ mod fuzz_seeds {
         ("feed_script", feed_script),
         ("ws_channel", |_, d| ws_channel(d)),
         ("pool_script", pool_script),
+        ("rate_budget", rate_budget),
     ];
 
     fn seeds_dir() -> PathBuf {

@@ -111,5 +111,9 @@ pub mod rest;
 pub mod time;
 pub mod ws;
 
+/// The `User-Agent` this library sends on REST requests and WebSocket handshakes:
+/// `kucoin-rs/<version>`.
+pub const USER_AGENT: &str = concat!("kucoin-rs/", env!("CARGO_PKG_VERSION"));
+
 pub use market::{Broker, Futures, FuturesSymbol, Market, Spot, SpotSymbol, Symbol};
 pub use time::{ServerTimeOffset, UnixMillis};

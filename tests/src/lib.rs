@@ -75,6 +75,7 @@ mod render;
 mod rest;
 mod spec;
 
+pub use kucoin_proto::rest::operation::Pool;
 pub use spec::{example_answers, example_requests};
 pub mod tls;
 mod ws;
@@ -279,9 +280,10 @@ pub struct FakeConfig {
     pub clock_offset_ms: i64,
     /// Largest accepted |KC-API-TIMESTAMP - server time| (KuCoin: 5000 ms).
     pub timestamp_window_ms: u64,
-    /// `gw-ratelimit-limit`: requests per window; past it the fake answers 429000.
+    /// `gw-ratelimit-limit`: every pool's quota per window, in weight units (each operation
+    /// costs its specification weight in its pool); past it the fake answers 429000.
     pub rate_limit: u32,
-    /// Length of the rate-limit window (ms).
+    /// Length of the rate-limit window (ms); a pool's window starts at its first request.
     pub rate_limit_window_ms: u64,
     /// Frames queued per connection before the fake closes it as a slow consumer (with a close
     /// frame once the queue is drained), like exchanges do; bounds the fake's memory.
@@ -419,6 +421,57 @@ pub struct FaultStats {
     pub too_many_requests: u64,
     /// Snapshot answers delayed.
     pub slow_snapshots: u64,
+}
+
+/// One rate-limit window of one pool, as the fake counted it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateWindow {
+    /// Weight charged (accepted calls only).
+    pub used: u64,
+    /// Calls accepted.
+    pub calls: u64,
+    /// Calls refused with 429000.
+    pub refused: u64,
+    /// Calls refused while the pool was not yet full (too heavy for what was left).
+    pub refused_with_room: u64,
+    /// Whether the window is over (false for the current one).
+    pub closed: bool,
+}
+
+/// A pool's current window and its history.
+#[derive(Debug, Default)]
+pub(crate) struct RatePool {
+    pub start: Option<Instant>,
+    pub used: u64,
+    pub calls: u64,
+    pub refused: u64,
+    pub refused_with_room: u64,
+    pub history: Vec<RateWindow>,
+}
+
+impl RatePool {
+    /// Closes the window once it is over.
+    pub(crate) fn roll(&mut self, now: Instant, window: Duration) {
+        if self.start.is_some_and(|s| now.duration_since(s) >= window) {
+            self.history.push(self.current(true));
+            self.start = None;
+            self.used = 0;
+            self.calls = 0;
+            self.refused = 0;
+            self.refused_with_room = 0;
+        }
+    }
+
+    fn current(&self, closed: bool) -> RateWindow {
+        RateWindow {
+            used: self.used,
+            calls: self.calls,
+            refused: self.refused,
+            refused_with_room: self.refused_with_room,
+            closed,
+        }
+    }
 }
 
 /// Counters of what the fake has seen and done.
@@ -562,8 +615,12 @@ pub(crate) struct State {
     pub token_rng: SplitMix64,
     pub drop_next: u64,
     pub too_many_next: u64,
-    pub rate_window_start: Instant,
-    pub rate_used: u32,
+    /// Rate-limit windows per pool.
+    pub rate_pools: BTreeMap<Pool, RatePool>,
+    /// `User-Agent` values of REST requests, with counts.
+    pub user_agents: BTreeMap<String, u64>,
+    /// `User-Agent` values of WebSocket handshakes, with counts.
+    pub ws_user_agents: BTreeMap<String, u64>,
     /// Bodies received per specification operation id, in order.
     pub spec_calls: BTreeMap<&'static str, Vec<String>>,
 }
@@ -736,6 +793,45 @@ impl FakeHandle {
     /// Drops the next `n` level-2 frames that would be sent (to any connection).
     pub fn inject_drop(&self, n: u64) {
         self.shared.lock().drop_next += n;
+    }
+
+    /// Uses up the current window of `pool` (starting one now if none runs): its next
+    /// request gets a real 429000 with the window's `gw-ratelimit-reset`.
+    pub fn exhaust_pool(&self, pool: Pool) {
+        let quota = u64::from(self.shared.config.rate_limit);
+        let window = Duration::from_millis(self.shared.config.rate_limit_window_ms.max(1));
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        let entry = state.rate_pools.entry(pool).or_default();
+        entry.roll(now, window);
+        entry.start.get_or_insert(now);
+        entry.used = entry.used.max(quota);
+    }
+
+    /// Every rate-limit window of `pool` so far, oldest first (the last is the current one,
+    /// not closed, when one runs).
+    pub fn rate_windows(&self, pool: Pool) -> Vec<RateWindow> {
+        let window = Duration::from_millis(self.shared.config.rate_limit_window_ms.max(1));
+        let mut state = self.shared.lock();
+        let Some(entry) = state.rate_pools.get_mut(&pool) else {
+            return Vec::new();
+        };
+        entry.roll(Instant::now(), window);
+        let mut out = entry.history.clone();
+        if entry.start.is_some() {
+            out.push(entry.current(false));
+        }
+        out
+    }
+
+    /// The `User-Agent` values REST requests carried, with counts.
+    pub fn user_agents(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().user_agents.clone()
+    }
+
+    /// The `User-Agent` values WebSocket handshakes carried, with counts.
+    pub fn ws_user_agents(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().ws_user_agents.clone()
     }
 
     /// Answers the next `n` bullet or snapshot requests with 429000.
@@ -958,8 +1054,9 @@ impl FakeKucoin {
             token_rng: SplitMix64::new(config.seed.wrapping_add(0x5EED)),
             drop_next: 0,
             too_many_next: 0,
-            rate_window_start: Instant::now(),
-            rate_used: 0,
+            rate_pools: BTreeMap::new(),
+            user_agents: BTreeMap::new(),
+            ws_user_agents: BTreeMap::new(),
             spec_calls: BTreeMap::new(),
         };
         let shared = Arc::new(Shared {

@@ -72,9 +72,12 @@ fn handle(shared: &Arc<Shared>, mut request: Request) {
         header: &header,
     };
 
-    let (limited, limit_headers) = rate_limit(shared);
+    if let Some(agent) = header("user-agent") {
+        *shared.lock().user_agents.entry(agent).or_default() += 1;
+    }
+    let path = target.split_once('?').map_or(target.as_str(), |(p, _)| p);
+    let (limited, limit_headers) = rate_limit(shared, &method, path);
     let answer = if limited {
-        bump(&shared.counters.too_many_requests);
         Answer::error(429, "429000", "Too Many Requests")
     } else {
         route(shared, &signed)
@@ -95,29 +98,43 @@ fn handle(shared: &Arc<Shared>, mut request: Request) {
     }
 }
 
-/// Counts the request in the current window; returns whether it is over the limit, and the
-/// `gw-ratelimit-*` headers to send.
-fn rate_limit(shared: &Shared) -> (bool, Vec<(&'static str, String)>) {
+/// Charges the request's weight to its pool's current window; returns whether it is over
+/// the quota (then it is refused and not charged), and the `gw-ratelimit-*` headers to send.
+///
+/// Like KuCoin's rate limit 2.0: one quota per pool ([`crate::FakeConfig::rate_limit`]) per
+/// window, the window starting at the pool's first request; every operation costs its
+/// specification weight.
+fn rate_limit(shared: &Shared, method: &str, path: &str) -> (bool, Vec<(&'static str, String)>) {
     let config = &shared.config;
+    let (pool, weight) = crate::spec::cost(config.market, method, path);
+    let quota = u64::from(config.rate_limit);
     let window = Duration::from_millis(config.rate_limit_window_ms.max(1));
-    let mut state = shared.lock();
     let now = Instant::now();
-    if now.duration_since(state.rate_window_start) >= window {
-        state.rate_window_start = now;
-        state.rate_used = 0;
+    let mut state = shared.lock();
+    let entry = state.rate_pools.entry(pool).or_default();
+    entry.roll(now, window);
+    let start = *entry.start.get_or_insert(now);
+    let limited = entry.used + weight > quota;
+    if limited {
+        entry.refused += 1;
+        if entry.used < quota {
+            entry.refused_with_room += 1;
+        }
+    } else {
+        entry.used += weight;
+        entry.calls += 1;
     }
-    let limited = state.rate_used >= config.rate_limit;
-    if !limited {
-        state.rate_used += 1;
+    let remaining = quota.saturating_sub(entry.used);
+    let left = (start + window).saturating_duration_since(now);
+    let reset = left.as_micros().div_ceil(1_000);
+    drop(state);
+    if limited {
+        bump(&shared.counters.too_many_requests);
     }
-    let remaining = config.rate_limit.saturating_sub(state.rate_used);
-    let reset = window
-        .saturating_sub(now.duration_since(state.rate_window_start))
-        .as_millis();
     (
         limited,
         vec![
-            ("gw-ratelimit-limit", config.rate_limit.to_string()),
+            ("gw-ratelimit-limit", quota.to_string()),
             ("gw-ratelimit-remaining", remaining.to_string()),
             ("gw-ratelimit-reset", reset.to_string()),
         ],

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use kucoin_proto::rest::Access;
-use kucoin_proto::rest::operation::{Host, OperationInfo, operations};
+use kucoin_proto::rest::operation::{Host, OperationInfo, Pool, operations};
 
 /// One routable operation and its example answer.
 pub(crate) struct SpecRoute {
@@ -87,4 +87,12 @@ pub(crate) fn find(market: crate::Market, method: &str, path: &str) -> Option<&'
 /// Whether the route needs a signature.
 pub(crate) fn is_private(route: &SpecRoute) -> bool {
     route.info.access == Access::Private
+}
+
+/// The pool and weight the fake charges for `method path` (the specification's values; an
+/// unknown operation costs 2 in the public pool).
+pub(crate) fn cost(market: crate::Market, method: &str, path: &str) -> (Pool, u64) {
+    find(market, method, path).map_or((Pool::Public, 2), |r| {
+        (r.info.pool, u64::from(r.info.weight.unwrap_or(2)))
+    })
 }

@@ -106,6 +106,17 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
     let private = Cell::new(false);
     let connect_id = RefCell::new(None);
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if let Some(agent) = request
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+        {
+            *shared
+                .lock()
+                .ws_user_agents
+                .entry(agent.to_owned())
+                .or_default() += 1;
+        }
         let query = request.uri().query().unwrap_or("");
         *connect_id.borrow_mut() = query_param(query, "connectId");
         let token = query_param(query, "token");

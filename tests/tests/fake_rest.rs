@@ -254,24 +254,49 @@ fn injected_too_many_requests_answer_429000_with_status_429_then_recover() {
 }
 
 #[test]
-fn rate_limit_headers_count_down_and_exhaustion_answers_429000() {
+fn rate_limit_headers_count_down_by_weight_and_exhaustion_answers_429000() {
     let mut config = FakeConfig::spot();
-    config.rate_limit = 3;
+    // Spot's GET /api/v1/timestamp weighs 3 in the public pool.
+    config.rate_limit = 9;
     let fake = FakeKucoin::start(config).unwrap();
     let remaining: Vec<String> = (0..3)
         .map(|_| {
             let answer = get(&fake, "/api/v1/timestamp");
-            assert_eq!(answer.headers["gw-ratelimit-limit"], "3");
+            assert_eq!(answer.headers["gw-ratelimit-limit"], "9");
             assert!(answer.headers["gw-ratelimit-reset"].parse::<u64>().unwrap() <= 30_000);
             answer.headers["gw-ratelimit-remaining"].clone()
         })
         .collect();
-    assert_eq!(remaining, ["2", "1", "0"]);
+    assert_eq!(remaining, ["6", "3", "0"]);
     let answer = get(&fake, "/api/v1/timestamp");
     assert_eq!(
         (answer.status, answer.json["code"].as_str()),
         (429, Some("429000"))
     );
+    assert_eq!(answer.headers["gw-ratelimit-remaining"], "0");
+    // The public pool was charged; the others were not.
+    let windows = fake.rate_windows(kucoin_tests::Pool::Public);
+    assert_eq!(windows.len(), 1);
+    assert_eq!(
+        (windows[0].used, windows[0].calls, windows[0].refused),
+        (9, 3, 1)
+    );
+    assert!(fake.rate_windows(kucoin_tests::Pool::Spot).is_empty());
+}
+
+#[test]
+fn an_exhausted_pool_answers_429000_until_its_window_ends() {
+    let mut config = FakeConfig::spot();
+    config.rate_limit_window_ms = 300;
+    let fake = FakeKucoin::start(config).unwrap();
+    fake.exhaust_pool(kucoin_tests::Pool::Public);
+    let answer = get(&fake, "/api/v1/timestamp");
+    assert_eq!(answer.json["code"], "429000");
+    let reset: u64 = answer.headers["gw-ratelimit-reset"].parse().unwrap();
+    assert!((1..=300).contains(&reset), "{reset}");
+    std::thread::sleep(Duration::from_millis(reset + 20));
+    let answer = get(&fake, "/api/v1/timestamp");
+    assert_eq!(answer.json["code"], "200000");
 }
 
 #[test]

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use super::budget::{RateCost, host_of};
+use super::operation::{Host, Pool};
 use super::{Access, Bullet, Endpoint, L2Snapshot, Query, SymbolInfo};
 use crate::market::{Futures, FuturesSymbol, Market, Spot, SpotSymbol};
 use crate::time::UnixMillis;
@@ -50,6 +52,13 @@ impl<M: Market> Endpoint for ServerTime<M> {
     fn path(&self) -> Cow<'static, str> {
         Cow::Borrowed("/api/v1/timestamp")
     }
+    /// Public pool; weight 3 on the spot host, 2 on the futures host (KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        match host_of::<M>() {
+            Host::Futures => RateCost::new(Pool::Public, 2),
+            _ => RateCost::new(Pool::Public, 3),
+        }
+    }
 }
 
 /// `POST /api/v1/bullet-public`: a WebSocket token for public topics (spot and futures).
@@ -67,6 +76,10 @@ impl<M: Market> Endpoint for BulletPublic<M> {
     fn path(&self) -> Cow<'static, str> {
         Cow::Borrowed("/api/v1/bullet-public")
     }
+    /// Public pool, weight 10 (KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        RateCost::new(Pool::Public, 10)
+    }
 }
 
 /// `POST /api/v1/bullet-private`: a WebSocket token for private and public topics (signed).
@@ -83,6 +96,13 @@ impl<M: Market> Endpoint for BulletPrivate<M> {
     const ACCESS: Access = Access::Private;
     fn path(&self) -> Cow<'static, str> {
         Cow::Borrowed("/api/v1/bullet-private")
+    }
+    /// Weight 10 in the host's trading pool (Spot or Futures; KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        match host_of::<M>() {
+            Host::Futures => RateCost::new(Pool::Futures, 10),
+            _ => RateCost::new(Pool::Spot, 10),
+        }
     }
 }
 
@@ -111,6 +131,10 @@ impl Endpoint for SpotFullOrderBook {
     }
     fn query(&self) -> Query {
         Query::new().with("symbol", self.symbol.as_str())
+    }
+    /// Spot pool, weight 3 (KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        RateCost::new(Pool::Spot, 3)
     }
 }
 
@@ -155,6 +179,10 @@ impl Endpoint for SpotPartOrderBook {
     fn query(&self) -> Query {
         Query::new().with("symbol", self.symbol.as_str())
     }
+    /// Public pool, weight 2 (KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        RateCost::new(Pool::Public, 2)
+    }
 }
 
 /// `GET /api/v1/level2/snapshot?symbol=`: the full futures book (public).
@@ -182,6 +210,10 @@ impl Endpoint for FuturesOrderBook {
     }
     fn query(&self) -> Query {
         Query::new().with("symbol", self.symbol.as_str())
+    }
+    /// Public pool, weight 3 (KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        RateCost::new(Pool::Public, 3)
     }
 }
 
@@ -221,5 +253,9 @@ impl Endpoint for SpotSymbols {
             Some(m) => Query::new().with("market", m.as_str()),
             None => Query::new(),
         }
+    }
+    /// Public pool, weight 4 (KuCoin's spec).
+    fn rate_cost(&self) -> RateCost {
+        RateCost::new(Pool::Public, 4)
     }
 }

@@ -71,6 +71,7 @@
 //! ```
 
 pub mod api;
+pub mod budget;
 pub mod bullet;
 pub mod endpoints;
 pub mod envelope;
@@ -214,6 +215,13 @@ pub trait Endpoint {
     /// The exact body bytes to send and sign (empty for none).
     fn body(&self) -> Vec<u8> {
         Vec::new()
+    }
+    /// The rate-limit pool and weight this call is charged (KuCoin's specification values).
+    ///
+    /// By default looked up in the operation table by host, method and path (see
+    /// [`budget::RateCost::lookup`]).
+    fn rate_cost(&self) -> budget::RateCost {
+        budget::RateCost::lookup::<Self::Market>(&Self::METHOD, &self.path(), Self::ACCESS)
     }
 }
 
@@ -406,6 +414,10 @@ impl<M: Market> RestClient<M> {
         headers.insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(crate::USER_AGENT),
         );
         if E::ACCESS == Access::Private {
             let signer = self
