@@ -49,8 +49,8 @@ where
 
 const LIMIT: Duration = Duration::from_secs(10);
 /// The chaos part of the soak; the quiet part is half as long (the last third of the run).
-const CHAOS: Duration = Duration::from_millis(3_000);
-const QUIET: Duration = Duration::from_millis(1_500);
+const CHAOS: Duration = Duration::from_millis(6_000);
+const QUIET: Duration = Duration::from_millis(3_000);
 
 /// A chaotic, fast market with every fault on, pings every 200 ms.
 fn chaos_fake(seed: u64) -> FakeKucoin {
