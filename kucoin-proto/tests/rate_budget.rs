@@ -542,3 +542,83 @@ fn snapshot_all_lists_every_pool() {
     assert_eq!(all.len(), 7);
     assert_eq!(all[&Pool::Spot].limit, 4_000);
 }
+
+/// Sends `w` at a time until the budget says wait; the weight sent.
+fn send_until_told_to_wait(b: &mut RateBudget, w: u32, now: Instant) -> u64 {
+    let mut sent = 0;
+    while b.check(Pool::Spot, w, now) == Decision::SendNow {
+        let _ticket = b.on_sent(Pool::Spot, w, now);
+        sent += u64::from(w);
+        assert!(sent < 1_000, "the budget never says wait");
+    }
+    sent
+}
+
+#[test]
+fn a_call_in_flight_when_the_window_ends_stays_charged_in_the_next_window() {
+    // Found by the rate_budget fuzz target (honest gateway): a call sent just before the local
+    // window ended reached KuCoin in its next window; its answer came back after the local
+    // roll, and the new window forgot it.
+    let t0 = start();
+    let quota = 20;
+    let mut b = RateBudget::new(
+        Quotas::vip0()
+            .with(Pool::Spot, quota)
+            .window(ms(1_000))
+            .safety_margin(ms(50)),
+    );
+    // KuCoin's window: [0, 1000). One call of 5, answered at 10 ms: ends 1,050 ms locally.
+    let first = b.on_sent(Pool::Spot, 5, t0);
+    b.on_response(first, Some(rl(quota, 15, 990)), Outcome::Ok, t0 + ms(10));
+    // At 1,040 ms (still the local window) a call of 3 leaves; KuCoin gets it at 1,045 ms and
+    // opens its next window [1045, 2045) with it: 17 left there.
+    assert_eq!(b.check(Pool::Spot, 3, t0 + ms(1_040)), Decision::SendNow);
+    let late = b.on_sent(Pool::Spot, 3, t0 + ms(1_040));
+    // Its answer arrives after the local window has ended.
+    b.on_response(
+        late,
+        Some(rl(quota, 17, 1_000)),
+        Outcome::Ok,
+        t0 + ms(1_100),
+    );
+    let status = b.snapshot(Pool::Spot, t0 + ms(1_100));
+    assert!(status.remaining <= 17, "{status:?}");
+    // Everything sent until KuCoin's window ends fits in what KuCoin has left.
+    let sent = send_until_told_to_wait(&mut b, 1, t0 + ms(1_100));
+    assert!(sent <= 17, "sent {sent} into a window with 17 left");
+    assert_eq!(sent, 17, "the rest of the window is usable");
+}
+
+#[test]
+fn a_late_answer_from_the_current_window_is_not_taken_for_the_next_one() {
+    // Found by the rate_budget fuzz target: two calls counted in one window, the first one's
+    // answer (17 left) delayed by half a window after the second's (10 left); a guess on the
+    // answer's arrival time took it for the next window and gave back 7.
+    let t0 = start();
+    let quota = 20;
+    let mut b = RateBudget::new(
+        Quotas::vip0()
+            .with(Pool::Spot, quota)
+            .window(ms(1_000))
+            .safety_margin(ms(50)),
+    );
+    let a = b.on_sent(Pool::Spot, 3, t0);
+    let c = b.on_sent(Pool::Spot, 7, t0);
+    b.on_response(c, Some(rl(quota, 10, 1_000)), Outcome::Ok, t0);
+    b.on_response(a, Some(rl(quota, 17, 1_000)), Outcome::Ok, t0 + ms(528));
+    let status = b.snapshot(Pool::Spot, t0 + ms(528));
+    // KuCoin has 10 left; the budget may be more careful (it charged the first call again
+    // while it was in flight) but never believes more.
+    assert!((7..=10).contains(&status.remaining), "{status:?}");
+    let sent = send_until_told_to_wait(&mut b, 1, t0 + ms(532));
+    assert!(
+        (7..=10).contains(&sent),
+        "sent {sent} into a window with 10 left"
+    );
+    // Nothing more before KuCoin's window ends (the late answer may push the local end later:
+    // it cannot tell a late answer from a newer window's, so it keeps the later end).
+    let Decision::WaitUntil(until) = b.check(Pool::Spot, 1, t0 + ms(532)) else {
+        panic!("a full window must wait");
+    };
+    assert!(until >= t0 + ms(1_000), "waits until {:?}", until - t0);
+}

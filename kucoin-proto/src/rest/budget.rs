@@ -259,6 +259,7 @@ pub struct Ticket {
     pool: Pool,
     weight: u64,
     epoch: u64,
+    sent: Instant,
 }
 
 impl Ticket {
@@ -366,6 +367,7 @@ impl PoolBudget {
             pool,
             weight,
             epoch: self.epoch,
+            sent: now,
         }
     }
 
@@ -377,8 +379,11 @@ impl PoolBudget {
         now: Instant,
         q: &Quotas,
     ) {
-        self.in_flight = self.in_flight.saturating_sub(ticket.weight);
+        // Roll before the call leaves the in-flight count: a call sent in the window that just
+        // ended may have reached KuCoin in the next one, and the new window must start with its
+        // weight charged (its answer, from an earlier window by its ticket, is not read below).
         self.roll(now);
+        self.in_flight = self.in_flight.saturating_sub(ticket.weight);
         let max_reset = q.window.saturating_mul(MAX_RESET_WINDOWS);
         let header_end = headers.map(|h| {
             let reset = Duration::from_millis(h.reset_ms).min(max_reset);
@@ -394,7 +399,14 @@ impl PoolBudget {
                 // The answer belongs to this window: the smaller count wins (answers may come
                 // back out of order), unless the quota itself changed.
                 (Some(end), Some(hend)) if current => {
-                    let next_window = hend > add(end, q.window / 2);
+                    // KuCoin answered between the call's sending and now, so the answer's
+                    // window ends no earlier than `sent + reset`; `end` is never earlier than
+                    // the current window's true end (it carries the latency and the margin).
+                    // Ending later than `end` means the answer counts a newer window, however
+                    // late the answer came back (1 ms for the header's rounding).
+                    let reset = Duration::from_millis(h.reset_ms).min(max_reset);
+                    let earliest_end = add(ticket.sent, reset);
+                    let next_window = earliest_end > add(end, Duration::from_millis(1));
                     if limit_changed || next_window {
                         self.remaining = left;
                     } else {
@@ -520,8 +532,10 @@ impl RateBudget {
     /// weight stays charged (KuCoin may have counted it).
     pub fn on_failed(&mut self, ticket: Ticket, now: Instant) {
         let p = self.pool(ticket.pool);
-        p.in_flight = p.in_flight.saturating_sub(ticket.weight);
+        // Roll first: a call that was in flight when the window ended may have been counted in
+        // the next one, so the new window starts with its weight charged.
         p.roll(now);
+        p.in_flight = p.in_flight.saturating_sub(ticket.weight);
     }
 
     /// The budget of `pool` at `now`.
