@@ -46,6 +46,12 @@
 //!   `/contractMarket/level2Depth5:SYM`, `/contractMarket/tickerV2:SYM`.
 //!
 //! Depth5 and ticker messages are sent once per generator tick per symbol, from the same book.
+//! So is every other public channel of the market a client follows (trades, level 1, depth50,
+//! klines, `/market/ticker:all`, symbol and market snapshots, call-auction data, margin mark and
+//! index prices; futures ticker V1, depth50, executions, instrument, 24-hour snapshot, klines):
+//! KuCoin's example message of the channel with the book's symbol, prices, sizes, levels,
+//! sequence and times in it. Private channels and futures announcements carry what a test
+//! scripts ([`FakeHandle::inject_channel_frame`]).
 //!
 //! # Behaviour chosen where KuCoin is not documented
 //! - A WebSocket upgrade with a missing or never-issued `token` is refused with HTTP 401 (what
@@ -70,6 +76,7 @@
 
 mod auth;
 mod book;
+mod channels;
 pub mod demo;
 mod render;
 mod rest;
@@ -548,8 +555,9 @@ pub(crate) enum TopicKind {
     Level2,
     Depth5,
     Ticker,
-    /// Any other channel (its whole topic in place of the symbol): scripted frames only, see
-    /// [`FakeHandle::inject_channel_frame`].
+    /// Any other channel (its whole topic in place of the symbol): rendered from the book when
+    /// it is a public market channel, else scripted frames only (see
+    /// [`FakeHandle::inject_channel_frame`]).
     Scripted,
 }
 
@@ -1204,6 +1212,18 @@ pub(crate) fn generate(shared: &Shared, state: &mut State, rounds: u32) {
         (config.max_changes_per_update, config.sequence_only_one_in)
     };
     let symbols: Vec<String> = state.books.keys().cloned().collect();
+    // Other public channels followed by someone, rendered from the book below.
+    let followed = channels::followed(
+        config.market,
+        state
+            .conns
+            .values()
+            .filter(|c| !c.dead)
+            .flat_map(|c| c.topics.iter())
+            .filter(|(kind, _)| *kind == TopicKind::Scripted)
+            .map(|(_, topic)| topic.as_str()),
+        &symbols,
+    );
     for symbol in &symbols {
         for _ in 0..rounds {
             let time_ms = shared.now_ms();
@@ -1249,6 +1269,13 @@ pub(crate) fn generate(shared: &Shared, state: &mut State, rounds: u32) {
             };
             let text: Arc<str> = render(config.market, book, time_ms).into();
             send_topic(shared, state, kind, symbol, &text);
+        }
+        for rendered in followed.get(symbol).into_iter().flatten() {
+            let Some(book) = state.books.get(symbol) else {
+                continue;
+            };
+            let text: Arc<str> = channels::render(rendered, book, time_ms).into();
+            send_topic(shared, state, TopicKind::Scripted, &rendered.topic, &text);
         }
     }
 }

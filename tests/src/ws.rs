@@ -384,6 +384,10 @@ fn parse_topic(shared: &Shared, topic: &str) -> Result<(TopicKind, Vec<String>),
         // A channel without parameters (`/account/balance`, `/spotMarket/tradeOrdersV2`).
         return scripted(shared, &[topic.to_owned()]).ok_or_else(not_found);
     };
+    if crate::channels::is_rendered(shared.config.market, topic) && list == "all" {
+        // `/market/ticker:all`: every symbol's ticker on one topic.
+        return scripted(shared, &[topic.to_owned()]).ok_or_else(not_found);
+    }
     let kind = match (shared.config.market, prefix) {
         (Market::Spot, "/market/level2") | (Market::Futures, "/contractMarket/level2") => {
             TopicKind::Level2

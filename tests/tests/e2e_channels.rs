@@ -12,6 +12,7 @@ use kucoin_blocking::proto::auth::Credentials;
 use kucoin_blocking::proto::book::BookEvent;
 use kucoin_blocking::proto::feed::FeedEvent;
 use kucoin_blocking::proto::feed_pool::{ChannelEvent, ConnId, PoolEvent, Subscription};
+use kucoin_blocking::proto::num::Dec;
 use kucoin_blocking::proto::ws::channels::{
     ChannelKind, OrderEventType, SpotOrdersV2Channel, SpotTickerChannel,
 };
@@ -546,10 +547,13 @@ macro_rules! example {
 }
 
 #[test]
-fn blocking_scripted_public_and_private_channels_arrive_typed_on_their_sessions() {
+fn blocking_public_channels_come_from_the_exchange_state_and_private_ones_arrive_on_their_session()
+{
     use kucoin_blocking::proto::ws::channels::{
-        KlineInterval, SpotBalanceChannel, SpotKlinesChannel, SpotLevel1Channel,
-        SpotStopOrdersChannel, SpotTradeChannel,
+        CallAuctionDepth50Channel, CallAuctionInfoChannel, IndexPriceChannel, KlineInterval,
+        MarkPriceChannel, SpotAllTickersChannel, SpotBalanceChannel, SpotDepth50Channel,
+        SpotKlinesChannel, SpotLevel1Channel, SpotMarketSnapshotChannel, SpotStopOrdersChannel,
+        SpotSymbolSnapshotChannel, SpotTradeChannel,
     };
     let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
     let config = Config::<Spot>::new()
@@ -560,10 +564,9 @@ fn blocking_scripted_public_and_private_channels_arrive_typed_on_their_sessions(
         .session(session());
     let mut feed = ChannelFeed::new(config);
     let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let btcs = || vec![btc.clone()];
     let trades = feed
-        .subscribe(SpotTradeChannel {
-            symbols: vec![btc.clone()],
-        })
+        .subscribe(SpotTradeChannel { symbols: btcs() })
         .unwrap();
     let klines = feed
         .subscribe(SpotKlinesChannel {
@@ -572,31 +575,67 @@ fn blocking_scripted_public_and_private_channels_arrive_typed_on_their_sessions(
         })
         .unwrap();
     let level1 = feed
-        .subscribe(SpotLevel1Channel {
-            symbols: vec![btc.clone()],
+        .subscribe(SpotLevel1Channel { symbols: btcs() })
+        .unwrap();
+    let depth50 = feed
+        .subscribe(SpotDepth50Channel { symbols: btcs() })
+        .unwrap();
+    let all = feed.subscribe(SpotAllTickersChannel).unwrap();
+    let snapshot = feed
+        .subscribe(SpotSymbolSnapshotChannel {
+            symbol: btc.clone(),
         })
+        .unwrap();
+    let market = feed
+        .subscribe(SpotMarketSnapshotChannel {
+            market: "USDT".to_owned(),
+        })
+        .unwrap();
+    let auction = feed
+        .subscribe(CallAuctionInfoChannel {
+            symbol: btc.clone(),
+        })
+        .unwrap();
+    let auction_depth = feed
+        .subscribe(CallAuctionDepth50Channel {
+            symbol: btc.clone(),
+        })
+        .unwrap();
+    let mark = feed
+        .subscribe(MarkPriceChannel { symbols: btcs() })
+        .unwrap();
+    let index = feed
+        .subscribe(IndexPriceChannel { symbols: btcs() })
         .unwrap();
     let balance = feed.subscribe(SpotBalanceChannel).unwrap();
     let stops = feed.subscribe(SpotStopOrdersChannel).unwrap();
     assert_eq!(feed.connections(), 2, "one public and one private session");
+    // Private channels: scripted (the exchange has no accounts in this test).
     let scripts = [
-        ("/market/match:BTC-USDT", example!("spot.trade")),
-        ("/market/candles:BTC-USDT_1hour", example!("spot.klines")),
-        (
-            "/spotMarket/level1:BTC-USDT",
-            example!("spot.orderbookLevel1"),
-        ),
         ("/account/balance", example!("spot.account")),
         ("/spotMarket/advancedOrders", example!("spot.stopOrder")),
     ];
+    let public = [
+        "trade",
+        "klines",
+        "level1",
+        "depth50",
+        "all",
+        "snapshot",
+        "market",
+        "auction",
+        "auction50",
+        "mark",
+        "index",
+    ];
     let limit = Instant::now() + Duration::from_secs(30);
-    let mut acked = BTreeSet::new();
     let mut got = BTreeSet::new();
-    while got.len() < scripts.len() {
-        match feed
+    let mut symbols_of_all = BTreeSet::new();
+    while got.len() < public.len() + scripts.len() || symbols_of_all.len() < 2 {
+        let event = feed
             .next_event_until(limit)
-            .expect("every channel before the limit")
-        {
+            .expect("every channel before the limit");
+        let ev = match event {
             PoolEvent::Feed {
                 event: FeedEvent::Session(SessionEvent::Subscribed { topic }),
                 ..
@@ -604,38 +643,108 @@ fn blocking_scripted_public_and_private_channels_arrive_typed_on_their_sessions(
                 let topic = topic.to_string();
                 if let Some((t, frame)) = scripts.iter().find(|(t, _)| *t == topic) {
                     assert_eq!(fake.inject_channel_frame(t, frame), 1, "{t}");
-                    acked.insert(topic);
                 }
+                continue;
             }
-            PoolEvent::Channel(ev) => {
-                let private = feed.router().placement().is_private(ev.conn);
-                let name = if let Some(m) = trades.message(&ev) {
-                    assert_eq!(m.unwrap().symbol, "BTC-USDT");
-                    "trade"
-                } else if let Some(m) = klines.message(&ev) {
-                    assert_eq!(m.unwrap().symbol, "BTC-USDT");
-                    "klines"
-                } else if let Some(m) = level1.message(&ev) {
-                    m.unwrap();
-                    "level1"
-                } else if let Some(m) = balance.message(&ev) {
-                    m.unwrap();
-                    assert!(private);
-                    "balance"
-                } else if let Some(m) = stops.message(&ev) {
-                    m.unwrap();
-                    assert!(private);
-                    "stop"
-                } else {
-                    panic!("a message of no subscription: {ev:?}")
-                };
-                assert!(got.insert(name), "{name} twice");
-            }
+            PoolEvent::Channel(ev) => ev,
             PoolEvent::ChannelError { raw, error, .. } => panic!("{}: {error}", raw.topic),
-            _ => {}
+            _ => continue,
+        };
+        let private = feed.router().placement().is_private(ev.conn);
+        let name = if let Some(m) = trades.message(&ev) {
+            let m = m.unwrap();
+            assert_eq!(m.symbol, "BTC-USDT");
+            assert!(m.price > Dec::ZERO && m.size > Dec::ZERO);
+            "trade"
+        } else if let Some(m) = klines.message(&ev) {
+            assert_eq!(m.unwrap().symbol, "BTC-USDT");
+            "klines"
+        } else if let Some(m) = level1.message(&ev) {
+            let m = m.unwrap();
+            let (bid, ask) = (m.bids.unwrap(), m.asks.unwrap());
+            assert!(bid.price < ask.price, "{bid:?} {ask:?}");
+            "level1"
+        } else if let Some(m) = depth50.message(&ev) {
+            let m = m.unwrap();
+            assert_eq!((m.bids.len(), m.asks.len()), (50, 50));
+            assert!(m.bids.windows(2).all(|w| w[0].price > w[1].price));
+            assert!(m.asks.windows(2).all(|w| w[0].price < w[1].price));
+            "depth50"
+        } else if let Some(m) = all.message(&ev) {
+            m.unwrap();
+            symbols_of_all.insert(ev.raw.subject.clone().unwrap_or_default());
+            "all"
+        } else if let Some(m) = snapshot.message(&ev) {
+            assert_eq!(m.unwrap().data.symbol, "BTC-USDT");
+            "snapshot"
+        } else if let Some(m) = market.message(&ev) {
+            m.unwrap();
+            "market"
+        } else if let Some(m) = auction.message(&ev) {
+            assert_eq!(m.unwrap().symbol, "BTC-USDT");
+            "auction"
+        } else if let Some(m) = auction_depth.message(&ev) {
+            assert!(!m.unwrap().bids.is_empty());
+            "auction50"
+        } else if let Some(m) = mark.message(&ev) {
+            assert!(m.unwrap().value > Dec::ZERO);
+            "mark"
+        } else if let Some(m) = index.message(&ev) {
+            assert!(m.unwrap().value > Dec::ZERO);
+            "index"
+        } else if let Some(m) = balance.message(&ev) {
+            m.unwrap();
+            assert!(private);
+            "balance"
+        } else if let Some(m) = stops.message(&ev) {
+            m.unwrap();
+            assert!(private);
+            "stop"
+        } else {
+            panic!("a message of no subscription: {ev:?}")
+        };
+        assert_eq!(private, name == "balance" || name == "stop", "{name}");
+        got.insert(name);
+    }
+    assert_eq!(
+        symbols_of_all,
+        BTreeSet::from(["BTC-USDT".to_owned(), "ETH-USDT".to_owned()]),
+        "all tickers: every listed symbol, named in the subject"
+    );
+    // Frozen, one more round: level 1 and depth50 are the exchange's true book.
+    fake.pause_updates();
+    // Drain what was sent before the freeze: until 300 ms pass without a message.
+    while feed
+        .next_event_until(Instant::now() + Duration::from_millis(300))
+        .is_some()
+    {
+        assert!(Instant::now() < limit, "the exchange never went quiet");
+    }
+    let (mut last_level1, mut last_depth50) = (None, None);
+    fake.step_updates(1);
+    let truth = fake.true_book("BTC-USDT").unwrap();
+    while last_level1.is_none() || last_depth50.is_none() {
+        let Some(PoolEvent::Channel(ev)) = feed.next_event_until(limit) else {
+            assert!(Instant::now() < limit, "level 1 and depth50 after a step");
+            continue;
+        };
+        if let Some(m) = level1.message(&ev) {
+            let m = m.unwrap();
+            last_level1 = Some((m.bids.unwrap(), m.asks.unwrap()));
+        } else if let Some(m) = depth50.message(&ev) {
+            last_depth50 = Some(m.unwrap());
         }
     }
-    assert_eq!(acked.len(), scripts.len());
+    let text =
+        |l: &kucoin_blocking::proto::ws::channels::Level| (l.price.to_string(), l.size.to_string());
+    let (bid, ask) = last_level1.unwrap();
+    assert_eq!(text(&bid), truth.bids[0]);
+    assert_eq!(text(&ask), truth.asks[0]);
+    let depth = last_depth50.unwrap();
+    let bids: Vec<_> = depth.bids.iter().map(text).collect();
+    let asks: Vec<_> = depth.asks.iter().map(text).collect();
+    assert_eq!(bids, truth.bids[..50]);
+    assert_eq!(asks, truth.asks[..50]);
     feed.close();
 }
 

@@ -271,3 +271,71 @@ async fn async_futures_book_ticker_and_private_orders() {
 fn smol_futures_book_ticker_and_private_orders() {
     smol::block_on(async_futures_book_ticker_and_private_orders());
 }
+
+#[test]
+fn blocking_futures_public_channels_come_from_the_exchange_state() {
+    use kucoin_blocking::proto::ws::channels::{
+        FuturesDepth50Channel, FuturesExecutionChannel, FuturesInstrumentChannel,
+        FuturesKlinesChannel, FuturesSnapshotChannel, FuturesTickerChannel, KlineInterval,
+    };
+    let fake = FakeKucoin::start(FakeConfig::futures()).unwrap();
+    let mut feed = ChannelFeed::new(config(&fake));
+    let ticker = feed
+        .subscribe(FuturesTickerChannel { symbol: contract() })
+        .unwrap();
+    let depth50 = feed
+        .subscribe(FuturesDepth50Channel { symbol: contract() })
+        .unwrap();
+    let execution = feed
+        .subscribe(FuturesExecutionChannel { symbol: contract() })
+        .unwrap();
+    let instrument = feed
+        .subscribe(FuturesInstrumentChannel { symbol: contract() })
+        .unwrap();
+    let snapshot = feed
+        .subscribe(FuturesSnapshotChannel { symbol: contract() })
+        .unwrap();
+    let klines = feed
+        .subscribe(FuturesKlinesChannel {
+            symbol: contract(),
+            interval: KlineInterval::Min1,
+        })
+        .unwrap();
+    let limit = Instant::now() + Duration::from_secs(30);
+    let mut got = std::collections::BTreeSet::new();
+    while got.len() < 6 {
+        let ev = match feed.next_event_until(limit).expect("every channel in time") {
+            PoolEvent::Channel(ev) => ev,
+            PoolEvent::ChannelError { raw, error, .. } => panic!("{}: {error}", raw.topic),
+            _ => continue,
+        };
+        let name = if let Some(m) = ticker.message(&ev) {
+            let m = m.unwrap();
+            assert_eq!(m.symbol, CONTRACT);
+            assert!(m.best_bid_price < m.best_ask_price);
+            "ticker"
+        } else if let Some(m) = depth50.message(&ev) {
+            let m = m.unwrap();
+            assert_eq!((m.bids.len(), m.asks.len()), (50, 50));
+            assert!(m.bids[0].price < m.asks[0].price);
+            "depth50"
+        } else if let Some(m) = execution.message(&ev) {
+            let m = m.unwrap();
+            assert_eq!(m.symbol, CONTRACT);
+            "execution"
+        } else if let Some(m) = instrument.message(&ev) {
+            m.unwrap();
+            "instrument"
+        } else if let Some(m) = snapshot.message(&ev) {
+            assert_eq!(m.unwrap().symbol, CONTRACT);
+            "snapshot"
+        } else if let Some(m) = klines.message(&ev) {
+            assert_eq!(m.unwrap().symbol, CONTRACT);
+            "klines"
+        } else {
+            panic!("a message of no subscription: {ev:?}");
+        };
+        got.insert(name);
+    }
+    feed.close();
+}
