@@ -555,7 +555,10 @@ fn blocking_public_channels_come_from_the_exchange_state_and_private_ones_arrive
         SpotKlinesChannel, SpotLevel1Channel, SpotMarketSnapshotChannel, SpotStopOrdersChannel,
         SpotSymbolSnapshotChannel, SpotTradeChannel,
     };
-    let fake = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    // A tick every 50 ms: eleven channels (two of 50 levels a side) stay light for a debug
+    // client on a shared machine.
+    let fake =
+        FakeKucoin::start(FakeConfig::spot().with_rate(Duration::from_millis(50), 1)).unwrap();
     let config = Config::<Spot>::new()
         .rest_url(&fake.rest_url())
         .unwrap()

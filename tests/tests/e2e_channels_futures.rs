@@ -278,7 +278,8 @@ fn blocking_futures_public_channels_come_from_the_exchange_state() {
         FuturesDepth50Channel, FuturesExecutionChannel, FuturesInstrumentChannel,
         FuturesKlinesChannel, FuturesSnapshotChannel, FuturesTickerChannel, KlineInterval,
     };
-    let fake = FakeKucoin::start(FakeConfig::futures()).unwrap();
+    let fake =
+        FakeKucoin::start(FakeConfig::futures().with_rate(Duration::from_millis(50), 1)).unwrap();
     let mut feed = ChannelFeed::new(config(&fake));
     let ticker = feed
         .subscribe(FuturesTickerChannel { symbol: contract() })
