@@ -197,6 +197,15 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
         &self.router
     }
 
+    /// The events as a `Stream` (borrowing the feed; use [`ChannelFeed::next_event`] to read
+    /// books between events).
+    pub fn events(&mut self) -> impl futures_lite::Stream<Item = PoolEvent<M>> + '_ {
+        futures_lite::stream::unfold(self, |feed| async move {
+            let event = feed.next_event().await?;
+            Some((event, feed))
+        })
+    }
+
     /// Runs until the next event; `None` once every connection has closed.
     pub async fn next_event(&mut self) -> Option<PoolEvent<M>> {
         self.next_event_until(Instant::now() + Duration::from_secs(u64::from(u32::MAX)))

@@ -309,3 +309,12 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
             .ok_or(Error::Feed(FeedError::UnknownBook(conn.to_string())))
     }
 }
+
+impl<M: FeedMarket + Clone> Iterator for ChannelFeed<M> {
+    type Item = PoolEvent<M>;
+
+    /// [`ChannelFeed::next_event`]: `None` once every connection has closed.
+    fn next(&mut self) -> Option<PoolEvent<M>> {
+        self.next_event()
+    }
+}

@@ -340,3 +340,42 @@ fn blocking_futures_public_channels_come_from_the_exchange_state() {
     }
     feed.close();
 }
+
+#[test]
+fn channel_feeds_are_an_iterator_and_a_stream_of_their_events() {
+    let fake = FakeKucoin::start(FakeConfig::futures()).unwrap();
+    // Blocking: an Iterator; the first typed ticker of the contract.
+    let mut feed = ChannelFeed::new(config(&fake));
+    let tickers = feed
+        .subscribe(FuturesTickerV2Channel { symbol: contract() })
+        .unwrap();
+    let first = feed
+        .by_ref()
+        .find_map(|event| match event {
+            PoolEvent::Channel(ev) => tickers.message(&ev).map(|m| m.unwrap().into_owned()),
+            _ => None,
+        })
+        .expect("a ticker before the feed ends");
+    assert_eq!(first.symbol, CONTRACT);
+    feed.close();
+    // Async: a Stream, under smol.
+    smol::block_on(async {
+        use smol::stream::StreamExt;
+        let mut feed = kucoin_async_std::ChannelFeed::new(config(&fake));
+        let tickers = feed
+            .subscribe(FuturesTickerV2Channel { symbol: contract() })
+            .unwrap();
+        let seen: Vec<u64> = feed
+            .events()
+            .filter_map(|event| match event {
+                PoolEvent::Channel(ev) => tickers.message(&ev).map(|m| m.unwrap().sequence),
+                _ => None,
+            })
+            .take(3)
+            .collect()
+            .await;
+        assert_eq!(seen.len(), 3);
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        feed.close().await;
+    });
+}
