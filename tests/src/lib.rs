@@ -71,10 +71,12 @@
 mod auth;
 mod book;
 pub mod demo;
+mod exchange;
 mod render;
 mod rest;
 mod spec;
 
+pub use exchange::{MAKER_FEE_RATE, TAKER_FEE_RATE};
 pub use kucoin_proto::rest::operation::Pool;
 pub use spec::{example_answers, example_requests};
 pub mod tls;
@@ -298,6 +300,10 @@ pub struct FakeConfig {
     pub max_topics_per_connection: usize,
     /// Fault schedule at start.
     pub faults: Faults,
+    /// Serve accounts, HF spot orders, fills, futures orders and positions from the small
+    /// exchange's state (on by default); off, every operation but the market-data ones gets
+    /// the specification's example answer.
+    pub exchange: bool,
 }
 
 impl FakeConfig {
@@ -347,6 +353,7 @@ impl FakeConfig {
             start_paused: false,
             max_topics_per_connection: 300,
             faults: Faults::none(),
+            exchange: true,
         }
     }
 
@@ -377,6 +384,14 @@ impl FakeConfig {
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Answers every operation but the market-data ones with the specification's example
+    /// answer (no exchange state): see [`FakeConfig::exchange`].
+    #[must_use]
+    pub fn spec_answers_only(mut self) -> Self {
+        self.exchange = false;
         self
     }
 
@@ -623,6 +638,8 @@ pub(crate) struct State {
     pub ws_user_agents: BTreeMap<String, u64>,
     /// Bodies received per specification operation id, in order.
     pub spec_calls: BTreeMap<&'static str, Vec<String>>,
+    /// Accounts, orders, fills and positions.
+    pub exchange: exchange::Exchange,
 }
 
 /// Everything the threads share (no `Debug`: its state holds the issued tokens).
@@ -925,6 +942,41 @@ impl FakeHandle {
         self.inject_channel_frame("/spotMarket/tradeOrdersV2", &frame)
     }
 
+    /// Credits `amount` (exact decimal text, e.g. `"1000.5"`) of `currency` to the account: a
+    /// spot fake's `trade` account of `currency`, a futures fake's USDT wallet (`currency` is
+    /// ignored there). Pushes the change on `/account/balance` (`main.deposit`) or
+    /// `/contractAccount/wallet` to private connections subscribed to it.
+    ///
+    /// # Panics
+    /// When `amount` is not a decimal number (a mistake in the test, not peer input).
+    pub fn fund(&self, currency: &str, amount: &str) {
+        let amount = amount
+            .parse::<rust_decimal::Decimal>()
+            .unwrap_or_else(|_| panic!("fund: {amount:?} is not a decimal amount"));
+        let clock = exchange::Clock {
+            now_ms: self.shared.now_ms(),
+        };
+        let mut state = self.shared.lock();
+        let pushes = state
+            .exchange
+            .fund(self.shared.config.market, currency, amount, clock);
+        send_pushes(&self.shared, &mut state, &pushes);
+    }
+
+    /// The account's balances as `currency → (available, holds)` in canonical decimal text
+    /// (spot: the `trade` accounts; futures: `USDT → (available balance, order and position
+    /// margin)`).
+    #[must_use]
+    pub fn balances(&self) -> BTreeMap<String, (String, String)> {
+        let state = self.shared.lock();
+        state
+            .exchange
+            .balances(self.shared.config.market)
+            .into_iter()
+            .map(|(c, a, h)| (c, (exchange::text(a), exchange::text(h))))
+            .collect()
+    }
+
     /// Makes every open connection silent (no data, no pongs, no close).
     pub fn inject_silence_all(&self) {
         self.send_all(|| Out::Silence);
@@ -1058,6 +1110,7 @@ impl FakeKucoin {
             user_agents: BTreeMap::new(),
             ws_user_agents: BTreeMap::new(),
             spec_calls: BTreeMap::new(),
+            exchange: exchange::Exchange::new(config.seed),
         };
         let shared = Arc::new(Shared {
             paused: AtomicBool::new(config.start_paused),
@@ -1325,6 +1378,34 @@ fn publish_level2(
         }
         for out in outs {
             conn.push(out, c);
+        }
+    }
+}
+
+/// Publishes the book change a trade made as a level-2 message (with the usual faults).
+pub(crate) fn publish_trade_update(
+    shared: &Shared,
+    state: &mut State,
+    symbol: &str,
+    update: Update,
+) {
+    bump(&shared.counters.updates_generated);
+    let Some(spec) = shared.spec(symbol) else {
+        return;
+    };
+    let text: Arc<str> = render::level2(shared.config.market, spec, &update).into();
+    publish_level2(shared, state, symbol, &Arc::new(update), &text);
+}
+
+/// Sends the exchange's private pushes to the connections subscribed to their topics.
+pub(crate) fn send_pushes(shared: &Shared, state: &mut State, pushes: &[exchange::Push]) {
+    for push in pushes {
+        let key = (TopicKind::Scripted, push.topic.clone());
+        let text: Arc<str> = push.frame.as_str().into();
+        for conn in state.conns.values_mut() {
+            if !conn.dead && conn.topics.contains(&key) {
+                conn.push(Out::Text(Arc::clone(&text)), &shared.counters);
+            }
         }
     }
 }

@@ -31,7 +31,10 @@ fn fake(quota: u32, window_ms: u64) -> FakeKucoin {
     let mut config = FakeConfig::spot();
     config.rate_limit = quota;
     config.rate_limit_window_ms = window_ms;
-    FakeKucoin::start(config).unwrap()
+    let fake = FakeKucoin::start(config).unwrap();
+    // Funds for the orders some tests place.
+    fake.fund("USDT", "1000");
+    fake
 }
 
 fn config(fake: &FakeKucoin) -> Config<Spot> {
