@@ -80,6 +80,7 @@ pub use exchange::{MAKER_FEE_RATE, TAKER_FEE_RATE};
 pub use kucoin_proto::rest::operation::Pool;
 pub use spec::{example_answers, example_requests};
 pub mod tls;
+pub mod trade_demo;
 mod ws;
 
 use std::collections::{BTreeMap, BTreeSet};
