@@ -431,11 +431,7 @@ impl Exchange {
         path: &str,
         p: &Params,
     ) -> Option<Reply> {
-        let segments: Vec<&str> = path
-            .strip_prefix("/api/v1/")?
-            .split('/')
-            .map(|s| s)
-            .collect();
+        let segments: Vec<&str> = path.strip_prefix("/api/v1/")?.split('/').collect();
         let seg = |i: usize| segments.get(i).copied().unwrap_or("");
         let decoded = |i: usize| crate::auth::percent_decode(seg(i));
         Some(match (method, segments.as_slice()) {
