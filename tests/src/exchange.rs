@@ -1117,17 +1117,21 @@ impl Exchange {
         }
         self.wallet += wallet_change;
         let position = self.position_json(&order.symbol, ctx.clock);
-        let topic = format!("/contract/position:{}", order.symbol);
         let mut data = position;
         data["changeReason"] = json!("positionChange");
-        ctx.pushes.push(Push {
-            frame: json!({
-                "topic": topic, "type": "message", "subject": "position.change",
-                "userId": "fake-user", "channelType": "private", "data": data,
-            })
-            .to_string(),
-            topic,
-        });
+        for topic in [
+            format!("/contract/position:{}", order.symbol),
+            "/contract/positionAll".to_owned(),
+        ] {
+            ctx.pushes.push(Push {
+                frame: json!({
+                    "topic": topic, "type": "message", "subject": "position.change",
+                    "userId": "fake-user", "channelType": "private", "data": data,
+                })
+                .to_string(),
+                topic,
+            });
+        }
         ctx.pushes.push(self.wallet_push(ctx.clock));
     }
 
@@ -1590,6 +1594,175 @@ mod tests {
         assert_eq!(books["BTC-USDT"].asks, before);
         assert_eq!(ex.spot["USDT"].available, d("10"));
         assert!(ex.orders.is_empty());
+    }
+
+    /// Every push decodes with kucoin-proto's typed decoder of its channel.
+    fn assert_pushes_decode(pushes: &[Push]) {
+        use kucoin_proto::ws::channels::decode;
+        for push in pushes {
+            let frame: Value = serde_json::from_str(&push.frame).unwrap();
+            assert_eq!(frame["topic"], push.topic.as_str());
+            let subject = frame["subject"].as_str().unwrap();
+            let data = frame["data"].to_string();
+            let decoded = decode(&push.topic, subject, &data);
+            assert!(decoded.is_ok(), "{}: {decoded:?}", push.frame);
+            assert!(decoded.unwrap().kind.is_private(), "{}", push.topic);
+        }
+    }
+
+    fn futures() -> (Exchange, Vec<SymbolSpec>, BTreeMap<String, Book>) {
+        let spec = SymbolSpec::futures("XBTUSDTM");
+        let mut book = Book::new(spec.clone(), 1);
+        book.asks.clear();
+        book.bids.clear();
+        // Asks 90000.0 × 3, 90001.0 × 10; bids 89999.0 × 5.
+        book.asks.insert(900_000, 3);
+        book.asks.insert(900_010, 10);
+        book.bids.insert(899_990, 5);
+        let mut books = BTreeMap::new();
+        books.insert("XBTUSDTM".to_owned(), book);
+        (Exchange::new(1), vec![spec], books)
+    }
+
+    fn fcall(
+        ex: &mut Exchange,
+        specs: &[SymbolSpec],
+        books: &mut BTreeMap<String, Book>,
+        request: (&str, &str, &str, &str),
+    ) -> (Value, Outcome) {
+        let out = ex
+            .route(Market::Futures, specs, books, request, CLOCK)
+            .expect("an exchange route");
+        (serde_json::from_str(&out.reply.body).unwrap(), out)
+    }
+
+    #[test]
+    fn every_spot_push_decodes_with_the_typed_channel_decoders() {
+        let (mut ex, specs, mut books) = spot();
+        let mut pushes = ex.fund(Market::Spot, "USDT", d("1000000"), CLOCK);
+        pushes.extend(ex.fund(Market::Spot, "BTC", d("1"), CLOCK));
+        let bodies = [
+            r#"{"symbol":"BTC-USDT","side":"buy","price":"67000.5","size":"0.7"}"#,
+            r#"{"symbol":"BTC-USDT","side":"buy","price":"60000","size":"0.1","clientOid":"x"}"#,
+            r#"{"symbol":"BTC-USDT","side":"sell","type":"market","size":"0.2"}"#,
+            r#"{"symbol":"BTC-USDT","side":"buy","price":"67001","size":"9","timeInForce":"IOC"}"#,
+        ];
+        for body in bodies {
+            let (v, out) = call(
+                &mut ex,
+                &specs,
+                &mut books,
+                "POST",
+                "/api/v1/hf/orders",
+                "",
+                body,
+            );
+            assert_eq!(v["code"], "200000", "{body}: {v}");
+            pushes.extend(out.pushes);
+        }
+        let (_, out) = call(
+            &mut ex,
+            &specs,
+            &mut books,
+            "DELETE",
+            "/api/v1/hf/orders",
+            "symbol=BTC-USDT",
+            "",
+        );
+        pushes.extend(out.pushes);
+        let kinds: Vec<String> = pushes
+            .iter()
+            .filter(|p| p.topic == "/spotMarket/tradeOrdersV2")
+            .map(|p| serde_json::from_str::<Value>(&p.frame).unwrap()["data"]["type"].to_string())
+            .collect();
+        // IOC past the book: its rest is cancelled; the resting order is cancelled by cancel-all.
+        assert!(kinds.contains(&"\"canceled\"".to_owned()), "{kinds:?}");
+        assert!(pushes.len() > 15, "{}", pushes.len());
+        assert_pushes_decode(&pushes);
+    }
+
+    #[test]
+    fn futures_fills_open_add_reduce_and_close_a_position_with_exact_pnl() {
+        let (mut ex, specs, mut books) = futures();
+        let mut pushes = ex.fund(Market::Futures, "USDT", d("1000"), CLOCK);
+        // Buy 2 at 90000 (leverage 10): value 180, margin 18, fee 0.18.
+        let buy = r#"{"clientOid":"f1","symbol":"XBTUSDTM","side":"buy","type":"limit","price":"90000","size":2,"leverage":10}"#;
+        let (v, out) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("POST", "/api/v1/orders", "", buy),
+        );
+        assert_eq!(v["code"], "200000", "{v}");
+        pushes.extend(out.pushes);
+        assert_eq!(ex.wallet, d("1000") - d("18") - d("0.18"));
+        assert_eq!(ex.positions["XBTUSDTM"].qty, d("2"));
+        assert_eq!(books["XBTUSDTM"].asks.get(&900_000), Some(&1));
+        // Sell 2 at 89999: closes; PnL (89999 - 90000) × 2 × 0.001 = -0.002; fee 0.179998.
+        let sell = r#"{"clientOid":"f2","symbol":"XBTUSDTM","side":"sell","type":"market","size":2,"leverage":10}"#;
+        let (v, out) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("POST", "/api/v1/orders", "", sell),
+        );
+        assert_eq!(v["code"], "200000", "{v}");
+        pushes.extend(out.pushes);
+        let position = &ex.positions["XBTUSDTM"];
+        assert!(position.qty.is_zero() && position.margin.is_zero());
+        assert_eq!(
+            position.realised_pnl,
+            d("-0.002") - d("0.18") - d("0.179998")
+        );
+        assert_eq!(
+            ex.wallet,
+            d("1000") - d("0.18") - d("0.002") - d("0.179998")
+        );
+        // A resting order holds margin; its cancel gives it back.
+        let rest = r#"{"clientOid":"f3","symbol":"XBTUSDTM","side":"buy","price":"80000","size":5,"leverage":4}"#;
+        let (v, out) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("POST", "/api/v1/orders", "", rest),
+        );
+        pushes.extend(out.pushes);
+        let id = v["data"]["orderId"].as_str().unwrap().to_owned();
+        assert_eq!(ex.order_margin, d("100"));
+        let (v, out) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("DELETE", &format!("/api/v1/orders/{id}"), "", ""),
+        );
+        pushes.extend(out.pushes);
+        assert_eq!(v["data"]["cancelledOrderIds"][0], id.as_str());
+        assert!(ex.order_margin.is_zero());
+        let (v, _) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("GET", "/api/v1/account-overview", "currency=USDT", ""),
+        );
+        assert_eq!(v["data"]["availableBalance"].to_string(), text(ex.wallet));
+        // Too much: margin 90000 × 100 × 0.001 / 1 = 9000 > wallet.
+        let big =
+            r#"{"clientOid":"f4","symbol":"XBTUSDTM","side":"buy","price":"90000","size":100}"#;
+        let (v, _) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("POST", "/api/v1/orders", "", big),
+        );
+        assert_eq!(v["code"], "200004");
+        let (v, _) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("DELETE", "/api/v1/orders/123", "", ""),
+        );
+        assert_eq!(v["code"], "100004");
+        assert_pushes_decode(&pushes);
     }
 
     #[test]
