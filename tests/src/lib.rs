@@ -47,6 +47,31 @@
 //!
 //! Depth5 and ticker messages are sent once per generator tick per symbol, from the same book.
 //!
+//! # The small exchange
+//! Unless [`FakeConfig::spec_answers_only`], the fake keeps accounts and orders (funded with
+//! [`FakeHandle::fund`], read with [`FakeHandle::balances`]) and answers from them, signed:
+//! - spot: `GET /api/v1/accounts` (trade accounts), `POST /api/v1/hf/orders` and `/sync`,
+//!   `DELETE /api/v1/hf/orders/{orderId}`, `/client-order/{clientOid}`, their `/sync` forms and
+//!   `DELETE /api/v1/hf/orders?symbol=` (all of a symbol), `GET /api/v1/hf/orders/{orderId}`,
+//!   `/client-order/{clientOid}`, `/active`, and `GET /api/v1/hf/fills`;
+//! - futures (linear USDT contracts; multiplier 0.001 for XBT, 0.01 for ETH, else 1; isolated
+//!   margin price × size × multiplier / leverage): `POST /api/v1/orders`, `DELETE
+//!   /api/v1/orders/{orderId}`, `/client-order/{clientOid}`, `DELETE /api/v1/orders?symbol=`,
+//!   `GET /api/v1/orders/{orderId}`, `/byClientOid`, `GET /api/v1/position`, `/positions`,
+//!   `GET /api/v1/account-overview`.
+//!
+//! Limit and market orders (size only; GTC or IOC) take the true book's levels at their prices
+//! (the book publishes the change), pay [`TAKER_FEE_RATE`] in the quote currency (USDT), and
+//! what is left of a GTC limit order rests privately (not in the public book, not matched later)
+//! holding price × size × (1 + [`MAKER_FEE_RATE`]) (sells hold the size) until cancelled. Every
+//! change is pushed in KuCoin's shapes on `/spotMarket/tradeOrdersV2` (`received`, `open`,
+//! `match`, `filled`, `canceled`), `/account/balance`, `/contractMarket/tradeOrders[:SYM]`,
+//! `/contract/position:SYM`, `/contract/positionAll` and `/contractAccount/wallet`. Refusals:
+//! `200004` insufficient balance, `900001` unknown symbol, `400100` unknown order (futures
+//! `100004`) and duplicate clientOid, all with HTTP 200; `400100` with HTTP 400 for bad
+//! parameters (price off the tick, size off the lot, missing field, body not JSON). Orders
+//! charge their specification weight like every operation.
+//!
 //! # Behaviour chosen where KuCoin is not documented
 //! - A WebSocket upgrade with a missing or never-issued `token` is refused with HTTP 401 (what
 //!   clients report seeing from KuCoin). A token that was issued but has expired

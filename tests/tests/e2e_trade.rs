@@ -11,6 +11,7 @@
 //! - Insufficient balance, unknown order, duplicate clientOid and unknown symbol reach the user
 //!   as typed errors that keep KuCoin's full code.
 //! - Futures: an order opens a position; the account overview and the private channels follow.
+//! - Orders and cancels charge their specification weight to the Spot pool.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -166,6 +167,30 @@ fn blocking_limit_order_rests_is_queried_listed_and_cancelled_by_client_oid() {
         0,
         "all served from the exchange's state"
     );
+}
+
+#[test]
+fn orders_charge_their_specification_weight_to_the_spot_pool() {
+    use kucoin_blocking::proto::rest::operation::{Operation, Pool};
+    let fake = spot_fake();
+    fake.fund("USDT", "1000");
+    let rest = kucoin_blocking::Rest::new(&config::<Spot>(&fake));
+    for i in 0..3 {
+        let oid = format!("w-{i}");
+        rest.call(&limit(Side::Buy, "50000", "0.001").client_oid(oid.as_str()))
+            .unwrap();
+        rest.call(&CancelOrderByClientOid::new(oid.as_str(), "BTC-USDT"))
+            .unwrap();
+    }
+    rest.call(&GetOpenOrders::new("BTC-USDT")).unwrap();
+    assert_eq!(AddOrder::INFO.pool, Pool::Spot);
+    let expected = 3 * u64::from(AddOrder::INFO.weight.unwrap())
+        + 3 * u64::from(CancelOrderByClientOid::INFO.weight.unwrap())
+        + u64::from(GetOpenOrders::INFO.weight.unwrap());
+    let windows = fake.rate_windows(Pool::Spot);
+    assert_eq!(windows.len(), 1);
+    assert_eq!((windows[0].calls, windows[0].used), (7, expected));
+    assert_eq!(balance(&fake, "USDT"), ("1000".into(), "0".into()));
 }
 
 #[test]
