@@ -537,6 +537,11 @@ impl Exchange {
         let size = p
             .decimal("size")?
             .ok_or_else(|| Reply::bad("size is required (funds orders are not supported)"))?;
+        // Bounds like a symbol's maximum size and price, so that no product overflows.
+        let max = Decimal::from(1_000_000_000_000u64);
+        if size > max || p.decimal("price")?.is_some_and(|price| price > max) {
+            return Err(Reply::bad("size and price must be at most 1000000000000"));
+        }
         if units(size, spec.size_decimals).is_none() {
             return Err(Reply::bad("size must be a positive multiple of the lot"));
         }
@@ -1577,6 +1582,31 @@ mod tests {
                 "200004",
             ),
             ("not json", "400100"),
+            ("[1,2]", "400100"),
+            (
+                r#"{"symbol":"BTC-USDT","side":"buy","price":"1e300","size":"1"}"#,
+                "400100",
+            ),
+            (
+                r#"{"symbol":"BTC-USDT","side":"buy","price":"999999999999","size":"99999999999"}"#,
+                "200004",
+            ),
+            (
+                r#"{"symbol":"BTC-USDT","side":"buy","price":"79228162514264337593543950335","size":"1"}"#,
+                "400100",
+            ),
+            (
+                r#"{"symbol":"BTC-USDT","side":"buy","price":"-1","size":"1"}"#,
+                "400100",
+            ),
+            (
+                r#"{"symbol":"BTC-USDT","side":"buy","price":1,"size":{"a":1}}"#,
+                "400100",
+            ),
+            (
+                r#"{"symbol":"BTC-USDT","side":"buy","type":"stop","size":"1"}"#,
+                "400100",
+            ),
         ];
         for (body, code) in cases {
             let (v, out) = call(
