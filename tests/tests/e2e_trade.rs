@@ -12,6 +12,9 @@
 //!   as typed errors that keep KuCoin's full code.
 //! - Futures: an order opens a position; the account overview and the private channels follow.
 //! - Orders and cancels charge their specification weight to the Spot pool.
+//! - A trade's book change is published: a synced client's book still equals the exchange's.
+
+mod support;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -605,4 +608,61 @@ fn futures_order_opens_a_position_and_the_overview_and_private_channels_follow()
     let err = rest.call(&forder::CancelOrderById::new("999")).unwrap_err();
     assert_eq!(code(&err), "100004");
     assert_eq!(fake.stats().auth_failures, 0);
+}
+
+#[test]
+fn a_trade_publishes_its_book_change_and_a_synced_client_book_stays_equal() {
+    use kucoin_blocking::BookFeed;
+    use kucoin_blocking::proto::SpotSymbol;
+    use kucoin_blocking::proto::book::BookEvent;
+    let fake = spot_fake();
+    fake.fund("USDT", "100000000");
+    let btc = SpotSymbol::new("BTC-USDT").unwrap();
+    let mut feed = BookFeed::new(config::<Spot>(&fake)).unwrap();
+    feed.add_book(btc.clone()).unwrap();
+    let give_up = Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = feed.next_event_until(give_up).expect("synced in time");
+        if let FeedEvent::Book {
+            event: BookEvent::Synced { .. },
+            ..
+        } = event
+        {
+            break;
+        }
+    }
+    let before = fake.true_book("BTC-USDT").unwrap();
+    // Take the best two ask levels whole and part of the third.
+    let third = d(&before.asks[2].1);
+    let part = (third / d("2")).round_dp(8).max(d("0.00000001"));
+    let size = d(&before.asks[0].1) + d(&before.asks[1].1) + part;
+    let rest = kucoin_blocking::Rest::new(&config::<Spot>(&fake));
+    let done = rest
+        .call(
+            &AddOrderSync::new(
+                kucoin_blocking::proto::rest::api::spot::order::Side::Buy,
+                "BTC-USDT",
+                kucoin_blocking::proto::rest::api::spot::order::Type::Market,
+            )
+            .size(dec(&t(size))),
+        )
+        .unwrap();
+    assert_eq!(done.deal_size, Some(dec(&t(size))));
+    let after = fake.true_book("BTC-USDT").unwrap();
+    assert_eq!(
+        after.sequence,
+        before.sequence + 3,
+        "one change per level taken"
+    );
+    assert_eq!(after.asks[0], (before.asks[2].0.clone(), t(third - part)));
+    while feed.book(&btc).map(|b| b.sequence()) != Some(after.sequence) {
+        assert!(
+            Instant::now() < give_up,
+            "the client did not follow the trade"
+        );
+        let _ = feed.next_event_until(Instant::now() + Duration::from_millis(20));
+    }
+    support::assert_same_book(feed.book(&btc).unwrap(), &after);
+    assert_eq!(feed.feed().stats().gaps, 0);
+    feed.close();
 }
