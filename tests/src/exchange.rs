@@ -980,11 +980,15 @@ impl Exchange {
         path: &str,
         p: &Params,
     ) -> Option<Reply> {
+        if (method, path) == ("DELETE", "/api/v3/orders") {
+            return Some(self.cancel_all(ctx, p));
+        }
         let segments: Vec<&str> = path.strip_prefix("/api/v1/")?.split('/').collect();
         let decoded =
             |i: usize| crate::auth::percent_decode(segments.get(i).copied().unwrap_or(""));
         Some(match (method, segments.as_slice()) {
             ("GET", ["account-overview"]) => self.overview(p),
+            ("GET", ["orders"]) => self.futures_orders(p),
             ("POST", ["orders"]) => self.place(ctx, p, false),
             ("DELETE", ["orders"]) => self.cancel_all(ctx, p),
             ("GET", ["orders", "byClientOid"]) => match p.text("clientOid") {
@@ -1037,35 +1041,63 @@ impl Exchange {
     }
 
     fn futures_order(&self, key: &Key) -> Reply {
-        let Some(o) = self.find(key) else {
-            return no_order(true);
-        };
-        let mult = multiplier(&o.symbol);
-        let avg = if o.deal_size.is_zero() {
-            Decimal::ZERO
-        } else {
-            o.deal_funds / (o.deal_size * mult)
-        };
-        Reply::ok(&json!({
-            "id": o.id, "symbol": o.symbol, "type": if o.limit { "limit" } else { "market" },
-            "side": o.side.as_str(), "price": text(o.price), "size": number(o.size),
-            "value": text(o.price * o.size * mult), "dealValue": text(o.deal_funds),
-            "dealSize": number(o.deal_size), "filledSize": number(o.deal_size),
-            "filledValue": text(o.deal_funds), "avgDealPrice": text(avg),
-            "stp": "", "stop": "", "stopPriceType": "", "stopTriggered": false,
-            "stopPrice": null, "timeInForce": o.time_in_force, "postOnly": false,
-            "hidden": false, "iceberg": false, "leverage": text(o.leverage),
-            "forceHold": false, "closeOrder": false, "visibleSize": 0,
-            "clientOid": o.client_oid, "remark": o.remark, "tags": "",
-            "isActive": o.active, "cancelExist": !o.cancelled_size.is_zero(),
-            "createdAt": o.created_ms, "updatedAt": o.updated_ms,
-            "endAt": if o.active { None } else { Some(o.updated_ms) },
-            "orderTime": u128::from(o.created_ms) * 1_000_000,
-            "settleCurrency": "USDT", "marginMode": "ISOLATED", "reduceOnly": false,
-            "status": if o.active { "open" } else { "done" },
-        }))
+        match self.find(key) {
+            Some(o) => Reply::ok(&futures_order_json(o)),
+            None => no_order(true),
+        }
     }
 
+    /// `GET /api/v1/orders`: one page of the orders, `status=active` (default) or `done`.
+    fn futures_orders(&self, p: &Params) -> Reply {
+        let active = match p.text("status").as_deref() {
+            None | Some("active") => true,
+            Some("done") => false,
+            Some(_) => return Reply::bad("status must be active or done"),
+        };
+        let symbol = p.text("symbol");
+        let items: Vec<Value> = self
+            .orders
+            .values()
+            .filter(|o| o.active == active && symbol.as_ref().is_none_or(|s| *s == o.symbol))
+            .map(futures_order_json)
+            .collect();
+        let total = items.len();
+        Reply::ok(&json!({
+            "currentPage": 1, "pageSize": total.max(50), "totalNum": total,
+            "totalPage": 1, "items": items,
+        }))
+    }
+}
+
+/// A futures order as KuCoin's order answers show it.
+fn futures_order_json(o: &Order) -> Value {
+    let mult = multiplier(&o.symbol);
+    let avg = if o.deal_size.is_zero() {
+        Decimal::ZERO
+    } else {
+        o.deal_funds / (o.deal_size * mult)
+    };
+    json!({
+        "id": o.id, "symbol": o.symbol, "type": if o.limit { "limit" } else { "market" },
+        "side": o.side.as_str(), "price": text(o.price), "size": number(o.size),
+        "value": text(o.price * o.size * mult), "dealValue": text(o.deal_funds),
+        "dealSize": number(o.deal_size), "filledSize": number(o.deal_size),
+        "filledValue": text(o.deal_funds), "avgDealPrice": text(avg),
+        "stp": "", "stop": "", "stopPriceType": "", "stopTriggered": false,
+        "stopPrice": null, "timeInForce": o.time_in_force, "postOnly": false,
+        "hidden": false, "iceberg": false, "leverage": text(o.leverage),
+        "forceHold": false, "closeOrder": false, "visibleSize": 0,
+        "clientOid": o.client_oid, "remark": o.remark, "tags": "",
+        "isActive": o.active, "cancelExist": !o.cancelled_size.is_zero(),
+        "createdAt": o.created_ms, "updatedAt": o.updated_ms,
+        "endAt": if o.active { None } else { Some(o.updated_ms) },
+        "orderTime": u128::from(o.created_ms) * 1_000_000,
+        "settleCurrency": "USDT", "marginMode": "ISOLATED", "reduceOnly": false,
+        "status": if o.active { "open" } else { "done" },
+    })
+}
+
+impl Exchange {
     /// Applies one futures fill to the position and the wallet.
     fn futures_fill(
         &mut self,
@@ -1759,6 +1791,21 @@ mod tests {
         pushes.extend(out.pushes);
         let id = v["data"]["orderId"].as_str().unwrap().to_owned();
         assert_eq!(ex.order_margin, d("100"));
+        let (v, _) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("GET", "/api/v1/orders", "status=active", ""),
+        );
+        assert_eq!(v["data"]["totalNum"], 1);
+        assert_eq!(v["data"]["items"][0]["id"], id.as_str());
+        let (v, _) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("GET", "/api/v1/orders", "status=done", ""),
+        );
+        assert_eq!(v["data"]["totalNum"], 2);
         let (v, out) = fcall(
             &mut ex,
             &specs,
@@ -1792,6 +1839,25 @@ mod tests {
             ("DELETE", "/api/v1/orders/123", "", ""),
         );
         assert_eq!(v["code"], "100004");
+        // Cancel-all (v3) of a symbol.
+        let rest = r#"{"clientOid":"f5","symbol":"XBTUSDTM","side":"sell","price":"95000","size":1,"leverage":2}"#;
+        let (v, out) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("POST", "/api/v1/orders", "", rest),
+        );
+        pushes.extend(out.pushes);
+        let id = v["data"]["orderId"].as_str().unwrap().to_owned();
+        let (v, out) = fcall(
+            &mut ex,
+            &specs,
+            &mut books,
+            ("DELETE", "/api/v3/orders", "symbol=XBTUSDTM", ""),
+        );
+        pushes.extend(out.pushes);
+        assert_eq!(v["data"]["cancelledOrderIds"], json!([id]));
+        assert!(ex.order_margin.is_zero());
         assert_pushes_decode(&pushes);
     }
 

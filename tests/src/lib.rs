@@ -56,9 +56,9 @@
 //!   `/client-order/{clientOid}`, `/active`, and `GET /api/v1/hf/fills`;
 //! - futures (linear USDT contracts; multiplier 0.001 for XBT, 0.01 for ETH, else 1; isolated
 //!   margin price × size × multiplier / leverage): `POST /api/v1/orders`, `DELETE
-//!   /api/v1/orders/{orderId}`, `/client-order/{clientOid}`, `DELETE /api/v1/orders?symbol=`,
-//!   `GET /api/v1/orders/{orderId}`, `/byClientOid`, `GET /api/v1/position`, `/positions`,
-//!   `GET /api/v1/account-overview`.
+//!   /api/v1/orders/{orderId}`, `/client-order/{clientOid}`, `DELETE /api/v3/orders?symbol=`,
+//!   `GET /api/v1/orders` (`status=active|done`), `/{orderId}`, `/byClientOid`,
+//!   `GET /api/v1/position`, `/positions`, `GET /api/v1/account-overview`.
 //!
 //! Limit and market orders (size only; GTC or IOC) take the true book's levels at their prices
 //! (the book publishes the change), pay [`TAKER_FEE_RATE`] in the quote currency (USDT), and
