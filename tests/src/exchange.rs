@@ -161,6 +161,8 @@ struct Fill {
     size: Decimal,
     fee: Decimal,
     created_ms: u64,
+    /// Whether the order was resting (maker) when it traded.
+    maker: bool,
 }
 
 /// A futures position (one-way mode, isolated margin).
@@ -741,13 +743,14 @@ impl Exchange {
                 size,
                 fee,
                 created_ms: ctx.clock.now_ms,
+                maker: false,
             });
             ctx.push_order(
                 self,
                 &order,
                 "match",
                 "match",
-                Some((price, size, trade_id)),
+                Some((price, size, trade_id, false)),
             );
             if futures {
                 self.futures_fill(ctx, &order, price, size, fee);
@@ -812,6 +815,170 @@ impl Exchange {
         ctx.publish(&order.symbol, changes);
         self.orders.insert(id.clone(), order);
         Ok(id)
+    }
+
+    /// Whether an order of `symbol` rests (for the generator: only then can the market cross
+    /// one).
+    pub(crate) fn has_resting(&self, symbol: &str) -> bool {
+        self.orders
+            .values()
+            .any(|o| o.in_book && o.symbol == symbol)
+    }
+
+    /// Fills the resting orders of `symbol` that the true book now crosses (an ask at or under
+    /// a resting buy, a bid at or over a resting sell) as makers at their own prices, oldest
+    /// first, consuming the crossing levels; returns the book changes and pushes.
+    pub(crate) fn cross(
+        &mut self,
+        market: Market,
+        symbols: &[SymbolSpec],
+        books: &mut BTreeMap<String, Book>,
+        symbol: &str,
+        clock: Clock,
+    ) -> Outcome {
+        let mut ctx = Ctx {
+            market,
+            symbols,
+            books,
+            clock,
+            updates: Vec::new(),
+            pushes: Vec::new(),
+        };
+        let resting: Vec<String> = self
+            .orders
+            .values()
+            .filter(|o| o.in_book && o.symbol == symbol)
+            .map(|o| o.id.clone())
+            .collect();
+        let Some(spec) = ctx.spec(symbol).cloned() else {
+            return ctx.outcome();
+        };
+        let mut changes = Vec::new();
+        for id in resting {
+            self.maker_fills(&mut ctx, &spec, &id, &mut changes);
+        }
+        ctx.publish(symbol, changes);
+        ctx.outcome()
+    }
+
+    fn maker_fills(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        spec: &SymbolSpec,
+        id: &str,
+        changes: &mut Vec<Change>,
+    ) {
+        let futures = ctx.market == Market::Futures;
+        let Some(mut order) = self.orders.remove(id) else {
+            return;
+        };
+        let maker = rate(MAKER_FEE_RATE);
+        let mult = multiplier(&order.symbol);
+        let limit = units(order.price, spec.price_decimals).unwrap_or(0);
+        let (base, quote) = pair(&order.symbol).unwrap_or((order.symbol.as_str(), "USDT"));
+        let (base, quote) = (base.to_owned(), quote.to_owned());
+        loop {
+            let left = units(order.remain(), spec.size_decimals).unwrap_or(0);
+            let Some(book) = ctx.books.get_mut(&order.symbol) else {
+                break;
+            };
+            let level = match order.side {
+                Side::Buy => book.asks.iter().next().filter(|(p, _)| **p <= limit),
+                Side::Sell => book.bids.iter().next_back().filter(|(p, _)| **p >= limit),
+            };
+            let Some((&at, &lots)) = level else {
+                break;
+            };
+            if left == 0 {
+                break;
+            }
+            let take = lots.min(left);
+            let side = match order.side {
+                Side::Buy => BookSide::Ask,
+                Side::Sell => BookSide::Bid,
+            };
+            changes.push(book.set_level(side, at, lots - take));
+            let size = from_units(take, spec.size_decimals);
+            let price = order.price;
+            let funds = price * size * if futures { mult } else { Decimal::ONE };
+            let fee = funds * maker;
+            // What this part held.
+            let released = if futures {
+                funds / order.leverage
+            } else {
+                match order.side {
+                    Side::Buy => funds + fee,
+                    Side::Sell => size,
+                }
+            };
+            order.hold -= released;
+            order.deal_size += size;
+            order.deal_funds += funds;
+            order.fee += fee;
+            order.updated_ms = ctx.clock.now_ms;
+            self.next_trade += 1;
+            let trade_id = self.next_trade;
+            let counter = self.new_order_id(ctx.market);
+            self.fills.push(Fill {
+                id: trade_id * 2,
+                trade_id,
+                order_id: order.id.clone(),
+                counter_order_id: counter,
+                symbol: order.symbol.clone(),
+                side: order.side,
+                limit: true,
+                price,
+                size,
+                fee,
+                created_ms: ctx.clock.now_ms,
+                maker: true,
+            });
+            ctx.push_order(
+                self,
+                &order,
+                "match",
+                "match",
+                Some((price, size, trade_id, true)),
+            );
+            if futures {
+                self.order_margin -= released;
+                self.wallet += released;
+                self.futures_fill(ctx, &order, price, size, fee);
+            } else {
+                let context = (order.symbol.as_str(), order.id.as_str(), Some(trade_id));
+                let moves = match order.side {
+                    // Quote: the hold pays price × size + fee; base: the size arrives.
+                    Side::Buy => [
+                        (quote.clone(), Decimal::ZERO, -released),
+                        (base.clone(), size, Decimal::ZERO),
+                    ],
+                    Side::Sell => [
+                        (quote.clone(), funds - fee, Decimal::ZERO),
+                        (base.clone(), Decimal::ZERO, -released),
+                    ],
+                };
+                for (currency, available, hold) in moves {
+                    let account = self.account(&currency);
+                    account.available += available;
+                    account.holds += hold;
+                    let push = self.balance_push(
+                        &currency,
+                        available,
+                        hold,
+                        "trade.setted",
+                        Some(context),
+                        ctx.clock,
+                    );
+                    ctx.pushes.push(push);
+                }
+            }
+        }
+        if order.remain().is_zero() {
+            order.active = false;
+            order.in_book = false;
+            ctx.push_order(self, &order, "filled", "done", None);
+        }
+        self.orders.insert(id.to_owned(), order);
     }
 
     fn find(&self, key: &Key) -> Option<&Order> {
@@ -958,9 +1125,11 @@ impl Exchange {
                 json!({
                     "id": f.id, "orderId": f.order_id, "counterOrderId": f.counter_order_id,
                     "tradeId": f.trade_id, "symbol": f.symbol, "side": f.side.as_str(),
-                    "liquidity": "taker", "type": if f.limit { "limit" } else { "market" },
+                    "liquidity": if f.maker { "maker" } else { "taker" },
+                    "type": if f.limit { "limit" } else { "market" },
                     "forceTaker": false, "price": text(f.price), "size": text(f.size),
-                    "funds": text(funds), "fee": text(f.fee), "feeRate": TAKER_FEE_RATE,
+                    "funds": text(funds), "fee": text(f.fee),
+                    "feeRate": if f.maker { MAKER_FEE_RATE } else { TAKER_FEE_RATE },
                     "feeCurrency": pair(&f.symbol).map_or("USDT", |(_, q)| q),
                     "stop": "", "tradeType": "TRADE", "tax": "0", "taxRate": "0",
                     "createdAt": f.created_ms,
@@ -1323,6 +1492,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    fn outcome(self) -> Outcome {
+        Outcome {
+            reply: Reply::ok(&Value::Null),
+            updates: self.updates,
+            pushes: self.pushes,
+        }
+    }
+
     fn spec(&self, symbol: &str) -> Option<&SymbolSpec> {
         self.symbols.iter().find(|s| s.symbol == symbol)
     }
@@ -1359,7 +1536,7 @@ impl Ctx<'_> {
         order: &Order,
         kind: &str,
         status: &str,
-        fill: Option<(Decimal, Decimal, u64)>,
+        fill: Option<(Decimal, Decimal, u64, bool)>,
     ) {
         exchange.next_event += 1;
         let ts =
@@ -1391,12 +1568,12 @@ impl Ctx<'_> {
             data["orderTime"] = json!(order.created_ms);
             data["originSize"] = json!(text(order.size));
         }
-        if let Some((price, size, trade_id)) = fill {
+        if let Some((price, size, trade_id, maker)) = fill {
             data["matchPrice"] = json!(text(price));
             data["matchSize"] = json!(text(size));
             data["tradeId"] = json!(trade_id.to_string());
-            data["liquidity"] = json!("taker");
-            data["feeType"] = json!("takerFee");
+            data["liquidity"] = json!(if maker { "maker" } else { "taker" });
+            data["feeType"] = json!(if maker { "makerFee" } else { "takerFee" });
         }
         let (topic, subject) = if futures {
             let topic = format!("/contractMarket/tradeOrders:{}", order.symbol);
@@ -1859,6 +2036,68 @@ mod tests {
         assert_eq!(v["data"]["cancelledOrderIds"], json!([id]));
         assert!(ex.order_margin.is_zero());
         assert_pushes_decode(&pushes);
+    }
+
+    #[test]
+    fn a_resting_buy_trades_as_maker_when_the_market_crosses_it() {
+        let (mut ex, specs, mut books) = spot();
+        ex.fund(Market::Spot, "USDT", d("100000"), CLOCK);
+        // Rests between the bid (66999) and the ask (67000).
+        let body = r#"{"symbol":"BTC-USDT","side":"buy","price":"66999.5","size":"0.8"}"#;
+        let (v, _) = call(
+            &mut ex,
+            &specs,
+            &mut books,
+            "POST",
+            "/api/v1/hf/orders",
+            "",
+            body,
+        );
+        let id = v["data"]["orderId"].as_str().unwrap().to_owned();
+        let hold = d("66999.5") * d("0.8") * d("1.001");
+        assert_eq!(ex.spot["USDT"].holds, hold);
+        // Nothing crosses yet.
+        let out = ex.cross(Market::Spot, &specs, &mut books, "BTC-USDT", CLOCK);
+        assert!(out.updates.is_empty() && out.pushes.is_empty());
+        // The market brings asks at 66999.2 × 0.5 and 66999.4 × 1.
+        let book = books.get_mut("BTC-USDT").unwrap();
+        book.set_level(BookSide::Ask, 669_992, 50_000_000);
+        book.set_level(BookSide::Ask, 669_994, 100_000_000);
+        let out = ex.cross(Market::Spot, &specs, &mut books, "BTC-USDT", CLOCK);
+        assert_eq!(out.updates.len(), 1);
+        assert_eq!(out.updates[0].1.changes.len(), 2);
+        let book = &books["BTC-USDT"];
+        assert_eq!(book.asks.get(&669_992), None);
+        assert_eq!(book.asks.get(&669_994), Some(&70_000_000));
+        // Maker at its own price: 0.8 × 66999.5 = 53599.6, fee 53.5996, all from the hold.
+        assert_eq!(ex.spot["USDT"].holds, Decimal::ZERO);
+        assert_eq!(ex.spot["USDT"].available, d("100000") - hold);
+        assert_eq!(hold, d("53599.6") + d("53.5996"));
+        assert_eq!(ex.spot["BTC"].available, d("0.8"));
+        let kinds: Vec<String> = out
+            .pushes
+            .iter()
+            .filter(|p| p.topic == "/spotMarket/tradeOrdersV2")
+            .map(|p| {
+                serde_json::from_str::<Value>(&p.frame).unwrap()["data"]["liquidity"].to_string()
+            })
+            .collect();
+        assert_eq!(kinds, ["\"maker\"", "\"maker\"", "null"]);
+        assert_pushes_decode(&out.pushes);
+        let order = &ex.orders[&id];
+        assert!(!order.active && !order.in_book);
+        assert!(!ex.has_resting("BTC-USDT"));
+        let (v, _) = call(
+            &mut ex,
+            &specs,
+            &mut books,
+            "GET",
+            "/api/v1/hf/fills",
+            "symbol=BTC-USDT",
+            "",
+        );
+        assert_eq!(v["data"]["items"][0]["liquidity"], "maker");
+        assert_eq!(v["data"]["items"][0]["feeRate"], MAKER_FEE_RATE);
     }
 
     #[test]

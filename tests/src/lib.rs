@@ -1292,21 +1292,29 @@ pub(crate) fn generate(shared: &Shared, state: &mut State, rounds: u32) {
             let update = Arc::new(book.next_update(max_changes, seq_only, time_ms));
             bump(&shared.counters.updates_generated);
             let key = (TopicKind::Level2, symbol.clone());
-            if !state
+            // Nobody follows this book: keep it moving, skip rendering (cheap with many
+            // symbols).
+            if state
                 .conns
                 .values()
                 .any(|c| !c.dead && c.topics.contains(&key))
+                && let Some(book) = state.books.get(symbol)
             {
-                // Nobody follows this book: keep it moving, skip rendering (cheap with many
-                // symbols).
-                continue;
+                let text: Arc<str> = render::level2(config.market, &book.spec, &update).into();
+                publish_level2(shared, state, symbol, &update, &text);
             }
-            let Some(book) = state.books.get(symbol) else {
-                continue;
-            };
-            let spec = &book.spec;
-            let text: Arc<str> = render::level2(config.market, spec, &update).into();
-            publish_level2(shared, state, symbol, &update, &text);
+            // The market may now cross a resting order of the exchange: it trades as maker.
+            if state.exchange.has_resting(symbol) {
+                let clock = exchange::Clock { now_ms: time_ms };
+                let State {
+                    exchange, books, ..
+                } = &mut *state;
+                let outcome = exchange.cross(config.market, &config.symbols, books, symbol, clock);
+                for (symbol, update) in outcome.updates {
+                    publish_trade_update(shared, state, &symbol, update);
+                }
+                send_pushes(shared, state, &outcome.pushes);
+            }
         }
         let wants = |state: &State, kind| {
             state
