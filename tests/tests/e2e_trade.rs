@@ -13,6 +13,7 @@
 //! - Futures: an order opens a position; the account overview and the private channels follow.
 //! - Orders and cancels charge their specification weight to the Spot pool.
 //! - A trade's book change is published: a synced client's book still equals the exchange's.
+//! - A resting order trades as maker when the moving market crosses it.
 
 mod support;
 
@@ -665,4 +666,73 @@ fn a_trade_publishes_its_book_change_and_a_synced_client_book_stays_equal() {
     support::assert_same_book(feed.book(&btc).unwrap(), &after);
     assert_eq!(feed.feed().stats().gaps, 0);
     feed.close();
+}
+
+#[test]
+fn a_resting_order_trades_as_maker_when_the_market_reaches_it() {
+    let fake = spot_fake();
+    fake.fund("USDT", "10000");
+    let rest = kucoin_blocking::Rest::new(&config::<Spot>(&fake));
+    let mut feed = ChannelFeed::new(config::<Spot>(&fake));
+    let orders = feed.subscribe(SpotOrdersV2Channel).unwrap();
+    let balances = feed.subscribe(SpotBalanceChannel).unwrap();
+    let limit_at = Instant::now() + Duration::from_secs(30);
+    let (mut acks, mut seen) = (0, Seen::default());
+    while acks < 2 {
+        let event = feed.next_event_until(limit_at).expect("subscribed in time");
+        acks += usize::from(subscribed(&event).is_some());
+    }
+    // One tick over the best bid, under the best ask: it rests, first in line. (Move the
+    // market until the spread is wider than a tick.)
+    let mut book = fake.true_book("BTC-USDT").unwrap();
+    let mut steps = 0;
+    while d(&book.asks[0].0) - d(&book.bids[0].0) < d("0.2") {
+        assert!(steps < 10_000, "the spread never widened");
+        steps += 1;
+        fake.step_updates(1);
+        book = fake.true_book("BTC-USDT").unwrap();
+    }
+    let price = d(&book.bids[0].0) + d("0.1");
+    rest.call(&limit(Side::Buy, &t(price), "0.05")).unwrap();
+    let hold = price * d("0.05") * d("1.001");
+    assert_eq!(balance(&fake, "USDT").1, t(hold));
+    // Move the market until an ask reaches the order.
+    let mut steps = 0;
+    while balance(&fake, "BTC").0 != "0.05" {
+        assert!(steps < 20_000, "the market never reached {price}");
+        fake.step_updates(1);
+        steps += 1;
+    }
+    while seen.orders.last().map(|o| o.0.clone()) != Some(OrderEventType::Filled) {
+        let event = feed.next_event_until(limit_at).expect("pushes in time");
+        record(&mut seen, &orders, &balances, &event);
+    }
+    feed.close();
+    let kinds: Vec<OrderEventType> = seen.orders.iter().map(|o| o.0.clone()).collect();
+    assert_eq!(kinds.first(), Some(&OrderEventType::Received));
+    assert_eq!(kinds.get(1), Some(&OrderEventType::Open));
+    assert!(
+        kinds[2..kinds.len() - 1]
+            .iter()
+            .all(|k| *k == OrderEventType::Match)
+    );
+    // Every match at the order's own price; the sizes add up to the order's.
+    let matched: Decimal = seen.orders[2..kinds.len() - 1]
+        .iter()
+        .map(|o| {
+            assert_eq!(o.2, Some(dec(&t(price))));
+            d(&o.3.unwrap().to_string())
+        })
+        .sum();
+    assert_eq!(matched, d("0.05"));
+    // Paid exactly price × size + maker fee, all out of the hold.
+    assert_eq!(balance(&fake, "USDT"), (t(d("10000") - hold), "0".into()));
+    let fills = rest.call(&GetTradeHistory::new("BTC-USDT")).unwrap();
+    let items = fills.items.unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|f| f.liquidity.as_ref().map(ToString::to_string).as_deref() == Some("maker"))
+    );
 }
