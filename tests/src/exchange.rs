@@ -6,7 +6,8 @@
 //! Amounts are exact decimals ([`Decimal`]); prices and sizes must be whole ticks and lots of
 //! the symbol. Marketable orders take the true book's levels (and the book publishes the
 //! change); what is left of a GTC limit order rests privately (it is not shown in the public
-//! book and is not matched later), holding its funds until it is cancelled.
+//! book), holding its funds until it is cancelled or until the generated market crosses it:
+//! then it trades as maker at its own price against the crossing levels (and consumes them).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

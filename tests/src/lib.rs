@@ -62,8 +62,10 @@
 //!
 //! Limit and market orders (size only; GTC or IOC) take the true book's levels at their prices
 //! (the book publishes the change), pay [`TAKER_FEE_RATE`] in the quote currency (USDT), and
-//! what is left of a GTC limit order rests privately (not in the public book, not matched later)
-//! holding price × size × (1 + [`MAKER_FEE_RATE`]) (sells hold the size) until cancelled. Every
+//! what is left of a GTC limit order rests privately (not in the public book) holding
+//! price × size × (1 + [`MAKER_FEE_RATE`]) (sells hold the size) until cancelled, or until the
+//! generated market crosses it: it then trades as maker at its own price, paying
+//! [`MAKER_FEE_RATE`] out of the hold, and consumes the crossing levels. Every
 //! change is pushed in KuCoin's shapes on `/spotMarket/tradeOrdersV2` (`received`, `open`,
 //! `match`, `filled`, `canceled`), `/account/balance`, `/contractMarket/tradeOrders[:SYM]`,
 //! `/contract/position:SYM`, `/contract/positionAll` and `/contractAccount/wallet`. Refusals:
