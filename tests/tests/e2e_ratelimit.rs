@@ -262,6 +262,8 @@ fn blocking_order_refused_with_429000_is_not_sent_twice_blindly() {
     let rest = kucoin_blocking::Rest::new(
         &config(&fake).retry_policy(RetryPolicy::default().writes_with_client_oid(true)),
     );
+    // Exhausted before the call (the thread below might start after it), and kept so.
+    fake.exhaust_pool(Pool::Spot);
     let keep_exhausted = {
         let fake = fake.handle();
         std::thread::spawn(move || {
