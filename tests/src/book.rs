@@ -258,6 +258,19 @@ impl Book {
         }
     }
 
+    /// Sets the level at `price` on `side` to `size` lots (0 removes it) as the next change of
+    /// the book (a trade consuming liquidity); returns the change to publish.
+    pub(crate) fn set_level(&mut self, side: Side, price: u64, size: u64) -> Change {
+        let change = Change {
+            side,
+            price,
+            size,
+            seq: self.sequence + 1,
+        };
+        self.apply(&change);
+        change
+    }
+
     /// Best-first levels, at most `depth` per side, in ticks and lots.
     pub(crate) fn levels(&self, depth: usize) -> (Levels, Levels) {
         let bids = self

@@ -53,6 +53,33 @@
 //! sequence and times in it. Private channels and futures announcements carry what a test
 //! scripts ([`FakeHandle::inject_channel_frame`]).
 //!
+//! # The small exchange
+//! Unless [`FakeConfig::spec_answers_only`], the fake keeps accounts and orders (funded with
+//! [`FakeHandle::fund`], read with [`FakeHandle::balances`]) and answers from them, signed:
+//! - spot: `GET /api/v1/accounts` (trade accounts), `POST /api/v1/hf/orders` and `/sync`,
+//!   `DELETE /api/v1/hf/orders/{orderId}`, `/client-order/{clientOid}`, their `/sync` forms and
+//!   `DELETE /api/v1/hf/orders?symbol=` (all of a symbol), `GET /api/v1/hf/orders/{orderId}`,
+//!   `/client-order/{clientOid}`, `/active`, and `GET /api/v1/hf/fills`;
+//! - futures (linear USDT contracts; multiplier 0.001 for XBT, 0.01 for ETH, else 1; isolated
+//!   margin price × size × multiplier / leverage): `POST /api/v1/orders`, `DELETE
+//!   /api/v1/orders/{orderId}`, `/client-order/{clientOid}`, `DELETE /api/v3/orders?symbol=`,
+//!   `GET /api/v1/orders` (`status=active|done`), `/{orderId}`, `/byClientOid`,
+//!   `GET /api/v1/position`, `/positions`, `GET /api/v1/account-overview`.
+//!
+//! Limit and market orders (size only; GTC or IOC) take the true book's levels at their prices
+//! (the book publishes the change), pay [`TAKER_FEE_RATE`] in the quote currency (USDT), and
+//! what is left of a GTC limit order rests privately (not in the public book) holding
+//! price × size × (1 + [`MAKER_FEE_RATE`]) (sells hold the size) until cancelled, or until the
+//! generated market crosses it: it then trades as maker at its own price, paying
+//! [`MAKER_FEE_RATE`] out of the hold, and consumes the crossing levels. Every
+//! change is pushed in KuCoin's shapes on `/spotMarket/tradeOrdersV2` (`received`, `open`,
+//! `match`, `filled`, `canceled`), `/account/balance`, `/contractMarket/tradeOrders[:SYM]`,
+//! `/contract/position:SYM`, `/contract/positionAll` and `/contractAccount/wallet`. Refusals:
+//! `200004` insufficient balance, `900001` unknown symbol, `400100` unknown order (futures
+//! `100004`) and duplicate clientOid, all with HTTP 200; `400100` with HTTP 400 for bad
+//! parameters (price off the tick, size off the lot, missing field, body not JSON). Orders
+//! charge their specification weight like every operation.
+//!
 //! # Behaviour chosen where KuCoin is not documented
 //! - A WebSocket upgrade with a missing or never-issued `token` is refused with HTTP 401 (what
 //!   clients report seeing from KuCoin). A token that was issued but has expired
@@ -78,13 +105,16 @@ mod auth;
 mod book;
 mod channels;
 pub mod demo;
+mod exchange;
 mod render;
 mod rest;
 mod spec;
 
+pub use exchange::{MAKER_FEE_RATE, TAKER_FEE_RATE};
 pub use kucoin_proto::rest::operation::Pool;
 pub use spec::{example_answers, example_requests};
 pub mod tls;
+pub mod trade_demo;
 mod ws;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -305,6 +335,10 @@ pub struct FakeConfig {
     pub max_topics_per_connection: usize,
     /// Fault schedule at start.
     pub faults: Faults,
+    /// Serve accounts, HF spot orders, fills, futures orders and positions from the small
+    /// exchange's state (on by default); off, every operation but the market-data ones gets
+    /// the specification's example answer.
+    pub exchange: bool,
 }
 
 impl FakeConfig {
@@ -354,6 +388,7 @@ impl FakeConfig {
             start_paused: false,
             max_topics_per_connection: 300,
             faults: Faults::none(),
+            exchange: true,
         }
     }
 
@@ -384,6 +419,14 @@ impl FakeConfig {
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Answers every operation but the market-data ones with the specification's example
+    /// answer (no exchange state): see [`FakeConfig::exchange`].
+    #[must_use]
+    pub fn spec_answers_only(mut self) -> Self {
+        self.exchange = false;
         self
     }
 
@@ -631,6 +674,8 @@ pub(crate) struct State {
     pub ws_user_agents: BTreeMap<String, u64>,
     /// Bodies received per specification operation id, in order.
     pub spec_calls: BTreeMap<&'static str, Vec<String>>,
+    /// Accounts, orders, fills and positions.
+    pub exchange: exchange::Exchange,
 }
 
 /// Everything the threads share (no `Debug`: its state holds the issued tokens).
@@ -933,6 +978,41 @@ impl FakeHandle {
         self.inject_channel_frame("/spotMarket/tradeOrdersV2", &frame)
     }
 
+    /// Credits `amount` (exact decimal text, e.g. `"1000.5"`) of `currency` to the account: a
+    /// spot fake's `trade` account of `currency`, a futures fake's USDT wallet (`currency` is
+    /// ignored there). Pushes the change on `/account/balance` (`main.deposit`) or
+    /// `/contractAccount/wallet` to private connections subscribed to it.
+    ///
+    /// # Panics
+    /// When `amount` is not a decimal number (a mistake in the test, not peer input).
+    pub fn fund(&self, currency: &str, amount: &str) {
+        let amount = amount
+            .parse::<rust_decimal::Decimal>()
+            .unwrap_or_else(|_| panic!("fund: {amount:?} is not a decimal amount"));
+        let clock = exchange::Clock {
+            now_ms: self.shared.now_ms(),
+        };
+        let mut state = self.shared.lock();
+        let pushes = state
+            .exchange
+            .fund(self.shared.config.market, currency, amount, clock);
+        send_pushes(&self.shared, &mut state, &pushes);
+    }
+
+    /// The account's balances as `currency → (available, holds)` in canonical decimal text
+    /// (spot: the `trade` accounts; futures: `USDT → (available balance, order and position
+    /// margin)`).
+    #[must_use]
+    pub fn balances(&self) -> BTreeMap<String, (String, String)> {
+        let state = self.shared.lock();
+        state
+            .exchange
+            .balances(self.shared.config.market)
+            .into_iter()
+            .map(|(c, a, h)| (c, (exchange::text(a), exchange::text(h))))
+            .collect()
+    }
+
     /// Makes every open connection silent (no data, no pongs, no close).
     pub fn inject_silence_all(&self) {
         self.send_all(|| Out::Silence);
@@ -1066,6 +1146,7 @@ impl FakeKucoin {
             user_agents: BTreeMap::new(),
             ws_user_agents: BTreeMap::new(),
             spec_calls: BTreeMap::new(),
+            exchange: exchange::Exchange::new(config.seed),
         };
         let shared = Arc::new(Shared {
             paused: AtomicBool::new(config.start_paused),
@@ -1233,21 +1314,29 @@ pub(crate) fn generate(shared: &Shared, state: &mut State, rounds: u32) {
             let update = Arc::new(book.next_update(max_changes, seq_only, time_ms));
             bump(&shared.counters.updates_generated);
             let key = (TopicKind::Level2, symbol.clone());
-            if !state
+            // Nobody follows this book: keep it moving, skip rendering (cheap with many
+            // symbols).
+            if state
                 .conns
                 .values()
                 .any(|c| !c.dead && c.topics.contains(&key))
+                && let Some(book) = state.books.get(symbol)
             {
-                // Nobody follows this book: keep it moving, skip rendering (cheap with many
-                // symbols).
-                continue;
+                let text: Arc<str> = render::level2(config.market, &book.spec, &update).into();
+                publish_level2(shared, state, symbol, &update, &text);
             }
-            let Some(book) = state.books.get(symbol) else {
-                continue;
-            };
-            let spec = &book.spec;
-            let text: Arc<str> = render::level2(config.market, spec, &update).into();
-            publish_level2(shared, state, symbol, &update, &text);
+            // The market may now cross a resting order of the exchange: it trades as maker.
+            if state.exchange.has_resting(symbol) {
+                let clock = exchange::Clock { now_ms: time_ms };
+                let State {
+                    exchange, books, ..
+                } = &mut *state;
+                let outcome = exchange.cross(config.market, &config.symbols, books, symbol, clock);
+                for (symbol, update) in outcome.updates {
+                    publish_trade_update(shared, state, &symbol, update);
+                }
+                send_pushes(shared, state, &outcome.pushes);
+            }
         }
         let wants = |state: &State, kind| {
             state
@@ -1352,6 +1441,34 @@ fn publish_level2(
         }
         for out in outs {
             conn.push(out, c);
+        }
+    }
+}
+
+/// Publishes the book change a trade made as a level-2 message (with the usual faults).
+pub(crate) fn publish_trade_update(
+    shared: &Shared,
+    state: &mut State,
+    symbol: &str,
+    update: Update,
+) {
+    bump(&shared.counters.updates_generated);
+    let Some(spec) = shared.spec(symbol) else {
+        return;
+    };
+    let text: Arc<str> = render::level2(shared.config.market, spec, &update).into();
+    publish_level2(shared, state, symbol, &Arc::new(update), &text);
+}
+
+/// Sends the exchange's private pushes to the connections subscribed to their topics.
+pub(crate) fn send_pushes(shared: &Shared, state: &mut State, pushes: &[exchange::Push]) {
+    for push in pushes {
+        let key = (TopicKind::Scripted, push.topic.clone());
+        let text: Arc<str> = push.frame.as_str().into();
+        for conn in state.conns.values_mut() {
+            if !conn.dead && conn.topics.contains(&key) {
+                conn.push(Out::Text(Arc::clone(&text)), &shared.counters);
+            }
         }
     }
 }

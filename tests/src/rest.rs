@@ -192,13 +192,18 @@ fn route(shared: &Arc<Shared>, req: &SignedRequest<'_>) -> Answer {
                 {
                     return answer;
                 }
-                bump(&shared.counters.spec_answers);
                 shared
                     .lock()
                     .spec_calls
                     .entry(route.info.id)
                     .or_default()
                     .push(req.body.to_owned());
+                if shared.config.exchange
+                    && let Some(answer) = exchange(shared, method, path, query, req.body)
+                {
+                    return answer;
+                }
+                bump(&shared.counters.spec_answers);
                 Answer::ok(route.answer.clone())
             }
         },
@@ -301,4 +306,32 @@ fn snapshot(shared: &Shared, query: &str, depth: usize) -> Answer {
         depth,
         shared.now_ms(),
     ))
+}
+
+/// Answers an order, account or position request from the exchange's state (`None`: not one
+/// of its routes), and publishes the book changes and private pushes it made.
+fn exchange(shared: &Shared, method: &str, path: &str, query: &str, body: &str) -> Option<Answer> {
+    let clock = crate::exchange::Clock {
+        now_ms: shared.now_ms(),
+    };
+    let mut state = shared.lock();
+    let State {
+        exchange, books, ..
+    } = &mut *state;
+    let outcome = exchange.route(
+        shared.config.market,
+        &shared.config.symbols,
+        books,
+        (method, path, query, body),
+        clock,
+    )?;
+    for (symbol, update) in outcome.updates {
+        crate::publish_trade_update(shared, &mut state, &symbol, update);
+    }
+    crate::send_pushes(shared, &mut state, &outcome.pushes);
+    drop(state);
+    Some(Answer {
+        status: outcome.reply.status,
+        body: outcome.reply.body,
+    })
 }

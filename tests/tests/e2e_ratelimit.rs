@@ -31,7 +31,10 @@ fn fake(quota: u32, window_ms: u64) -> FakeKucoin {
     let mut config = FakeConfig::spot();
     config.rate_limit = quota;
     config.rate_limit_window_ms = window_ms;
-    FakeKucoin::start(config).unwrap()
+    let fake = FakeKucoin::start(config).unwrap();
+    // Funds for the orders some tests place.
+    fake.fund("USDT", "1000");
+    fake
 }
 
 fn config(fake: &FakeKucoin) -> Config<Spot> {
@@ -259,6 +262,8 @@ fn blocking_order_refused_with_429000_is_not_sent_twice_blindly() {
     let rest = kucoin_blocking::Rest::new(
         &config(&fake).retry_policy(RetryPolicy::default().writes_with_client_oid(true)),
     );
+    // Exhausted before the call (the thread below might start after it), and kept so.
+    fake.exhaust_pool(Pool::Spot);
     let keep_exhausted = {
         let fake = fake.handle();
         std::thread::spawn(move || {
