@@ -166,10 +166,12 @@ impl<M: Market> Config<M> {
         }
     }
 
-    /// The rate-limit quotas [`Rest`] starts from (VIP0 by default; KuCoin's
-    /// `gw-ratelimit-*` headers correct them from the first answer on).
+    /// The rate-limit quotas [`Rest`] and the feeds' own calls (bullets, snapshots) start from
+    /// (VIP0 by default; KuCoin's `gw-ratelimit-*` headers correct them from the first answer
+    /// on). Each client keeps its own budget; the headers bring them in line.
     #[must_use]
     pub fn rate_limits(mut self, quotas: Quotas) -> Self {
+        self.feed.rate_limits = quotas.clone();
         self.quotas = quotas;
         self
     }

@@ -34,10 +34,11 @@ use crate::book::{
     SnapshotRequest, SpotSnapshotSource,
 };
 use crate::market::{Futures, Market, Spot, Symbol};
+use crate::rest::budget::{Outcome, Quotas, RateBudget, RateCost, Ticket};
 use crate::rest::{
-    BuildError, BulletPrivate, BulletPublic, ErrorClass, FuturesOrderBook, L2Snapshot, PartDepth,
-    RateLimit, ResponseError, RestClient, ServerTime, SpotFullOrderBook, SpotPartOrderBook,
-    parse_envelope,
+    Access, BuildError, BulletPrivate, BulletPublic, ErrorClass, FuturesOrderBook, L2Snapshot,
+    PartDepth, RateLimit, ResponseError, RestClient, ServerTime, SpotFullOrderBook,
+    SpotPartOrderBook, parse_envelope,
 };
 use crate::time::{ServerTimeOffset, UnixMillis};
 use crate::ws::{
@@ -155,6 +156,11 @@ pub struct FeedConfig {
     /// queues nothing per frame. Every other book event (synced, gap, resync, crossed, …) is
     /// reported either way.
     pub book_updates: bool,
+    /// The rate-limit quotas the feed's own REST calls (bullets, snapshots, server time) keep
+    /// under: a call waits for room in its pool instead of drawing `429000` (a thousand books
+    /// resyncing at once after a network change ask for a thousand snapshots). Default VIP0;
+    /// each answer's `gw-ratelimit-*` headers correct it.
+    pub rate_limits: Quotas,
 }
 
 impl Default for FeedConfig {
@@ -164,6 +170,7 @@ impl Default for FeedConfig {
             book: BookConfig::default(),
             max_queued_events: 65_536,
             book_updates: true,
+            rate_limits: Quotas::vip0(),
         }
     }
 }
@@ -189,6 +196,13 @@ impl FeedConfig {
         self.book_updates = on;
         self
     }
+
+    /// Replaces the rate-limit quotas of the feed's own REST calls ([`FeedConfig::rate_limits`]).
+    #[must_use]
+    pub fn with_rate_limits(mut self, quotas: Quotas) -> Self {
+        self.rate_limits = quotas;
+        self
+    }
 }
 
 /// Counters of what the feed has seen, for panels and metrics.
@@ -209,6 +223,8 @@ pub struct FeedStats {
     pub frame_errors: u64,
     /// Events dropped because nobody read them (see [`FeedConfig::max_queued_events`]).
     pub dropped_events: u64,
+    /// Times a REST call waited for room in its rate-limit pool ([`FeedConfig::rate_limits`]).
+    pub rate_waits: u64,
 }
 
 /// A message of a topic that is not a book, with its data copied out of the frame.
@@ -317,7 +333,7 @@ enum Pending {
     ServerTime { sent: UnixMillis },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Want {
     Bullet { private: bool },
     Snapshot { topic: String, req: SnapshotRequest },
@@ -348,6 +364,12 @@ pub struct Feed<M: FeedMarket> {
     clock_sync_pending: bool,
     rate_limit: Option<RateLimit>,
     session_deadline: Option<Instant>,
+    /// The feed's own calls keep under KuCoin's rate limits.
+    budget: RateBudget,
+    /// The budget's ticket of each call in flight.
+    tickets: BTreeMap<CallId, Ticket>,
+    /// The next call waits for room in its pool until then.
+    rate_wait: Option<Instant>,
 }
 
 impl<M: FeedMarket> Feed<M> {
@@ -387,6 +409,9 @@ impl<M: FeedMarket> Feed<M> {
             clock_sync_pending: false,
             rate_limit: None,
             session_deadline: None,
+            budget: RateBudget::new(config.rate_limits),
+            tickets: BTreeMap::new(),
+            rate_wait: None,
         };
         // The session wants its bullet at once: make it visible to the first `poll_request`.
         feed.pump(now);
@@ -459,10 +484,15 @@ impl<M: FeedMarket> Feed<M> {
         headers: &http::HeaderMap,
         body: &[u8],
     ) {
+        let limit = RateLimit::from_headers(headers);
+        if let Some(ticket) = self.tickets.remove(&id) {
+            let outcome = Outcome::of_answer(status, body);
+            self.budget.on_response(ticket, limit, outcome, now);
+        }
         let Some(pending) = self.pending.remove(&id) else {
             return;
         };
-        if let Some(budget) = RateLimit::from_headers(headers) {
+        if let Some(budget) = limit {
             self.rate_limit = Some(budget);
         }
         match pending {
@@ -527,7 +557,16 @@ impl<M: FeedMarket> Feed<M> {
         self.pump(now);
     }
 
+    /// A call that will not be answered (failed, superseded): out of the budget's in-flight
+    /// count, its weight still charged.
+    fn release(&mut self, id: CallId, now: Instant) {
+        if let Some(ticket) = self.tickets.remove(&id) {
+            self.budget.on_failed(ticket, now);
+        }
+    }
+
     fn handle_request_failed_with(&mut self, now: Instant, id: CallId, error: RequestError) {
+        self.release(id, now);
         let Some(pending) = self.pending.remove(&id) else {
             return;
         };
@@ -692,6 +731,9 @@ impl<M: FeedMarket> Feed<M> {
 
     /// Time passed: fire whatever timers are due. Harmless when nothing is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.rate_wait.is_some_and(|at| at <= now) {
+            self.rate_wait = None;
+        }
         self.session.handle_timeout(now);
         for (topic, book) in &mut self.books {
             if self.subscribed.contains(topic) {
@@ -730,11 +772,13 @@ impl<M: FeedMarket> Feed<M> {
     /// for it backs off.
     #[must_use]
     pub fn poll_request(&mut self, now: Instant, unix: UnixMillis) -> Option<RestCall> {
-        if self.wants.is_empty() {
+        if self.wants.is_empty() || self.rate_wait.is_some_and(|at| now < at) {
             return None;
         }
+        self.rate_wait = None;
         let ts = self.clock.adjust(unix);
         while let Some(want) = self.wants.pop_front() {
+            let asked = want.clone();
             let (purpose, pending, built) = match want {
                 Want::Bullet { private } => (
                     CallPurpose::Bullet { private },
@@ -762,13 +806,37 @@ impl<M: FeedMarket> Feed<M> {
                     self.rest.request(&ServerTime::<M>::default(), ts),
                 ),
             };
+            // Room in the call's rate-limit pool, or the calls wait (in order) until there is.
+            let ticket = match &built {
+                Ok(request) => match self.budget.acquire(rate_cost_of::<M>(request), now) {
+                    Ok(ticket) => Some(ticket),
+                    Err(at) => {
+                        self.wants.push_front(asked);
+                        self.rate_wait = Some(at);
+                        self.stats.rate_waits += 1;
+                        return None;
+                    }
+                },
+                Err(_) => None,
+            };
             let id = CallId(self.next_id);
             self.next_id += 1;
             if let Pending::Snapshot { topic } = &pending {
                 // A re-asked snapshot (the last one timed out) supersedes the unanswered one: its
                 // late answer is ignored, and unanswered calls never pile up.
-                self.pending
-                    .retain(|_, p| !matches!(p, Pending::Snapshot { topic: t } if t == topic));
+                let superseded: Vec<CallId> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, p)| matches!(p, Pending::Snapshot { topic: t } if t == topic))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for old in superseded {
+                    self.pending.remove(&old);
+                    self.release(old, now);
+                }
+            }
+            if let Some(ticket) = ticket {
+                self.tickets.insert(id, ticket);
             }
             match built {
                 Ok(request) => {
@@ -808,11 +876,14 @@ impl<M: FeedMarket> Feed<M> {
             .session
             .poll_timeout()
             .map(|(at, _): (Instant, Timer)| at);
+        // A call waiting for room in its rate-limit pool.
+        let rate = self.rate_wait.filter(|_| !self.wants.is_empty());
         self.books
             .iter()
             .filter(|(topic, _)| self.subscribed.contains(*topic))
             .filter_map(|(_, book)| book.poll_timeout())
             .chain(session)
+            .chain(rate)
             .min()
     }
 
@@ -945,6 +1016,10 @@ impl<M: FeedMarket> Feed<M> {
                     self.subscribed.clear();
                     self.wants.clear();
                     self.pending.clear();
+                    for (_, ticket) in std::mem::take(&mut self.tickets) {
+                        self.budget.on_failed(ticket, now);
+                    }
+                    self.rate_wait = None;
                     self.clock_sync_pending = false;
                     for book in self.books.values_mut() {
                         book.handle_suspend(now);
@@ -1036,4 +1111,14 @@ fn drain_book<M: FeedMarket>(
             req,
         });
     }
+}
+
+/// The pool and weight of a built request (signed requests are private).
+fn rate_cost_of<M: Market>(request: &http::Request<Vec<u8>>) -> RateCost {
+    let access = if request.headers().contains_key("KC-API-KEY") {
+        Access::Private
+    } else {
+        Access::Public
+    };
+    RateCost::lookup::<M>(request.method(), request.uri().path(), access)
 }
