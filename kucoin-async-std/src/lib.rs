@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{FutureExt, Stream};
 use kucoin_proto::book::{Availability, OrderBook};
-use kucoin_proto::feed::{CallId, Feed, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::feed::{CallId, Failure, Feed, FeedEvent, FeedMarket, FeedState, RestCall};
 use kucoin_proto::rest::budget::{Outcome, PoolStatus, RateBudget, RateCost, RetryPolicy, Ticket};
 use kucoin_proto::rest::operation::{Paged, Pages, Pool};
 use kucoin_proto::rest::{Endpoint, ErrorClass, RateLimit, RestClient, ServerTime, parse_response};
@@ -301,6 +301,19 @@ impl<M: FeedMarket> BookFeed<M> {
     #[must_use]
     pub fn feed(&self) -> &Feed<M> {
         &self.feed
+    }
+
+    /// What the feed is doing now (connecting, syncing, live, backing off until ..., ended).
+    #[must_use]
+    pub fn state(&self) -> FeedState {
+        self.feed.state()
+    }
+
+    /// The last failure with its cause and when it is tried again (transport errors are
+    /// classified from their text: DNS, connect, TLS, timeout).
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&Failure> {
+        self.feed.last_failure()
     }
 
     /// How much of the time `symbol`'s book was shown (available), up to now; time suspended

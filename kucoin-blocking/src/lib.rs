@@ -65,7 +65,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kucoin_proto::auth::{Credentials, Signer};
 use kucoin_proto::book::{Availability, BookConfig, OrderBook, SpotSnapshotSource};
-use kucoin_proto::feed::{CallId, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::feed::{
+    CallId, Failure, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, FeedState, FeedStatus,
+    RestCall,
+};
 use kucoin_proto::rest::budget::{
     Outcome, PoolStatus, Quotas, RateBudget, RateCost, RetryPolicy, Ticket,
 };
@@ -577,6 +580,25 @@ impl<M: FeedMarket> BookFeed<M> {
         &self.feed
     }
 
+    /// What the feed is doing now (connecting, syncing, live, backing off until ..., ended).
+    #[must_use]
+    pub fn state(&self) -> FeedState {
+        self.feed.state()
+    }
+
+    /// The last failure with its cause (DNS, connect, TLS, HTTP status, KuCoin code) and when
+    /// it is tried again.
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&Failure> {
+        self.feed.last_failure()
+    }
+
+    /// [`BookFeed::state`] and [`BookFeed::last_failure`] together.
+    #[must_use]
+    pub fn status(&self) -> FeedStatus {
+        self.feed.status()
+    }
+
     /// How much of the time `symbol`'s book was shown (available), up to now; time suspended
     /// is not counted.
     #[must_use]
@@ -727,9 +749,13 @@ impl<M: FeedMarket> BookFeed<M> {
                     self.ws = Some(ws);
                     self.feed.handle_connected(Instant::now());
                 }
-                Err(e) => self
-                    .feed
-                    .handle_connect_failed(Instant::now(), e.to_string()),
+                Err(e) => {
+                    let now = Instant::now();
+                    self.feed.handle_connect_failed_cause(now, e.cause());
+                    if let Some(f) = self.feed.last_failure() {
+                        log::warn!("{}", f.describe(now));
+                    }
+                }
             }
             return;
         }
@@ -780,7 +806,12 @@ impl<M: FeedMarket> BookFeed<M> {
                 &resp.headers,
                 &resp.body,
             ),
-            Err(e) => self.feed.handle_request_failed(now, id, e.to_string()),
+            Err(e) => self.feed.handle_request_failed_cause(now, id, e.cause()),
+        }
+        if let Some(f) = self.feed.last_failure()
+            && f.at == now
+        {
+            log::warn!("{}", f.describe(now));
         }
     }
 }
