@@ -70,8 +70,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use kucoin_proto::auth::{Credentials, Signer};
 use kucoin_proto::book::{Availability, BookConfig, OrderBook, SpotSnapshotSource};
 use kucoin_proto::feed::{
-    CallId, CallPurpose, Failure, FailureCause, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, FeedState, FeedStatus,
-    RestCall,
+    CallId, CallPurpose, Failure, FailureCause, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket,
+    FeedState, FeedStatus, RestCall,
 };
 use kucoin_proto::rest::budget::{
     Outcome, PoolStatus, Quotas, RateBudget, RateCost, RetryPolicy, Ticket,
@@ -555,7 +555,11 @@ struct TapSlot(Option<TapFn>);
 
 impl std::fmt::Debug for TapSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Tap(set)" } else { "Tap(none)" })
+        f.write_str(if self.0.is_some() {
+            "Tap(set)"
+        } else {
+            "Tap(none)"
+        })
     }
 }
 

@@ -131,10 +131,16 @@ mod tests {
         let f = Filter::parse("info,kucoin_blocking=debug,kucoin_blocking::transport=error");
         assert_eq!(f.level_for("other"), LevelFilter::Info);
         assert_eq!(f.level_for("kucoin_blocking"), LevelFilter::Debug);
-        assert_eq!(f.level_for("kucoin_blocking::transport"), LevelFilter::Error);
+        assert_eq!(
+            f.level_for("kucoin_blocking::transport"),
+            LevelFilter::Error
+        );
         assert_eq!(f.max(), LevelFilter::Debug);
         assert_eq!(Filter::parse("").level_for("x"), LevelFilter::Warn);
         assert_eq!(Filter::parse("off").level_for("x"), LevelFilter::Off);
-        assert_eq!(Filter::parse("kucoin-proto").level_for("kucoin_proto::feed"), LevelFilter::Trace);
+        assert_eq!(
+            Filter::parse("kucoin-proto").level_for("kucoin_proto::feed"),
+            LevelFilter::Trace
+        );
     }
 }

@@ -49,7 +49,14 @@ impl TransportError {
     /// timeout, an HTTP status refusing the WebSocket handshake, or a protocol error.
     #[must_use]
     pub fn cause(&self) -> FailureCause {
-        let text = self.to_string();
+        // The inner error's text: the cause names the class, the advice is the caller's.
+        let text = match self {
+            TransportError::Http(e) => e.to_string(),
+            TransportError::WebSocket(e) => e.to_string(),
+            TransportError::Tls(e) | TransportError::TlsHandshake(e) => e.to_string(),
+            TransportError::Io(e) => e.to_string(),
+            other => other.to_string(),
+        };
         match self {
             TransportError::BadUrl { .. } => FailureCause::Other(text),
             TransportError::Tls(_) | TransportError::TlsHandshake(_) => FailureCause::Tls(text),

@@ -90,12 +90,18 @@ fn call_private_operation_signs_and_shows_the_budget_with_v() {
     let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
     assert!(v.as_array().is_some_and(|a| !a.is_empty()), "{v}");
     assert!(
-        r.err.contains("rate limit: pool Management, this call weighs 5"),
+        r.err
+            .contains("rate limit: pool Management, this call weighs 5"),
         "{}",
         r.err
     );
     // A private call without credentials is refused before sending.
-    let r = run(&["--rest-url", &url, "call", "account.account.getSpotAccountList"]);
+    let r = run(&[
+        "--rest-url",
+        &url,
+        "call",
+        "account.account.getSpotAccountList",
+    ]);
     assert_eq!(r.code, EXIT_USAGE);
     assert!(r.err.contains("KUCOIN_API_KEY"), "{}", r.err);
 }
@@ -142,7 +148,12 @@ fn call_with_a_wrong_key_shows_kucoins_code_and_exits_refused() {
         ("KUCOIN_API_PASSPHRASE", "p"),
     ];
     let r = run_with(
-        &["--rest-url", &url, "call", "account.account.getSpotAccountList"],
+        &[
+            "--rest-url",
+            &url,
+            "call",
+            "account.account.getSpotAccountList",
+        ],
         &env,
     );
     assert_eq!(r.code, EXIT_REFUSED, "{}", r.err);
@@ -155,12 +166,18 @@ fn call_list_names_every_operation_with_pool_and_weight() {
     let r = run(&["call", "--list"]);
     assert_eq!(r.code, EXIT_OK);
     let lines: Vec<&str> = r.out.lines().collect();
-    assert_eq!(lines.len(), kucoin_blocking::proto::rest::operation::operations().count());
+    assert_eq!(
+        lines.len(),
+        kucoin_blocking::proto::rest::operation::operations().count()
+    );
     let ticker = lines
         .iter()
         .find(|l| l.starts_with("spot.market.getTicker "))
         .unwrap();
-    assert!(ticker.contains("Public") && ticker.contains(" 2 public"), "{ticker}");
+    assert!(
+        ticker.contains("Public") && ticker.contains(" 2 public"),
+        "{ticker}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("futures.")));
     assert!(lines.iter().any(|l| l.starts_with("broker.")));
 }
@@ -168,7 +185,13 @@ fn call_list_names_every_operation_with_pool_and_weight() {
 #[test]
 fn call_to_a_closed_port_exits_unreachable_with_the_cause() {
     let url = format!("http://127.0.0.1:{}", closed_port());
-    let r = run(&["--rest-url", &url, "call", "spot.market.getTicker", "symbol=BTC-USDT"]);
+    let r = run(&[
+        "--rest-url",
+        &url,
+        "call",
+        "spot.market.getTicker",
+        "symbol=BTC-USDT",
+    ]);
     assert_eq!(r.code, EXIT_UNREACHABLE, "{}", r.err);
     assert!(r.err.contains("cannot connect"), "{}", r.err);
 }
@@ -250,10 +273,16 @@ fn record_then_replay_gives_the_exchanges_book_twice_identically() {
     let n = side(&book["bids"]).len();
     assert!(n > 0);
     assert_eq!(side(&book["bids"]), truth.bids[..n].to_vec());
-    assert_eq!(side(&book["asks"]), truth.asks[..side(&book["asks"]).len()].to_vec());
+    assert_eq!(
+        side(&book["asks"]),
+        truth.asks[..side(&book["asks"]).len()].to_vec()
+    );
     let summary = &lines[1];
     assert_eq!(summary["unmatched"], 0, "{summary}");
-    assert!(summary["other_messages"].as_u64().unwrap() > 0, "tickers were recorded");
+    assert!(
+        summary["other_messages"].as_u64().unwrap() > 0,
+        "tickers were recorded"
+    );
     let _ = std::fs::remove_file(&file);
 }
 
@@ -285,7 +314,10 @@ fn recordings_hold_no_secrets() {
     );
     assert_eq!(r.code, EXIT_OK, "{}", r.err);
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(fx.connection_private().contains(&true), "a private session ran");
+    assert!(
+        fx.connection_private().contains(&true),
+        "a private session ran"
+    );
     for secret in [
         kucoin_tests::TEST_API_KEY,
         kucoin_tests::TEST_API_SECRET,
@@ -312,7 +344,15 @@ fn recordings_hold_no_secrets() {
 #[test]
 fn book_json_against_a_closed_port_says_why_and_exits_unreachable() {
     let url = format!("http://127.0.0.1:{}", closed_port());
-    let r = run(&["--rest-url", &url, "--json", "--duration", "1", "book", "BTC-USDT"]);
+    let r = run(&[
+        "--rest-url",
+        &url,
+        "--json",
+        "--duration",
+        "1",
+        "book",
+        "BTC-USDT",
+    ]);
     assert_eq!(r.code, EXIT_UNREACHABLE, "{}", r.err);
     let lines: Vec<serde_json::Value> = r
         .out
@@ -341,7 +381,15 @@ fn the_binary_reports_an_unreachable_server_within_a_second() {
     let url = format!("http://127.0.0.1:{}", closed_port());
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kucoin"))
-        .args(["--rest-url", &url, "--json", "--attempts", "2", "book", "BTC-USDT"])
+        .args([
+            "--rest-url",
+            &url,
+            "--json",
+            "--attempts",
+            "2",
+            "book",
+            "BTC-USDT",
+        ])
         .env_remove("KUCOIN_API_KEY")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -358,12 +406,18 @@ fn the_binary_reports_an_unreachable_server_within_a_second() {
     }
     let status = child.wait().unwrap();
     let (after, line) = first_reason.expect("a line with the reason");
-    assert!(after < Duration::from_secs(1), "reason shown after {after:?}");
+    assert!(
+        after < Duration::from_secs(1),
+        "reason shown after {after:?}"
+    );
     assert_eq!(line["error_kind"], "connect", "{line}");
     assert_eq!(status.code(), Some(i32::from(EXIT_UNREACHABLE)));
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert!(err.contains("WARN") && err.contains("cannot connect"), "RUST_LOG=warn shows: {err}");
+    assert!(
+        err.contains("WARN") && err.contains("cannot connect"),
+        "RUST_LOG=warn shows: {err}"
+    );
     eprintln!("unreachable reason shown after {after:?}");
 }
 
@@ -373,7 +427,11 @@ fn the_binary_calls_the_embedded_fake() {
         .args(["--fake", "call", "spot.market.getServerTime"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.as_u64().is_some(), "{v}");
 }

@@ -436,7 +436,7 @@ pub fn panel_with_status(
     let generic = "  (syncing: waiting for a snapshot that the stream continues)\n";
     let why;
     if book.is_none() && status.state != kucoin_proto::feed::FeedState::Syncing {
-        why = format!("  (no book: {})\n", status.state.describe(now));
+        why = format!("  (no book while {})\n", status.state.name());
         lines.retain(|l| *l != generic);
         lines.push(&why);
     }
@@ -463,4 +463,20 @@ pub fn with_status(line: &str, status: &FeedStatus, now: std::time::Instant) -> 
         json_str(status.state.name())
     );
     line.replacen(r#","bids":"#, &fields, 1)
+}
+
+/// The exit code of a run that followed a feed (the examples and the `kucoin` tool agree):
+/// 0 when it was live at some point; else 4 when KuCoin refused the key or a permission, 5 for
+/// another KuCoin error, 3 otherwise (KuCoin could not be reached: DNS, connect, TLS, timeout,
+/// or no usable answer).
+#[must_use]
+pub fn feed_exit_code(reached_live: bool, status: &FeedStatus) -> u8 {
+    if reached_live {
+        return 0;
+    }
+    match &status.last_failure {
+        Some(f) if f.cause.is_refusal() => 4,
+        Some(f) if matches!(f.cause, kucoin_proto::feed::FailureCause::KuCoin { .. }) => 5,
+        _ => 3,
+    }
 }

@@ -181,11 +181,7 @@ impl CallVisitor<'_> {
                 return EXIT_USAGE;
             }
         };
-        log::info!(
-            "{} {}",
-            http_request.method(),
-            http_request.uri()
-        );
+        log::info!("{} {}", http_request.method(), http_request.uri());
         let agent = transport::http_agent(Duration::from_secs(15));
         let response = match transport::execute(&agent, http_request) {
             Ok(r) => r,

@@ -191,9 +191,14 @@ impl Run<'_> {
         code
     }
 
-    fn config<M: FeedMarket>(&self, fake: Option<&FakeKucoin>) -> Result<(Config<M>, String), String> {
+    fn config<M: FeedMarket>(
+        &self,
+        fake: Option<&FakeKucoin>,
+    ) -> Result<(Config<M>, String), String> {
         let mut config = Config::<M>::new();
-        let url = fake.map(|f| f.rest_url()).or_else(|| self.o.rest_url.clone());
+        let url = fake
+            .map(|f| f.rest_url())
+            .or_else(|| self.o.rest_url.clone());
         if let Some(url) = &url {
             config = config.rest_url(url).map_err(|e| e.to_string())?;
         }
@@ -322,7 +327,10 @@ impl Run<'_> {
         err: &mut dyn Write,
     ) -> bool {
         let status = feed.status();
-        let key = (status.state.name(), status.last_failure.as_ref().map(|f| f.at));
+        let key = (
+            status.state.name(),
+            status.last_failure.as_ref().map(|f| f.at),
+        );
         if *shown == Some(key) {
             return false;
         }

@@ -242,7 +242,10 @@ pub(super) fn run_replay(o: &Opts, out: &mut dyn Write, err: &mut dyn Write) -> 
 /// A missing or unreadable header, a malformed line, or a feed that refuses the recorded
 /// books or topics.
 pub fn replay_lines(text: &str) -> Result<Vec<String>, String> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, first) = lines.next().ok_or("empty recording")?;
     let header: RecordHeader =
         serde_json::from_str(first).map_err(|e| format!("line 1 is not a header: {e}"))?;
@@ -253,9 +256,7 @@ pub fn replay_lines(text: &str) -> Result<Vec<String>, String> {
         ));
     }
     let records = lines
-        .map(|(n, l)| {
-            serde_json::from_str::<Value>(l).map_err(|e| format!("line {}: {e}", n + 1))
-        })
+        .map(|(n, l)| serde_json::from_str::<Value>(l).map_err(|e| format!("line {}: {e}", n + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     match header.market.as_str() {
         "spot" => replay::<Spot>(&header, &records),
@@ -267,8 +268,8 @@ pub fn replay_lines(text: &str) -> Result<Vec<String>, String> {
 fn replay<M: FeedMarket>(header: &RecordHeader, records: &[Value]) -> Result<Vec<String>, String> {
     // Virtual time: one anchor, then only the recorded offsets.
     let t0 = Instant::now();
-    let signer = Signer::new(Credentials::new("replay", "replay", "replay"))
-        .map_err(|e| e.to_string())?;
+    let signer =
+        Signer::new(Credentials::new("replay", "replay", "replay")).map_err(|e| e.to_string())?;
     let rest = RestClient::<M>::new().with_signer(signer);
     let mut session = if header.private {
         SessionConfig::private()
