@@ -46,7 +46,7 @@ impl Filter {
             }
         }
         // Longest prefix first.
-        filter.rules.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        filter.rules.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
         filter
     }
 

@@ -333,78 +333,6 @@ pub fn compare(book: &OrderBook, truth: &TrueBook) -> Result<(), String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Result<DemoArgs, String> {
-        DemoArgs::parse(s.split_whitespace().map(str::to_owned))
-    }
-
-    #[test]
-    fn no_arguments_mean_the_embedded_fake_and_btc_usdt() {
-        let a = args("").unwrap();
-        assert!(a.embedded());
-        assert_eq!(a.symbol(), "BTC-USDT");
-        assert_eq!(args("--futures").unwrap().symbol(), "XBTUSDTM");
-    }
-
-    #[test]
-    fn flags_parse_and_bad_ones_explain_themselves() {
-        let a = args("ETH-USDT --rest-url http://127.0.0.1:9 --duration 2.5 --json").unwrap();
-        assert_eq!(a.symbol(), "ETH-USDT");
-        assert!(!a.embedded());
-        assert_eq!(a.duration, Some(Duration::from_millis(2500)));
-        assert!(a.json);
-        assert!(args("--duration -1").unwrap_err().contains("seconds"));
-        assert!(args("--bogus").unwrap_err().contains("unknown flag"));
-        assert!(args("--live --rest-url http://x").is_err());
-        assert!(args("--runtime tokio").unwrap_err().contains("smol"));
-        let q = args("--quiet-last 8 --seed 3").unwrap();
-        assert_eq!(q.quiet_last, Some(Duration::from_secs(8)));
-        assert_eq!(q.seed, Some(3));
-        assert!(args("--quiet-last -2").unwrap_err().contains("seconds"));
-        assert!(args("--seed x").unwrap_err().contains("whole number"));
-    }
-
-    #[test]
-    fn json_line_has_the_documented_keys() {
-        let line = json_line("BTC-USDT", None, &FeedStats::default(), None);
-        assert!(
-            line.starts_with(r#"{"symbol":"BTC-USDT","sequence":null,"messages":0,"#),
-            "{line}"
-        );
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        for key in [
-            "symbol",
-            "sequence",
-            "messages",
-            "gaps",
-            "resyncs",
-            "reconnects",
-            "available_pct",
-            "max_unavailable_ms",
-            "bids",
-            "asks",
-        ] {
-            assert!(v.get(key).is_some(), "missing {key}");
-        }
-        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys.len(), 10, "{keys:?}");
-        assert!(
-            line.contains(
-                r#""reconnects":0,"available_pct":null,"max_unavailable_ms":null,"bids""#
-            )
-        );
-        let a = Availability::new(9_000, 12_000, 2_500);
-        let line = json_line("BTC-USDT", None, &FeedStats::default(), Some(a));
-        assert!(
-            line.contains(r#""available_pct":75.00,"max_unavailable_ms":2500,"#),
-            "{line}"
-        );
-    }
-}
-
 /// The feed's state and last failure as one panel line:
 /// `state: backoff (attempt 2, next try in 1.4 s)  last error: bullet: cannot connect: ...`.
 #[must_use]
@@ -478,5 +406,77 @@ pub fn feed_exit_code(reached_live: bool, status: &FeedStatus) -> u8 {
         Some(f) if f.cause.is_refusal() => 4,
         Some(f) if matches!(f.cause, kucoin_proto::feed::FailureCause::KuCoin { .. }) => 5,
         _ => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<DemoArgs, String> {
+        DemoArgs::parse(s.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn no_arguments_mean_the_embedded_fake_and_btc_usdt() {
+        let a = args("").unwrap();
+        assert!(a.embedded());
+        assert_eq!(a.symbol(), "BTC-USDT");
+        assert_eq!(args("--futures").unwrap().symbol(), "XBTUSDTM");
+    }
+
+    #[test]
+    fn flags_parse_and_bad_ones_explain_themselves() {
+        let a = args("ETH-USDT --rest-url http://127.0.0.1:9 --duration 2.5 --json").unwrap();
+        assert_eq!(a.symbol(), "ETH-USDT");
+        assert!(!a.embedded());
+        assert_eq!(a.duration, Some(Duration::from_millis(2500)));
+        assert!(a.json);
+        assert!(args("--duration -1").unwrap_err().contains("seconds"));
+        assert!(args("--bogus").unwrap_err().contains("unknown flag"));
+        assert!(args("--live --rest-url http://x").is_err());
+        assert!(args("--runtime tokio").unwrap_err().contains("smol"));
+        let q = args("--quiet-last 8 --seed 3").unwrap();
+        assert_eq!(q.quiet_last, Some(Duration::from_secs(8)));
+        assert_eq!(q.seed, Some(3));
+        assert!(args("--quiet-last -2").unwrap_err().contains("seconds"));
+        assert!(args("--seed x").unwrap_err().contains("whole number"));
+    }
+
+    #[test]
+    fn json_line_has_the_documented_keys() {
+        let line = json_line("BTC-USDT", None, &FeedStats::default(), None);
+        assert!(
+            line.starts_with(r#"{"symbol":"BTC-USDT","sequence":null,"messages":0,"#),
+            "{line}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        for key in [
+            "symbol",
+            "sequence",
+            "messages",
+            "gaps",
+            "resyncs",
+            "reconnects",
+            "available_pct",
+            "max_unavailable_ms",
+            "bids",
+            "asks",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 10, "{keys:?}");
+        assert!(
+            line.contains(
+                r#""reconnects":0,"available_pct":null,"max_unavailable_ms":null,"bids""#
+            )
+        );
+        let a = Availability::new(9_000, 12_000, 2_500);
+        let line = json_line("BTC-USDT", None, &FeedStats::default(), Some(a));
+        assert!(
+            line.contains(r#""available_pct":75.00,"max_unavailable_ms":2500,"#),
+            "{line}"
+        );
     }
 }
