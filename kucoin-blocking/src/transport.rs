@@ -49,12 +49,10 @@ impl TransportError {
     /// timeout, an HTTP status refusing the WebSocket handshake, or a protocol error.
     #[must_use]
     pub fn cause(&self) -> FailureCause {
-        // The inner error's text: the cause names the class, the advice is the caller's.
+        // The whole text (with its advice), but for REST failures the inner error's: the
+        // cause names the class, and retrying is the caller's business.
         let text = match self {
             TransportError::Http(e) => e.to_string(),
-            TransportError::WebSocket(e) => e.to_string(),
-            TransportError::Tls(e) | TransportError::TlsHandshake(e) => e.to_string(),
-            TransportError::Io(e) => e.to_string(),
             other => other.to_string(),
         };
         match self {

@@ -253,7 +253,7 @@ impl fmt::Display for FailureCause {
         match self {
             FailureCause::Dns(t) => write!(f, "DNS lookup failed: {t}"),
             FailureCause::Connect(t) => write!(f, "cannot connect: {t}"),
-            FailureCause::Tls(t) => write!(f, "TLS failed: {t}"),
+            FailureCause::Tls(t) => write!(f, "TLS: {t}"),
             FailureCause::Timeout(t) => write!(f, "timed out: {t}"),
             FailureCause::HttpStatus(s) => write!(f, "HTTP {s} without a KuCoin error body"),
             FailureCause::KuCoin { code, msg } => write!(f, "KuCoin error {code}: {msg}"),
