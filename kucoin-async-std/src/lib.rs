@@ -309,8 +309,8 @@ impl<M: FeedMarket> BookFeed<M> {
         self.feed.state()
     }
 
-    /// The last failure with its cause and when it is tried again (transport errors are
-    /// classified from their text: DNS, connect, TLS, timeout).
+    /// The last failure with its cause (DNS, connect, TLS, timeout, HTTP status, KuCoin code)
+    /// and when it is tried again.
     #[must_use]
     pub fn last_failure(&self) -> Option<&Failure> {
         self.feed.last_failure()
@@ -465,9 +465,13 @@ impl<M: FeedMarket> BookFeed<M> {
                     self.ws = Some(ws);
                     self.feed.handle_connected(Instant::now());
                 }
-                Err(e) => self
-                    .feed
-                    .handle_connect_failed(Instant::now(), e.to_string()),
+                Err(e) => {
+                    let now = Instant::now();
+                    self.feed.handle_connect_failed_cause(now, e.cause());
+                    if let Some(f) = self.feed.last_failure() {
+                        log::warn!("{}", f.describe(now));
+                    }
+                }
             }
             return;
         }
@@ -537,7 +541,12 @@ impl<M: FeedMarket> BookFeed<M> {
                 &resp.headers,
                 &resp.body,
             ),
-            Err(e) => self.feed.handle_request_failed(now, id, e.to_string()),
+            Err(e) => self.feed.handle_request_failed_cause(now, id, e.cause()),
+        }
+        if let Some(f) = self.feed.last_failure()
+            && f.at == now
+        {
+            log::warn!("{}", f.describe(now));
         }
     }
 }
