@@ -197,6 +197,36 @@ fn call_to_a_closed_port_exits_unreachable_with_the_cause() {
 }
 
 #[test]
+fn stream_of_a_private_topic_with_a_wrong_key_exits_refused_with_kucoins_code() {
+    let fx = fake();
+    let url = fx.rest_url();
+    let env = [
+        ("KUCOIN_API_KEY", "not-a-key"),
+        ("KUCOIN_API_SECRET", "s"),
+        ("KUCOIN_API_PASSPHRASE", "p"),
+    ];
+    let r = run_with(
+        &[
+            "--rest-url",
+            &url,
+            "--attempts",
+            "1",
+            "stream",
+            "/spotMarket/tradeOrdersV2",
+        ],
+        &env,
+    );
+    assert_eq!(r.code, EXIT_REFUSED, "{}", r.err);
+    assert!(
+        r.err
+            .contains("state: ended  last error: private bullet: KuCoin error 400003"),
+        "{}",
+        r.err
+    );
+    assert!(r.out.is_empty());
+}
+
+#[test]
 fn stream_prints_typed_ticker_lines() {
     let fx = fake();
     let url = fx.rest_url();

@@ -273,19 +273,28 @@ fn build<E: Operation>(params: &BTreeMap<String, String>, no_fields: bool) -> Re
         return Ok(e);
     }
     // Name the parameter at fault: the one whose removal changes the error.
-    let msg = first.to_string();
+    let msg = without_position(&first);
     for (name, value) in params {
         let mut without = as_text.clone();
         without.remove(name);
         let changed = match de_json::<E>(&Value::Object(without)) {
             Ok(_) => true,
-            Err(e) => e.to_string() != msg,
+            Err(e) => without_position(&e) != msg,
         };
         if changed {
             return Err(format!("{name}={value:?}: {msg}"));
         }
     }
     Err(msg)
+}
+
+/// serde_json's message without its ` at line 1 column 9` (the JSON is ours, not the user's).
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
 }
 
 /// From text: the generated types read raw JSON values, which only a text reader provides.
