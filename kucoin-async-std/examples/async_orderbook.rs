@@ -8,12 +8,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use kucoin_async_std::proto::auth::Credentials;
-use kucoin_async_std::proto::feed::FeedMarket;
+use kucoin_async_std::proto::feed::{FeedMarket, FeedState};
 use kucoin_async_std::proto::{Futures, Spot, Symbol};
 use kucoin_async_std::{BookFeed, Config};
 use kucoin_tests::demo::{self, DemoArgs, PanelStats};
 
 fn main() -> ExitCode {
+    // RUST_LOG=debug shows every event; unset, warnings (failures and their causes) are shown.
+    kucoin_blocking::log_env::init();
     let args = match DemoArgs::parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(msg) => {
@@ -88,6 +90,7 @@ async fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::er
     };
     let mut next_draw = start;
     let (mut last_frames, mut last_draw) = (0, start);
+    let mut reached_live = false;
     loop {
         let now = Instant::now();
         if end.is_some_and(|e| now >= e) {
@@ -103,7 +106,9 @@ async fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::er
         let until = quiet_at.map_or(until, |q| until.min(q));
         while let Some(event) = feed.next_event_until(until).await {
             log::debug!("{event:?}");
+            reached_live |= feed.feed().state() == FeedState::Live;
         }
+        reached_live |= feed.feed().state() == FeedState::Live;
         if !args.json && Instant::now() >= next_draw {
             let stats = feed.feed().stats();
             let dt = last_draw.elapsed().as_secs_f64().max(1e-6);
@@ -112,7 +117,18 @@ async fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::er
                 updates_per_sec: (stats.book_frames - last_frames) as f64 / dt,
                 elapsed: start.elapsed().as_secs_f64(),
             };
-            print!("{}", demo::panel(&symbol, &source, feed.book(&sym), &panel));
+            let status = feed.feed().status();
+            print!(
+                "{}",
+                demo::panel_with_status(
+                    &symbol,
+                    &source,
+                    feed.book(&sym),
+                    &panel,
+                    &status,
+                    Instant::now()
+                )
+            );
             (last_frames, last_draw) = (stats.book_frames, Instant::now());
             next_draw = Instant::now() + Duration::from_millis(250);
         } else if args.json && Instant::now() >= next_draw {
@@ -148,15 +164,34 @@ async fn run<M: FeedMarket>(args: &DemoArgs) -> Result<ExitCode, Box<dyn std::er
         }
     }
     if args.json {
+        let line = demo::json_line(
+            &symbol,
+            feed.book(&sym),
+            &feed.feed().stats(),
+            feed.availability(&sym),
+        );
         println!(
             "{}",
-            demo::json_line(
-                &symbol,
-                feed.book(&sym),
-                &feed.feed().stats(),
-                feed.availability(&sym)
-            )
+            demo::with_status(&line, &feed.feed().status(), Instant::now())
         );
+    }
+    if fake.is_none() {
+        // Against KuCoin (or --rest-url): say why it never went live, and exit with the code
+        // the `kucoin` tool uses (3 could not reach KuCoin, 4 refused, 5 other KuCoin error).
+        let status = feed.feed().status();
+        let exit = demo::feed_exit_code(reached_live, &status);
+        if exit != 0 {
+            let now = Instant::now();
+            let why = status
+                .last_failure
+                .as_ref()
+                .map_or_else(|| "no failure reported".to_owned(), |f| f.describe(now));
+            eprintln!(
+                "never live ({}); last error: {why}",
+                status.state.describe(now)
+            );
+            code = ExitCode::from(exit);
+        }
     }
     feed.close().await;
     Ok(code)

@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{FutureExt, Stream};
 use kucoin_proto::book::{Availability, OrderBook};
-use kucoin_proto::feed::{CallId, Feed, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::feed::{CallId, Failure, Feed, FeedEvent, FeedMarket, FeedState, RestCall};
 use kucoin_proto::rest::budget::{Outcome, PoolStatus, RateBudget, RateCost, RetryPolicy, Ticket};
 use kucoin_proto::rest::operation::{Paged, Pages, Pool};
 use kucoin_proto::rest::{Endpoint, ErrorClass, RateLimit, RestClient, ServerTime, parse_response};
@@ -303,6 +303,19 @@ impl<M: FeedMarket> BookFeed<M> {
         &self.feed
     }
 
+    /// What the feed is doing now (connecting, syncing, live, backing off until ..., ended).
+    #[must_use]
+    pub fn state(&self) -> FeedState {
+        self.feed.state()
+    }
+
+    /// The last failure with its cause (DNS, connect, TLS, timeout, HTTP status, KuCoin code)
+    /// and when it is tried again.
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&Failure> {
+        self.feed.last_failure()
+    }
+
     /// How much of the time `symbol`'s book was shown (available), up to now; time suspended
     /// is not counted.
     #[must_use]
@@ -452,9 +465,13 @@ impl<M: FeedMarket> BookFeed<M> {
                     self.ws = Some(ws);
                     self.feed.handle_connected(Instant::now());
                 }
-                Err(e) => self
-                    .feed
-                    .handle_connect_failed(Instant::now(), e.to_string()),
+                Err(e) => {
+                    let now = Instant::now();
+                    self.feed.handle_connect_failed_cause(now, e.cause());
+                    if let Some(f) = self.feed.last_failure() {
+                        log::warn!("{}", f.describe(now));
+                    }
+                }
             }
             return;
         }
@@ -524,7 +541,12 @@ impl<M: FeedMarket> BookFeed<M> {
                 &resp.headers,
                 &resp.body,
             ),
-            Err(e) => self.feed.handle_request_failed(now, id, e.to_string()),
+            Err(e) => self.feed.handle_request_failed_cause(now, id, e.cause()),
+        }
+        if let Some(f) = self.feed.last_failure()
+            && f.at == now
+        {
+            log::warn!("{}", f.describe(now));
         }
     }
 }

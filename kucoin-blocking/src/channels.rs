@@ -183,6 +183,11 @@ impl<M: FeedMarket + Clone> ChannelFeed<M> {
         self.conns.len()
     }
 
+    /// The state and last failure of every connection, in connection order.
+    pub fn statuses(&self) -> impl Iterator<Item = kucoin_proto::feed::FeedStatus> + '_ {
+        self.conns.iter().map(BookFeed::status)
+    }
+
     /// The feed behind connection `conn` (its session, stats, books).
     #[must_use]
     pub fn connection(&self, conn: ConnId) -> Option<&BookFeed<M>> {

@@ -52,7 +52,11 @@
 
 pub use kucoin_proto as proto;
 
+pub mod log_env;
 pub mod transport;
+
+#[cfg(feature = "cli")]
+pub mod cli;
 
 mod channels;
 pub use channels::ChannelFeed;
@@ -65,7 +69,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kucoin_proto::auth::{Credentials, Signer};
 use kucoin_proto::book::{Availability, BookConfig, OrderBook, SpotSnapshotSource};
-use kucoin_proto::feed::{CallId, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket, RestCall};
+use kucoin_proto::feed::{
+    CallId, CallPurpose, Failure, FailureCause, Feed, FeedConfig, FeedError, FeedEvent, FeedMarket,
+    FeedState, FeedStatus, RestCall,
+};
 use kucoin_proto::rest::budget::{
     Outcome, PoolStatus, Quotas, RateBudget, RateCost, RetryPolicy, Ticket,
 };
@@ -502,6 +509,70 @@ impl<M: Market, E: Paged<Market = M>> Iterator for PageIter<'_, M, E> {
 
 type RestResult = (CallId, Result<transport::HttpResponse, TransportError>);
 
+/// One input handed to the sans-IO feed, as a [`BookFeed`] tap sees it (see
+/// [`BookFeed::set_tap`]): enough to replay the session offline, on virtual time.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Tap<'a> {
+    /// A REST answer the feed used (a bullet, a snapshot, the server time).
+    Answer {
+        /// What the call was for.
+        purpose: &'a CallPurpose,
+        /// HTTP status.
+        status: u16,
+        /// The body as received (a bullet carries its token: redact it before storing).
+        body: &'a [u8],
+    },
+    /// A REST call failed below HTTP.
+    CallFailed {
+        /// What the call was for.
+        purpose: &'a CallPurpose,
+        /// Why.
+        cause: &'a FailureCause,
+    },
+    /// The WebSocket handshake completed.
+    Connected,
+    /// The WebSocket could not be opened.
+    ConnectFailed {
+        /// Why.
+        cause: &'a FailureCause,
+    },
+    /// A text frame received.
+    Frame(&'a str),
+    /// A binary frame received (its length).
+    Binary(usize),
+    /// The peer closed the WebSocket, or it broke.
+    Disconnected {
+        /// Why.
+        reason: &'a str,
+    },
+    /// The feed's timers were run.
+    Timeout,
+}
+
+/// A tap: called with the `now` the feed was given and what it was given.
+pub type TapFn = Box<dyn FnMut(Instant, Tap<'_>) + Send>;
+
+struct TapSlot(Option<TapFn>);
+
+impl std::fmt::Debug for TapSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Tap(set)"
+        } else {
+            "Tap(none)"
+        })
+    }
+}
+
+impl TapSlot {
+    fn emit(&mut self, now: Instant, tap: Tap<'_>) {
+        if let Some(f) = self.0.as_mut() {
+            f(now, tap);
+        }
+    }
+}
+
 /// A live WebSocket feed of level-2 books (and other topics) for market `M`.
 ///
 /// Iterate it (or call [`BookFeed::next_event`]) to run it; read books between events.
@@ -517,6 +588,9 @@ pub struct BookFeed<M: FeedMarket> {
     results: mpsc::Receiver<RestResult>,
     in_flight: usize,
     ended: bool,
+    tap: TapSlot,
+    /// What each in-flight call is for (kept while a tap is set).
+    purposes: std::collections::BTreeMap<CallId, CallPurpose>,
 }
 
 /// The longest the loop blocks on the socket while a REST answer is awaited.
@@ -538,7 +612,16 @@ impl<M: FeedMarket> BookFeed<M> {
             results,
             in_flight: 0,
             ended: false,
+            tap: TapSlot(None),
+            purposes: std::collections::BTreeMap::new(),
         })
+    }
+
+    /// Calls `tap` with every input handed to the feed from now on (REST answers and
+    /// failures, connects, frames, disconnects, timer runs), with the `now` it was given: a
+    /// recorder writes them down, and feeding them to a [`Feed`] in order replays the session.
+    pub fn set_tap(&mut self, tap: TapFn) {
+        self.tap = TapSlot(Some(tap));
     }
 
     /// Follows the level-2 book of `symbol`.
@@ -577,6 +660,25 @@ impl<M: FeedMarket> BookFeed<M> {
     #[must_use]
     pub fn feed(&self) -> &Feed<M> {
         &self.feed
+    }
+
+    /// What the feed is doing now (connecting, syncing, live, backing off until ..., ended).
+    #[must_use]
+    pub fn state(&self) -> FeedState {
+        self.feed.state()
+    }
+
+    /// The last failure with its cause (DNS, connect, TLS, HTTP status, KuCoin code) and when
+    /// it is tried again.
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&Failure> {
+        self.feed.last_failure()
+    }
+
+    /// [`BookFeed::state`] and [`BookFeed::last_failure`] together.
+    #[must_use]
+    pub fn status(&self) -> FeedStatus {
+        self.feed.status()
     }
 
     /// How much of the time `symbol`'s book was shown (available), up to now; time suspended
@@ -628,10 +730,10 @@ impl<M: FeedMarket> BookFeed<M> {
                         && let Err(e) = ws.send_text(text)
                     {
                         self.ws = None;
-                        self.feed.handle_disconnected(
-                            Instant::now(),
-                            DisconnectCause::Transport(e.to_string()),
-                        );
+                        let (now, reason) = (Instant::now(), e.to_string());
+                        self.tap.emit(now, Tap::Disconnected { reason: &reason });
+                        self.feed
+                            .handle_disconnected(now, DisconnectCause::Transport(reason));
                     }
                 }
                 _ => {
@@ -701,6 +803,9 @@ impl<M: FeedMarket> BookFeed<M> {
             );
             // One thread per call: calls are rare (bullets, snapshots), and one that hangs
             // (a slow snapshot) must not hold back the next (the bullet of a reconnect).
+            if self.tap.0.is_some() {
+                self.purposes.insert(id, purpose.clone());
+            }
             let (agent, tx) = (self.agent.clone(), self.results_tx.clone());
             let spawned = thread::Builder::new()
                 .name("kucoin-rest".into())
@@ -727,11 +832,18 @@ impl<M: FeedMarket> BookFeed<M> {
             match WsConn::connect(&url, &self.tls, self.allow_plain, self.connect_timeout) {
                 Ok(ws) => {
                     self.ws = Some(ws);
-                    self.feed.handle_connected(Instant::now());
+                    let now = Instant::now();
+                    self.tap.emit(now, Tap::Connected);
+                    self.feed.handle_connected(now);
                 }
-                Err(e) => self
-                    .feed
-                    .handle_connect_failed(Instant::now(), e.to_string()),
+                Err(e) => {
+                    let (now, cause) = (Instant::now(), e.cause());
+                    self.tap.emit(now, Tap::ConnectFailed { cause: &cause });
+                    self.feed.handle_connect_failed_cause(now, cause);
+                    if let Some(f) = self.feed.last_failure() {
+                        log::warn!("{}", f.describe(now));
+                    }
+                }
             }
             return;
         }
@@ -745,13 +857,23 @@ impl<M: FeedMarket> BookFeed<M> {
         }
         match self.ws.as_mut() {
             Some(ws) => match ws.read(Some(deadline), now) {
-                ReadOutcome::Text(text) => self.feed.handle_frame(Instant::now(), &text),
-                ReadOutcome::Binary(len) => self.feed.handle_binary(Instant::now(), len),
+                ReadOutcome::Text(text) => {
+                    let now = Instant::now();
+                    self.tap.emit(now, Tap::Frame(&text));
+                    self.feed.handle_frame(now, &text);
+                }
+                ReadOutcome::Binary(len) => {
+                    let now = Instant::now();
+                    self.tap.emit(now, Tap::Binary(len));
+                    self.feed.handle_binary(now, len);
+                }
                 ReadOutcome::Timeout => {}
                 ReadOutcome::Closed(reason) => {
                     self.ws = None;
+                    let now = Instant::now();
+                    self.tap.emit(now, Tap::Disconnected { reason: &reason });
                     self.feed.handle_disconnected(
-                        Instant::now(),
+                        now,
                         DisconnectCause::ServerClosed { code: None, reason },
                     );
                 }
@@ -767,22 +889,53 @@ impl<M: FeedMarket> BookFeed<M> {
         // A busy socket never times out: fire due timers (pings!) whatever the read gave.
         let now = Instant::now();
         if self.feed.poll_timeout().is_some_and(|d| d <= now) {
+            self.tap.emit(now, Tap::Timeout);
             self.feed.handle_timeout(now);
         }
     }
 
     fn deliver(&mut self, id: CallId, result: Result<transport::HttpResponse, TransportError>) {
         let now = Instant::now();
+        let purpose = self.purposes.remove(&id);
         match result {
-            Ok(resp) => self.feed.handle_response(
-                now,
-                unix_now(),
-                id,
-                resp.status,
-                &resp.headers,
-                &resp.body,
-            ),
-            Err(e) => self.feed.handle_request_failed(now, id, e.to_string()),
+            Ok(resp) => {
+                if let Some(purpose) = &purpose {
+                    self.tap.emit(
+                        now,
+                        Tap::Answer {
+                            purpose,
+                            status: resp.status,
+                            body: &resp.body,
+                        },
+                    );
+                }
+                self.feed.handle_response(
+                    now,
+                    unix_now(),
+                    id,
+                    resp.status,
+                    &resp.headers,
+                    &resp.body,
+                );
+            }
+            Err(e) => {
+                let cause = e.cause();
+                if let Some(purpose) = &purpose {
+                    self.tap.emit(
+                        now,
+                        Tap::CallFailed {
+                            purpose,
+                            cause: &cause,
+                        },
+                    );
+                }
+                self.feed.handle_request_failed_cause(now, id, cause);
+            }
+        }
+        if let Some(f) = self.feed.last_failure()
+            && f.at == now
+        {
+            log::warn!("{}", f.describe(now));
         }
     }
 }

@@ -5,6 +5,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kucoin_proto::feed::FailureCause;
 use rustls::pki_types::CertificateDer;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -44,6 +45,53 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The failure's cause for the feed's status ([`FailureCause`]): DNS, connect, TLS,
+    /// timeout, an HTTP status refusing the WebSocket handshake, or a protocol error.
+    #[must_use]
+    pub fn cause(&self) -> FailureCause {
+        // The whole text (with its advice), but for REST failures the inner error's: the
+        // cause names the class, and retrying is the caller's business.
+        let text = match self {
+            TransportError::Http(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        match self {
+            TransportError::BadUrl { .. } => FailureCause::Other(text),
+            TransportError::Tls(_) | TransportError::TlsHandshake(_) => FailureCause::Tls(text),
+            TransportError::Io(io) => io_cause(io, text),
+            TransportError::Http(e) => match e {
+                ureq::Error::HostNotFound => FailureCause::Dns(text),
+                ureq::Error::ConnectionFailed => FailureCause::Connect(text),
+                ureq::Error::Timeout(_) => FailureCause::Timeout(text),
+                ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::TlsRequired => {
+                    FailureCause::Tls(text)
+                }
+                ureq::Error::StatusCode(s) => FailureCause::HttpStatus(*s),
+                ureq::Error::Io(io) => io_cause(io, text),
+                ureq::Error::Protocol(_) | ureq::Error::BodyExceedsLimit(_) => {
+                    FailureCause::Protocol(text)
+                }
+                _ => FailureCause::classify_text(&text),
+            },
+            TransportError::WebSocket(e) => match e {
+                tungstenite::Error::Io(io) => io_cause(io, text),
+                tungstenite::Error::Tls(_) => FailureCause::Tls(text),
+                tungstenite::Error::Http(resp) => FailureCause::HttpStatus(resp.status().as_u16()),
+                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+                    FailureCause::Closed {
+                        code: None,
+                        reason: text,
+                    }
+                }
+                tungstenite::Error::Protocol(_)
+                | tungstenite::Error::Capacity(_)
+                | tungstenite::Error::Utf8(_)
+                | tungstenite::Error::HttpFormat(_) => FailureCause::Protocol(text),
+                _ => FailureCause::classify_text(&text),
+            },
+        }
+    }
+
     /// Classifies a socket error: one that carries a rustls error (a failed handshake inside a
     /// TLS stream) becomes [`TransportError::TlsHandshake`], the rest [`TransportError::Io`].
     #[must_use]
@@ -71,6 +119,22 @@ impl TransportError {
             },
             other => TransportError::WebSocket(other),
         }
+    }
+}
+
+fn io_cause(io: &io::Error, text: String) -> FailureCause {
+    use io::ErrorKind as K;
+    match io.kind() {
+        K::ConnectionRefused
+        | K::ConnectionReset
+        | K::ConnectionAborted
+        | K::NotConnected
+        | K::AddrNotAvailable
+        | K::HostUnreachable
+        | K::NetworkUnreachable
+        | K::NetworkDown => FailureCause::Connect(text),
+        K::TimedOut | K::WouldBlock => FailureCause::Timeout(text),
+        _ => FailureCause::classify_text(&text),
     }
 }
 

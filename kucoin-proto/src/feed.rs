@@ -42,13 +42,15 @@ use crate::rest::{
 };
 use crate::time::{ServerTimeOffset, UnixMillis};
 use crate::ws::{
-    DisconnectCause, FrameError, LifecycleError, Session, SessionConfig, SessionEvent,
-    SessionState, SubscribeError, Timer, Topic, TopicError, Transmit,
+    DisconnectCause, FrameError, LifecycleError, ReconnectReason, Session, SessionConfig,
+    SessionEvent, SessionState, SubscribeError, Timer, Topic, TopicError, Transmit,
 };
 
 mod books;
+mod status;
 
 use books::{Books, Route};
+pub use status::{FailedStep, Failure, FailureCause, FeedState, FeedStatus};
 
 mod sealed {
     pub trait Sealed {}
@@ -370,6 +372,13 @@ pub struct Feed<M: FeedMarket> {
     tickets: BTreeMap<CallId, Ticket>,
     /// The next call waits for room in its pool until then.
     rate_wait: Option<Instant>,
+    /// The last failure ([`Feed::last_failure`]).
+    last_failure: Option<Failure>,
+    /// `last_failure` was recorded by the current input: the session's `Reconnecting` that
+    /// follows fills in its retry instant instead of recording the failure again.
+    failure_fresh: bool,
+    /// Consecutive failed connection attempts (from the session's `Reconnecting`).
+    attempt: u32,
 }
 
 impl<M: FeedMarket> Feed<M> {
@@ -412,6 +421,9 @@ impl<M: FeedMarket> Feed<M> {
             budget: RateBudget::new(config.rate_limits),
             tickets: BTreeMap::new(),
             rate_wait: None,
+            last_failure: None,
+            failure_fresh: false,
+            attempt: 0,
         };
         // The session wants its bullet at once: make it visible to the first `poll_request`.
         feed.pump(now);
@@ -498,6 +510,12 @@ impl<M: FeedMarket> Feed<M> {
         match pending {
             Pending::Bullet { private } => {
                 if let Err(e) = self.session.handle_bullet_response(now, status, body) {
+                    self.note_failure(
+                        now,
+                        FailureCause::from_response(&e),
+                        FailedStep::Bullet { private },
+                        None,
+                    );
                     self.note_clock_skew(&e);
                     self.push(FeedEvent::RequestFailed {
                         purpose: CallPurpose::Bullet { private },
@@ -526,6 +544,19 @@ impl<M: FeedMarket> Feed<M> {
                         if let RequestError::Response(e) = &error {
                             self.note_clock_skew(e);
                         }
+                        let cause = match &error {
+                            RequestError::Response(e) => FailureCause::from_response(e),
+                            other => FailureCause::Protocol(other.to_string()),
+                        };
+                        let retry_at = self.books.get(&topic).and_then(BookSync::poll_timeout);
+                        self.note_failure(
+                            now,
+                            cause,
+                            FailedStep::Snapshot {
+                                symbol: symbol.to_string(),
+                            },
+                            retry_at,
+                        );
                         self.push(FeedEvent::RequestFailed {
                             purpose: CallPurpose::Snapshot {
                                 symbol: symbol.to_string(),
@@ -551,9 +582,12 @@ impl<M: FeedMarket> Feed<M> {
         self.pump(now);
     }
 
-    /// A [`RestCall`] failed below HTTP (DNS, TCP, TLS, timeout).
+    /// A [`RestCall`] failed below HTTP (DNS, TCP, TLS, timeout); the cause is classified
+    /// from the text ([`FailureCause::classify_text`]). Adapters that can tell the cause should
+    /// use [`Feed::handle_request_failed_cause`].
     pub fn handle_request_failed(&mut self, now: Instant, id: CallId, reason: String) {
-        self.handle_request_failed_with(now, id, RequestError::Transport(reason));
+        let cause = FailureCause::classify_text(&reason);
+        self.handle_request_failed_with(now, id, RequestError::Transport(reason), cause);
         self.pump(now);
     }
 
@@ -565,7 +599,21 @@ impl<M: FeedMarket> Feed<M> {
         }
     }
 
-    fn handle_request_failed_with(&mut self, now: Instant, id: CallId, error: RequestError) {
+    /// A [`RestCall`] failed below HTTP, with its cause classified by the adapter
+    /// ([`FailureCause::Dns`], [`FailureCause::Connect`], [`FailureCause::Tls`], ...).
+    pub fn handle_request_failed_cause(&mut self, now: Instant, id: CallId, cause: FailureCause) {
+        let error = RequestError::Transport(cause.to_string());
+        self.handle_request_failed_with(now, id, error, cause);
+        self.pump(now);
+    }
+
+    fn handle_request_failed_with(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        error: RequestError,
+        cause: FailureCause,
+    ) {
         self.release(id, now);
         let Some(pending) = self.pending.remove(&id) else {
             return;
@@ -573,6 +621,7 @@ impl<M: FeedMarket> Feed<M> {
         let reason = error.to_string();
         let purpose = match pending {
             Pending::Bullet { private } => {
+                self.note_failure(now, cause, FailedStep::Bullet { private }, None);
                 self.session.handle_bullet_failed(now, reason.clone());
                 CallPurpose::Bullet { private }
             }
@@ -582,12 +631,22 @@ impl<M: FeedMarket> Feed<M> {
                         book.handle_snapshot_failed(now, true);
                         book.symbol().to_string()
                     }
-                    None => topic,
+                    None => topic.clone(),
                 };
+                let retry_at = self.books.get(&topic).and_then(BookSync::poll_timeout);
+                self.note_failure(
+                    now,
+                    cause,
+                    FailedStep::Snapshot {
+                        symbol: symbol.clone(),
+                    },
+                    retry_at,
+                );
                 CallPurpose::Snapshot { symbol }
             }
             Pending::ServerTime { .. } => {
                 self.clock_sync_pending = false;
+                self.note_failure(now, cause, FailedStep::ServerTime, None);
                 CallPurpose::ServerTime
             }
         };
@@ -600,8 +659,20 @@ impl<M: FeedMarket> Feed<M> {
         self.pump(now);
     }
 
-    /// Connecting to [`Feed::poll_connect`]'s URL failed.
+    /// Connecting to [`Feed::poll_connect`]'s URL failed; the cause is classified from the
+    /// text (see [`Feed::handle_connect_failed_cause`]).
     pub fn handle_connect_failed(&mut self, now: Instant, reason: String) {
+        let cause = FailureCause::classify_text(&reason);
+        self.note_failure(now, cause, FailedStep::Connect, None);
+        self.session.handle_connect_failed(now, reason);
+        self.pump(now);
+    }
+
+    /// Connecting to [`Feed::poll_connect`]'s URL failed, with its cause classified by the
+    /// adapter.
+    pub fn handle_connect_failed_cause(&mut self, now: Instant, cause: FailureCause) {
+        let reason = cause.to_string();
+        self.note_failure(now, cause, FailedStep::Connect, None);
         self.session.handle_connect_failed(now, reason);
         self.pump(now);
     }
@@ -725,6 +796,21 @@ impl<M: FeedMarket> Feed<M> {
 
     /// The WebSocket closed or broke.
     pub fn handle_disconnected(&mut self, now: Instant, cause: DisconnectCause) {
+        let failure = match &cause {
+            DisconnectCause::Transport(t) => Some(FailureCause::classify_text(t)),
+            DisconnectCause::ServerClosed { code, reason }
+                if self.session.state() != SessionState::Closing =>
+            {
+                Some(FailureCause::Closed {
+                    code: *code,
+                    reason: reason.clone(),
+                })
+            }
+            _ => None,
+        };
+        if let Some(f) = failure {
+            self.note_failure(now, f, FailedStep::Stream, None);
+        }
         self.session.handle_disconnected(now, cause);
         self.pump(now);
     }
@@ -950,11 +1036,81 @@ impl<M: FeedMarket> Feed<M> {
         self.stats
     }
 
+    /// What the feed is doing now: connecting, subscribing, syncing its books, live, backing
+    /// off until the next attempt, suspended, or ended.
+    #[must_use]
+    pub fn state(&self) -> FeedState {
+        match self.session.state() {
+            SessionState::Closed | SessionState::Closing => FeedState::Ended,
+            SessionState::Suspended => FeedState::Suspended,
+            SessionState::Backoff => match self.session_deadline {
+                Some(until) => FeedState::Backoff {
+                    until,
+                    attempt: self.attempt,
+                },
+                None => FeedState::Connecting,
+            },
+            SessionState::Live => {
+                if self
+                    .session
+                    .topics()
+                    .any(|t| !self.subscribed.contains(&t.to_string()))
+                {
+                    FeedState::Subscribing
+                } else if self.books.values().any(|b| b.book().is_none()) {
+                    FeedState::Syncing
+                } else {
+                    FeedState::Live
+                }
+            }
+            _ => FeedState::Connecting,
+        }
+    }
+
+    /// The last failure (bullet, connect, stream, snapshot, server time): its cause, what was
+    /// being done, and when it is tried again. Kept after recovery (compare [`Failure::at`]).
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&Failure> {
+        self.last_failure.as_ref()
+    }
+
+    /// [`Feed::state`] and [`Feed::last_failure`] together.
+    #[must_use]
+    pub fn status(&self) -> FeedStatus {
+        FeedStatus {
+            state: self.state(),
+            last_failure: self.last_failure.clone(),
+        }
+    }
+
     // --------------------------------------------------------------- plumbing
 
     fn fail_unbuilt(&mut self, now: Instant, id: CallId, error: BuildError) {
-        self.handle_request_failed_with(now, id, RequestError::Build(error));
+        let cause = FailureCause::Other(format!("request not built: {error}"));
+        self.handle_request_failed_with(now, id, RequestError::Build(error), cause);
         self.pump(now);
+    }
+
+    fn note_failure(
+        &mut self,
+        now: Instant,
+        cause: FailureCause,
+        step: FailedStep,
+        retry_at: Option<Instant>,
+    ) {
+        let attempt = if matches!(step, FailedStep::Snapshot { .. }) {
+            0
+        } else {
+            self.attempt.saturating_add(1)
+        };
+        self.last_failure = Some(Failure {
+            cause,
+            step,
+            at: now,
+            retry_at,
+            attempt,
+        });
+        self.failure_fresh = true;
     }
 
     fn note_clock_skew(&mut self, e: &ResponseError) {
@@ -981,6 +1137,7 @@ impl<M: FeedMarket> Feed<M> {
         while let Some(ev) = self.session.poll_event() {
             match &ev {
                 SessionEvent::Connected { .. } => {
+                    self.attempt = 0;
                     if self.connected_once {
                         self.stats.reconnects += 1;
                     }
@@ -1004,6 +1161,18 @@ impl<M: FeedMarket> Feed<M> {
                     self.subscribed.remove(&topic.to_string());
                 }
                 SessionEvent::Disconnected { .. } | SessionEvent::Closed { .. } => {
+                    if let SessionEvent::Disconnected {
+                        cause:
+                            cause @ (DisconnectCause::PongTimeout
+                            | DisconnectCause::WelcomeTimeout
+                            | DisconnectCause::TokenExpired),
+                    } = &ev
+                    {
+                        let cause = FailureCause::from_reconnect(&ReconnectReason::Disconnected(
+                            cause.clone(),
+                        ));
+                        self.note_failure(now, cause, FailedStep::Stream, None);
+                    }
                     // The stream has a hole from here on: no book may be shown across it.
                     self.subscribed.clear();
                     self.forget_snapshots();
@@ -1030,10 +1199,48 @@ impl<M: FeedMarket> Feed<M> {
                         book.handle_resume(now);
                     }
                 }
+                SessionEvent::Reconnecting {
+                    reason,
+                    retry_at,
+                    attempt,
+                } => {
+                    self.attempt = *attempt;
+                    let planned = matches!(
+                        reason,
+                        ReconnectReason::Disconnected(
+                            DisconnectCause::TokenRefresh
+                                | DisconnectCause::NetworkChanged
+                                | DisconnectCause::Suspended
+                        )
+                    );
+                    match &mut self.last_failure {
+                        Some(f) if self.failure_fresh && f.at == now => {
+                            f.retry_at = Some(*retry_at);
+                            f.attempt = *attempt;
+                        }
+                        _ if planned => {}
+                        _ => {
+                            self.last_failure = Some(Failure {
+                                cause: FailureCause::from_reconnect(reason),
+                                step: match reason {
+                                    ReconnectReason::Bullet(_) => FailedStep::Bullet {
+                                        private: self.session.config().private,
+                                    },
+                                    ReconnectReason::ConnectFailed(_) => FailedStep::Connect,
+                                    _ => FailedStep::Stream,
+                                },
+                                at: now,
+                                retry_at: Some(*retry_at),
+                                attempt: *attempt,
+                            });
+                        }
+                    }
+                }
                 _ => {}
             }
             self.push(FeedEvent::Session(ev));
         }
+        self.failure_fresh = false;
         while let Some(req) = self.session.poll_fetch() {
             self.wants.push_back(Want::Bullet {
                 private: req.private,

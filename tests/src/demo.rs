@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use kucoin_proto::book::{Availability, Decimal, Level, OrderBook};
-use kucoin_proto::feed::FeedStats;
+use kucoin_proto::feed::{FeedStats, FeedStatus};
 
 use crate::{FakeConfig, FakeKucoin, Faults, TrueBook};
 
@@ -330,6 +330,82 @@ pub fn compare(book: &OrderBook, truth: &TrueBook) -> Result<(), String> {
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+/// The feed's state and last failure as one panel line:
+/// `state: backoff (attempt 2, next try in 1.4 s)  last error: bullet: cannot connect: ...`.
+#[must_use]
+pub fn status_line(status: &FeedStatus, now: std::time::Instant) -> String {
+    match &status.last_failure {
+        Some(f) => format!(
+            "state: {}  last error: {}",
+            status.state.describe(now),
+            f.describe(now)
+        ),
+        None => format!("state: {}", status.state.describe(now)),
+    }
+}
+
+/// [`panel`] with the feed's state and last failure under the counters; while the book is not
+/// shown, the state says why instead of the generic syncing line.
+#[must_use]
+pub fn panel_with_status(
+    symbol: &str,
+    source: &str,
+    book: Option<&OrderBook>,
+    s: &PanelStats,
+    status: &FeedStatus,
+    now: std::time::Instant,
+) -> String {
+    let text = panel(symbol, source, book, s);
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let line = format!("{}\n", status_line(status, now));
+    let generic = "  (syncing: waiting for a snapshot that the stream continues)\n";
+    let why;
+    if book.is_none() && status.state != kucoin_proto::feed::FeedState::Syncing {
+        why = format!("  (no book while {})\n", status.state.name());
+        lines.retain(|l| *l != generic);
+        lines.push(&why);
+    }
+    lines.insert(2.min(lines.len()), &line);
+    lines.concat()
+}
+
+/// Adds the feed's state and last failure to a [`json_line`], before `bids`:
+/// `"state":"backoff","last_error":"bullet: cannot connect: ... (next try in 0.4 s)",
+/// "error_kind":"connect","retry_in_ms":412` (`null`s when there is no failure).
+#[must_use]
+pub fn with_status(line: &str, status: &FeedStatus, now: std::time::Instant) -> String {
+    let (err, kind, retry) = match &status.last_failure {
+        Some(f) => (
+            json_str(&f.describe(now)),
+            json_str(f.cause.kind()),
+            f.retry_in(now)
+                .map_or_else(|| "null".to_owned(), |d| d.as_millis().to_string()),
+        ),
+        None => ("null".to_owned(), "null".to_owned(), "null".to_owned()),
+    };
+    let fields = format!(
+        r#","state":{},"last_error":{err},"error_kind":{kind},"retry_in_ms":{retry},"bids":"#,
+        json_str(status.state.name())
+    );
+    line.replacen(r#","bids":"#, &fields, 1)
+}
+
+/// The exit code of a run that followed a feed (the examples and the `kucoin` tool agree):
+/// 0 when it was live at some point; else 4 when KuCoin refused the key or a permission, 5 for
+/// another KuCoin error, 3 otherwise (KuCoin could not be reached: DNS, connect, TLS, timeout,
+/// or no usable answer).
+#[must_use]
+pub fn feed_exit_code(reached_live: bool, status: &FeedStatus) -> u8 {
+    if reached_live {
+        return 0;
+    }
+    match &status.last_failure {
+        Some(f) if f.cause.is_refusal() => 4,
+        Some(f) if matches!(f.cause, kucoin_proto::feed::FailureCause::KuCoin { .. }) => 5,
+        _ => 3,
     }
 }
 
