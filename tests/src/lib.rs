@@ -70,6 +70,7 @@
 
 mod auth;
 mod book;
+pub mod cursor;
 pub mod demo;
 mod render;
 mod rest;

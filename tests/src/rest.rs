@@ -199,7 +199,10 @@ fn route(shared: &Arc<Shared>, req: &SignedRequest<'_>) -> Answer {
                     .entry(route.info.id)
                     .or_default()
                     .push(req.body.to_owned());
-                Answer::ok(route.answer.clone())
+                Answer::ok(
+                    crate::cursor::answer(route.info.id, query)
+                        .unwrap_or_else(|| route.answer.clone()),
+                )
             }
         },
     }

@@ -506,3 +506,88 @@ impl<E: Paged> Pages<E> {
         items
     }
 }
+
+/// An operation paged with a `lastId` cursor (KuCoin's "HF" fills, closed orders and ledgers):
+/// each request asks for the entries after the id the previous answer ended with.
+pub trait CursorPaged: Endpoint + Clone {
+    /// One entry of the answer.
+    type Item;
+    /// Asks for the entries after `last_id`.
+    fn set_cursor(&mut self, last_id: i64);
+    /// The `lastId` this request asks after (`None`: the newest entries).
+    fn cursor(&self) -> Option<i64>;
+    /// The cursor to ask after next: the answer's `lastId`, or the id of its last entry.
+    fn next_cursor(answer: &Self::Response) -> Option<i64>;
+    /// The answer's entries.
+    fn items(answer: Self::Response) -> Vec<Self::Item>;
+}
+
+/// Sans-IO cursor paging: the next request to send, given the previous answer.
+///
+/// The first request is the one given (with whatever `lastId` it carries); each next one asks
+/// after the cursor the previous answer ended with. Paging stops at an empty answer, an answer
+/// without a cursor, or a cursor that does not move (so a peer repeating itself cannot loop us).
+///
+/// ```
+/// # #[cfg(feature = "spot")] {
+/// use kucoin_proto::rest::operation::CursorPages;
+/// use kucoin_proto::rest::api::spot::order::GetTradeHistory;
+/// let mut pages = CursorPages::new(GetTradeHistory::new("BTC-USDT").limit(100));
+/// let first = pages.next_request().expect("the first page");
+/// assert_eq!(first.last_id, None);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CursorPages<E: CursorPaged> {
+    request: E,
+    /// `None`: done; `Some(None)`: the first request; `Some(Some(id))`: ask after `id`.
+    next: Option<Option<i64>>,
+    /// The cursor the last request asked after.
+    asked: Option<i64>,
+    /// Pages fetched so far.
+    pub fetched: u32,
+}
+
+impl<E: CursorPaged> CursorPages<E> {
+    /// Pages of `request`, starting where `request` starts.
+    #[must_use]
+    pub fn new(request: E) -> Self {
+        Self {
+            request,
+            next: Some(None),
+            asked: None,
+            fetched: 0,
+        }
+    }
+
+    /// The request for the next page, or `None` when every page has been read.
+    pub fn next_request(&mut self) -> Option<E> {
+        let cursor = self.next?;
+        let mut r = self.request.clone();
+        if let Some(id) = cursor {
+            r.set_cursor(id);
+        }
+        self.asked = r.cursor();
+        Some(r)
+    }
+
+    /// Takes the answer to the last request and gives its entries; the next page is asked for
+    /// only when this one had entries and a cursor other than the one just asked after.
+    pub fn handle_answer(&mut self, answer: E::Response) -> Vec<E::Item> {
+        let asked = self.asked;
+        let cursor = E::next_cursor(&answer);
+        let items = E::items(answer);
+        self.fetched += 1;
+        self.next = match cursor {
+            Some(id) if !items.is_empty() && Some(id) != asked => Some(Some(id)),
+            _ => None,
+        };
+        items
+    }
+
+    /// Whether every page has been read.
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.next.is_none()
+    }
+}

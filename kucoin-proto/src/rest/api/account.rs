@@ -9,19 +9,18 @@ pub mod account {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::GetApikeyInfoData;
+    pub use crate::rest::api::shared::account::GetIsolatedMarginAccountDataAssetsBaseAsset;
+    pub use crate::rest::api::shared::account::GetIsolatedMarginAccountDataAssetsBaseAsset as GetIsolatedMarginAccountDataAssetsQuoteAsset;
+    pub use crate::rest::api::shared::account::GetIsolatedMarginAccountDataAssetsBaseAsset as GetCrossMarginAccountDataAccounts;
+    pub use crate::rest::api::shared::account::GetSpotAccountListDataType;
+
     string_enum! {
         /// Values of `Type`.
         Type {
             Main = "main",
             Option = "option",
-            Trade = "trade",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetSpotAccountListDataType`.
-        GetSpotAccountListDataType {
-            Main = "main",
             Trade = "trade",
         }
     }
@@ -800,6 +799,25 @@ pub mod account {
         };
     }
 
+    impl CursorPaged for GetSpotHfLedger {
+        type Item = GetSpotHfLedgerData;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer
+                .last()
+                .and_then(|i| i.id.as_deref())
+                .and_then(|id| id.parse().ok())
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer
+        }
+    }
+
     /// The `Data` object of [`GetSpotHfLedger`].
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[non_exhaustive]
@@ -1166,71 +1184,6 @@ pub mod account {
         };
     }
 
-    /// The `Data` object of [`GetApikeyInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetApikeyInfoData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub ip_whitelist: Option<String>,
-        /// `isMaster` (field).
-        #[serde(
-            rename = "isMaster",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_master: Option<bool>,
-        /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub permission: Option<String>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
-        pub uid: Option<i64>,
-    }
-
     /// `GET /api/v2/user-info` (Spot host, private, permission General, pool Management, weight 20).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetAccountInfo {}
@@ -1519,6 +1472,22 @@ pub mod account {
         };
     }
 
+    impl CursorPaged for GetMarginHfLedger {
+        type Item = GetMarginHfLedgerData;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last().and_then(|i| i.id)
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer
+        }
+    }
+
     /// The `Data` object of [`GetMarginHfLedger`].
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[non_exhaustive]
@@ -1665,142 +1634,6 @@ pub mod account {
         };
     }
 
-    /// The `baseAsset` object of [`GetIsolatedMarginAccountDataAssets`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetIsolatedMarginAccountDataAssetsBaseAsset {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub borrow_enabled: Option<bool>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
-        pub hold: Option<Dec>,
-        /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability: Option<Dec>,
-        /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_interest: Option<Dec>,
-        /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_principal: Option<Dec>,
-        /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub max_borrow_size: Option<Dec>,
-        /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
-        pub total: Option<Dec>,
-        /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub transfer_in_enabled: Option<bool>,
-    }
-
-    /// The `quoteAsset` object of [`GetIsolatedMarginAccountDataAssets`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetIsolatedMarginAccountDataAssetsQuoteAsset {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub borrow_enabled: Option<bool>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
-        pub hold: Option<Dec>,
-        /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability: Option<Dec>,
-        /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_interest: Option<Dec>,
-        /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_principal: Option<Dec>,
-        /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub max_borrow_size: Option<Dec>,
-        /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
-        pub total: Option<Dec>,
-        /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub transfer_in_enabled: Option<bool>,
-    }
-
     /// The `assets` object of [`GetIsolatedMarginAccountData`].
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[non_exhaustive]
@@ -1931,74 +1764,6 @@ pub mod account {
         };
     }
 
-    /// The `accounts` object of [`GetCrossMarginAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetCrossMarginAccountDataAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub borrow_enabled: Option<bool>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
-        pub hold: Option<Dec>,
-        /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability: Option<Dec>,
-        /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_interest: Option<Dec>,
-        /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_principal: Option<Dec>,
-        /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub max_borrow_size: Option<Dec>,
-        /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
-        pub total: Option<Dec>,
-        /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub transfer_in_enabled: Option<bool>,
-    }
-
     /// The `Data` object of [`GetCrossMarginAccount`].
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[non_exhaustive]
@@ -2043,30 +1808,10 @@ pub mod deposit {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `To`.
-        To {
-            Main = "main",
-            Trade = "trade",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetDepositAddressV3DataTo`.
-        GetDepositAddressV3DataTo {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::GetSpotAccountListDataType as To;
+    pub use crate::rest::api::shared::account_broker::Status;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo;
 
     /// `GET /api/v1/deposits` (Spot host, private, permission General, pool Management, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2846,6 +2591,17 @@ pub mod subaccount {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::GetApikeyInfoData as GetSubAccountApiListData;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailData;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailData as GetSpotSubAccountListV2DataItems;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountDetailDataMarginAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountDetailDataTradeAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountListV2DataItemsMainAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountListV2DataItemsMarginAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountListV2DataItemsTradeAccounts;
+
     string_enum! {
         /// Values of `Expire`.
         Expire {
@@ -3183,188 +2939,6 @@ pub mod subaccount {
         };
     }
 
-    /// The `mainAccounts` object of [`GetSpotSubAccountDetailData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailDataMainAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `marginAccounts` object of [`GetSpotSubAccountDetailData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailDataMarginAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `tradeAccounts` object of [`GetSpotSubAccountDetailData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailDataTradeAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `Data` object of [`GetSpotSubAccountDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailData {
-        /// `mainAccounts` (field).
-        #[serde(rename = "mainAccounts", default)]
-        pub main_accounts: Option<Vec<GetSpotSubAccountDetailDataMainAccounts>>,
-        /// `marginAccounts` (field).
-        #[serde(rename = "marginAccounts", default)]
-        pub margin_accounts: Option<Vec<GetSpotSubAccountDetailDataMarginAccounts>>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `subUserId` (field).
-        #[serde(
-            rename = "subUserId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_user_id: Option<String>,
-        /// `tradeAccounts` (field).
-        #[serde(rename = "tradeAccounts", default)]
-        pub trade_accounts: Option<Vec<GetSpotSubAccountDetailDataTradeAccounts>>,
-        /// `tradeHFAccounts` (field).
-        #[serde(rename = "tradeHFAccounts", default)]
-        pub trade_hf_accounts: Option<Vec<String>>,
-    }
-
     /// `DELETE /api/v1/sub/api-key` (Spot host, private, permission General, pool Management, weight 30).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct DeleteSubAccountApi {
@@ -3529,71 +3103,6 @@ pub mod subaccount {
             body: false,
             parse: parse_erased::<GetSubAccountApiList>,
         };
-    }
-
-    /// The `Data` object of [`GetSubAccountApiList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSubAccountApiListData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub ip_whitelist: Option<String>,
-        /// `isMaster` (field).
-        #[serde(
-            rename = "isMaster",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_master: Option<bool>,
-        /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub permission: Option<String>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
-        pub uid: Option<i64>,
     }
 
     /// `POST /api/v1/sub/api-key` (Spot host, private, permission General, pool Management, weight 20).
@@ -3990,188 +3499,6 @@ pub mod subaccount {
         fn items(answer: Self::Response) -> Vec<Self::Item> {
             answer.items.unwrap_or_default()
         }
-    }
-
-    /// The `mainAccounts` object of [`GetSpotSubAccountListV2DataItems`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItemsMainAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `marginAccounts` object of [`GetSpotSubAccountListV2DataItems`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItemsMarginAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `tradeAccounts` object of [`GetSpotSubAccountListV2DataItems`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItemsTradeAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `items` object of [`GetSpotSubAccountListV2Data`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItems {
-        /// `mainAccounts` (field).
-        #[serde(rename = "mainAccounts", default)]
-        pub main_accounts: Option<Vec<GetSpotSubAccountListV2DataItemsMainAccounts>>,
-        /// `marginAccounts` (field).
-        #[serde(rename = "marginAccounts", default)]
-        pub margin_accounts: Option<Vec<GetSpotSubAccountListV2DataItemsMarginAccounts>>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `subUserId` (field).
-        #[serde(
-            rename = "subUserId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_user_id: Option<String>,
-        /// `tradeAccounts` (field).
-        #[serde(rename = "tradeAccounts", default)]
-        pub trade_accounts: Option<Vec<GetSpotSubAccountListV2DataItemsTradeAccounts>>,
-        /// `tradeHFAccounts` (field).
-        #[serde(rename = "tradeHFAccounts", default)]
-        pub trade_hf_accounts: Option<Vec<String>>,
     }
 
     /// The `Data` object of [`GetSpotSubAccountListV2`].
@@ -4592,37 +3919,14 @@ pub mod transfer {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::FromAccountType;
+    pub use crate::rest::api::shared::account::FromAccountType as ToAccountType;
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData;
+
     string_enum! {
         /// Values of `Type`.
         Type {
-            Isolated = "ISOLATED",
-            IsolatedV2 = "ISOLATED_V2",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            MarginV2 = "MARGIN_V2",
-            Option = "OPTION",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FromAccountType`.
-        FromAccountType {
-            Contract = "CONTRACT",
-            Isolated = "ISOLATED",
-            IsolatedV2 = "ISOLATED_V2",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            MarginV2 = "MARGIN_V2",
-            Option = "OPTION",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `ToAccountType`.
-        ToAccountType {
-            Contract = "CONTRACT",
             Isolated = "ISOLATED",
             IsolatedV2 = "ISOLATED_V2",
             Main = "MAIN",
@@ -4884,19 +4188,6 @@ pub mod transfer {
             parse: parse_erased::<FlexTransfer>,
         };
     }
-
-    /// The `Data` object of [`FlexTransfer`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct FlexTransferData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
 }
 
 /// Account Withdrawal: the operations of `account.withdrawal` and their types.
@@ -4905,16 +4196,8 @@ pub mod withdrawal {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Review = "REVIEW",
-            Success = "SUCCESS",
-            WalletProcessing = "WALLET_PROCESSING",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker::Status2 as Status;
 
     string_enum! {
         /// Values of `CancelType`.

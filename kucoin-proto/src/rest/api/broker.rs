@@ -9,13 +9,9 @@ pub mod apibroker {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `TradeType`.
-        TradeType {
-            V1 = "1",
-            V2 = "2",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::broker::GetRebaseData;
+    pub use crate::rest::api::shared::broker::TradeType;
 
     /// `GET /api/v1/broker/api/rebase/download` (Spot host, private, permission General, pool Management, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,15 +84,6 @@ pub mod apibroker {
             parse: parse_erased::<GetRebase>,
         };
     }
-
-    /// The `Data` object of [`GetRebase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetRebaseData {
-        /// `url` (field).
-        #[serde(rename = "url", default, deserialize_with = "crate::num::opt_string")]
-        pub url: Option<String>,
-    }
 }
 
 /// Broker NDBroker: the operations of `broker.ndbroker` and their types.
@@ -105,15 +92,25 @@ pub mod ndbroker {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            None = "NONE",
-            Pass = "PASS",
-            Process = "PROCESS",
-            Reject = "REJECT",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker::Status as GetDepositListDataStatus;
+    pub use crate::rest::api::shared::account_broker::Status as GetDepositDetailDataStatus;
+    pub use crate::rest::api::shared::account_broker::Status as GetTransferHistoryDataStatus;
+    pub use crate::rest::api::shared::account_broker::Status2 as GetWithdrawDetailDataStatus;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as AccountType;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as SpecialAccountType;
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData as TransferData;
+    pub use crate::rest::api::shared::broker::FromAccountType2 as FromAccountType;
+    pub use crate::rest::api::shared::broker::FromAccountType2 as ToAccountType;
+    pub use crate::rest::api::shared::broker::GetKycStatusData;
+    pub use crate::rest::api::shared::broker::GetKycStatusData as GetKycStatusListDataItems;
+    pub use crate::rest::api::shared::broker::GetRebaseData;
+    pub use crate::rest::api::shared::broker::GetSubAccountApiData;
+    pub use crate::rest::api::shared::broker::GetSubAccountApiData as ModifySubAccountApiData;
+    pub use crate::rest::api::shared::broker::GetSubAccountDataItems;
+    pub use crate::rest::api::shared::broker::GetSubAccountDataItems as AddSubAccountData;
+    pub use crate::rest::api::shared::broker::Status3 as Status;
+    pub use crate::rest::api::shared::broker::TradeType;
 
     string_enum! {
         /// Values of `IdentityType`.
@@ -126,94 +123,10 @@ pub mod ndbroker {
     }
 
     string_enum! {
-        /// Values of `GetDepositListDataStatus`.
-        GetDepositListDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TradeType`.
-        TradeType {
-            V1 = "1",
-            V2 = "2",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AccountType`.
-        AccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
         /// Values of `Direction`.
         Direction {
             In = "IN",
             Out = "OUT",
-        }
-    }
-
-    string_enum! {
-        /// Values of `SpecialAccountType`.
-        SpecialAccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetDepositDetailDataStatus`.
-        GetDepositDetailDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FromAccountType`.
-        FromAccountType {
-            Contract = "CONTRACT",
-            Isolated = "ISOLATED",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetTransferHistoryDataStatus`.
-        GetTransferHistoryDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `ToAccountType`.
-        ToAccountType {
-            Contract = "CONTRACT",
-            Isolated = "ISOLATED",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetWithdrawDetailDataStatus`.
-        GetWithdrawDetailDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Review = "REVIEW",
-            Success = "SUCCESS",
-            WalletProcessing = "WALLET_PROCESSING",
         }
     }
 
@@ -269,29 +182,6 @@ pub mod ndbroker {
             body: false,
             parse: parse_erased::<GetKycStatus>,
         };
-    }
-
-    /// The `Data` object of [`GetKycStatus`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetKycStatusData {
-        /// `clientUid` (field).
-        #[serde(
-            rename = "clientUid",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub client_uid: Option<i64>,
-        /// `rejectReason` (field).
-        #[serde(
-            rename = "rejectReason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub reject_reason: Option<String>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
     }
 
     /// `GET /api/kyc/ndBroker/proxyClient/status/page` (Broker host, private, permission General, pool Broker, weight not given).
@@ -369,29 +259,6 @@ pub mod ndbroker {
             body: false,
             parse: parse_erased::<GetKycStatusList>,
         };
-    }
-
-    /// The `items` object of [`GetKycStatusListData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetKycStatusListDataItems {
-        /// `clientUid` (field).
-        #[serde(
-            rename = "clientUid",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub client_uid: Option<i64>,
-        /// `rejectReason` (field).
-        #[serde(
-            rename = "rejectReason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub reject_reason: Option<String>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
     }
 
     /// The `Data` object of [`GetKycStatusList`].
@@ -859,32 +726,6 @@ pub mod ndbroker {
         }
     }
 
-    /// The `items` object of [`GetSubAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSubAccountDataItems {
-        /// `accountName` (field).
-        #[serde(
-            rename = "accountName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub account_name: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
-        pub level: Option<i64>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
-    }
-
     /// The `Data` object of [`GetSubAccount`].
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[non_exhaustive]
@@ -963,32 +804,6 @@ pub mod ndbroker {
             body: true,
             parse: parse_erased::<AddSubAccount>,
         };
-    }
-
-    /// The `Data` object of [`AddSubAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddSubAccountData {
-        /// `accountName` (field).
-        #[serde(
-            rename = "accountName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub account_name: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
-        pub level: Option<i64>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
     }
 
     /// `DELETE /api/v1/broker/nd/account/apikey` (Broker host, private, permission General, pool Broker, weight 3).
@@ -1122,45 +937,6 @@ pub mod ndbroker {
             body: false,
             parse: parse_erased::<GetSubAccountApi>,
         };
-    }
-
-    /// The `Data` object of [`GetSubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSubAccountApiData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(rename = "ipWhitelist", default)]
-        pub ip_whitelist: Option<Vec<String>>,
-        /// `label` (field).
-        #[serde(rename = "label", default, deserialize_with = "crate::num::opt_string")]
-        pub label: Option<String>,
-        /// `permissions` (field).
-        #[serde(rename = "permissions", default)]
-        pub permissions: Option<Vec<String>>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
     }
 
     /// `POST /api/v1/broker/nd/account/apikey` (Broker host, private, permission General, pool Broker, weight 3).
@@ -1349,45 +1125,6 @@ pub mod ndbroker {
         };
     }
 
-    /// The `Data` object of [`ModifySubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct ModifySubAccountApiData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(rename = "ipWhitelist", default)]
-        pub ip_whitelist: Option<Vec<String>>,
-        /// `label` (field).
-        #[serde(rename = "label", default, deserialize_with = "crate::num::opt_string")]
-        pub label: Option<String>,
-        /// `permissions` (field).
-        #[serde(rename = "permissions", default)]
-        pub permissions: Option<Vec<String>>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
-    }
-
     /// `GET /api/v1/broker/nd/info` (Broker host, private, permission General, pool Broker, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetBrokerInfo {
@@ -1557,15 +1294,6 @@ pub mod ndbroker {
         };
     }
 
-    /// The `Data` object of [`GetRebase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetRebaseData {
-        /// `url` (field).
-        #[serde(rename = "url", default, deserialize_with = "crate::num::opt_string")]
-        pub url: Option<String>,
-    }
-
     /// `POST /api/v1/broker/nd/transfer` (Broker host, private, permission General, pool Broker, weight 1).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Transfer {
@@ -1644,19 +1372,6 @@ pub mod ndbroker {
             body: true,
             parse: parse_erased::<Transfer>,
         };
-    }
-
-    /// The `Data` object of [`Transfer`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct TransferData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
     }
 
     /// `GET /api/v3/broker/nd/deposit/detail` (Broker host, private, permission General, pool Broker, weight 1).

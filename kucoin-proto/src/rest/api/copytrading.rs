@@ -9,6 +9,17 @@ pub mod futures {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::copytrading_futures::Stop;
+    pub use crate::rest::api::shared::copytrading_futures::TimeInForce;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::CancelOrderByClientOidData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddOrderTestData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddTpslOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::CancelOrderByIdData;
+
     string_enum! {
         /// Values of `MarginMode`.
         MarginMode {
@@ -17,42 +28,10 @@ pub mod futures {
     }
 
     string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Stop`.
-        Stop {
-            Down = "down",
-            Up = "up",
-        }
-    }
-
-    string_enum! {
         /// Values of `StopPriceType`.
         StopPriceType {
             Mp = "MP",
             Tp = "TP",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TimeInForce`.
-        TimeInForce {
-            Gtc = "GTC",
-            Ioc = "IOC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Limit = "limit",
-            Market = "market",
         }
     }
 
@@ -208,15 +187,6 @@ pub mod futures {
             body: false,
             parse: parse_erased::<CancelOrderById>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderById`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByIdData {
-        /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
-        pub cancelled_order_ids: Option<Vec<String>>,
     }
 
     /// `POST /api/v1/copy-trade/futures/orders` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 2).
@@ -491,26 +461,6 @@ pub mod futures {
         };
     }
 
-    /// The `Data` object of [`AddOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `DELETE /api/v1/copy-trade/futures/orders/client-order` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 1).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderByClientOid {
@@ -572,19 +522,6 @@ pub mod futures {
             body: false,
             parse: parse_erased::<CancelOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByClientOidData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
     }
 
     /// `POST /api/v1/copy-trade/futures/orders/test` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 2).
@@ -847,26 +784,6 @@ pub mod futures {
             body: true,
             parse: parse_erased::<AddOrderTest>,
         };
-    }
-
-    /// The `Data` object of [`AddOrderTest`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderTestData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
     }
 
     /// `POST /api/v1/copy-trade/futures/position/margin/auto-deposit-status` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 4).
@@ -1648,26 +1565,6 @@ pub mod futures {
             body: true,
             parse: parse_erased::<AddTpslOrder>,
         };
-    }
-
-    /// The `Data` object of [`AddTpslOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddTpslOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
     }
 }
 

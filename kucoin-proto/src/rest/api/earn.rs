@@ -9,6 +9,16 @@ pub mod earn {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as FromAccountType;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as AccountType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType as GetPromotionProductsDataType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType as GetSavingsProductsDataType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType as GetStakingProductsDataType;
+    pub use crate::rest::api::shared::earn::Type2 as Type;
+    pub use crate::rest::api::shared::earn::Type2 as GetSavingsProductsDataCategory;
+
     string_enum! {
         /// Values of `Category`.
         Category {
@@ -44,13 +54,6 @@ pub mod earn {
     }
 
     string_enum! {
-        /// Values of `Type`.
-        Type {
-            Demand = "DEMAND",
-        }
-    }
-
-    string_enum! {
         /// Values of `ProductCategory`.
         ProductCategory {
             Activity = "ACTIVITY",
@@ -77,34 +80,10 @@ pub mod earn {
     }
 
     string_enum! {
-        /// Values of `GetKcsStakingProductsDataType`.
-        GetKcsStakingProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FromAccountType`.
-        FromAccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
         /// Values of `RedeemDataStatus`.
         RedeemDataStatus {
             Pending = "PENDING",
             Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AccountType`.
-        AccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
         }
     }
 
@@ -116,40 +95,9 @@ pub mod earn {
     }
 
     string_enum! {
-        /// Values of `GetPromotionProductsDataType`.
-        GetPromotionProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetSavingsProductsDataCategory`.
-        GetSavingsProductsDataCategory {
-            Demand = "DEMAND",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetSavingsProductsDataType`.
-        GetSavingsProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
-        }
-    }
-
-    string_enum! {
         /// Values of `GetStakingProductsDataCategory`.
         GetStakingProductsDataCategory {
             Staking = "STAKING",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetStakingProductsDataType`.
-        GetStakingProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
         }
     }
 

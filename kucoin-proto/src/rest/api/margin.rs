@@ -9,6 +9,10 @@ pub mod credit {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::margin::PurchaseData;
+    pub use crate::rest::api::shared::margin::PurchaseData as RedeemData;
+
     string_enum! {
         /// Values of `Status`.
         Status {
@@ -348,19 +352,6 @@ pub mod credit {
         };
     }
 
-    /// The `Data` object of [`Purchase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct PurchaseData {
-        /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_no: Option<String>,
-    }
-
     /// `GET /api/v3/purchase/orders` (Spot host, private, permission General, pool Spot, weight 10).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetPurchaseOrders {
@@ -639,19 +630,6 @@ pub mod credit {
             body: true,
             parse: parse_erased::<Redeem>,
         };
-    }
-
-    /// The `Data` object of [`Redeem`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct RedeemData {
-        /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_no: Option<String>,
     }
 
     /// `GET /api/v3/redeem/orders` (Spot host, private, permission General, pool Spot, weight 10).
@@ -1994,6 +1972,10 @@ pub mod market {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::margin::GetMarkPriceDetailData;
+    pub use crate::rest::api::shared::margin::GetMarkPriceDetailData as GetMarkPriceListData;
+
     /// `GET /api/v1/isolated/symbols` (Spot host, public, pool Public, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetIsolatedMarginSymbols {}
@@ -2255,34 +2237,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetMarkPriceDetail>,
         };
-    }
-
-    /// The `Data` object of [`GetMarkPriceDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetMarkPriceDetailData {
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub time_point: Option<i64>,
-        /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub value: Option<Dec>,
     }
 
     /// `GET /api/v3/etf/info` (Spot host, public, pool Public, weight 3).
@@ -2611,34 +2565,6 @@ pub mod market {
             parse: parse_erased::<GetMarkPriceList>,
         };
     }
-
-    /// The `Data` object of [`GetMarkPriceList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetMarkPriceListData {
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub time_point: Option<i64>,
-        /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub value: Option<Dec>,
-    }
 }
 
 /// Margin Order: the operations of `margin.order` and their types.
@@ -2647,55 +2573,25 @@ pub mod order {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData as CancelOrderByOrderIdData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::CancelOrderByClientOidData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type;
+    pub use crate::rest::api::shared::futures_margin_spot::Liquidity;
+    pub use crate::rest::api::shared::margin::GetOpenOrdersData;
+    pub use crate::rest::api::shared::margin::GetOpenOrdersData as GetOrderByClientOidData;
+    pub use crate::rest::api::shared::margin::GetOpenOrdersData as GetOrderByOrderIdData;
+    pub use crate::rest::api::shared::margin_spot::GetTradeHistoryData;
+    pub use crate::rest::api::shared::margin_spot::GetTradeHistoryDataItems;
+    pub use crate::rest::api::shared::margin_spot::Stp;
+    pub use crate::rest::api::shared::margin_spot::TimeInForce2 as TimeInForce;
+
     string_enum! {
         /// Values of `TradeType`.
         TradeType {
             MarginIsolatedTrade = "MARGIN_ISOLATED_TRADE",
             MarginTrade = "MARGIN_TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Liquidity`.
-        Liquidity {
-            Maker = "maker",
-            Taker = "taker",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Stp`.
-        Stp {
-            Cb = "CB",
-            Cn = "CN",
-            Co = "CO",
-            Dc = "DC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TimeInForce`.
-        TimeInForce {
-            Fok = "FOK",
-            Gtc = "GTC",
-            Gtt = "GTT",
-            Ioc = "IOC",
         }
     }
 
@@ -2860,110 +2756,20 @@ pub mod order {
         };
     }
 
-    /// The `items` object of [`GetTradeHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTradeHistoryDataItems {
-        /// `counterOrderId` (field).
-        #[serde(
-            rename = "counterOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub counter_order_id: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `feeRate` (field).
-        #[serde(rename = "feeRate", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee_rate: Option<Dec>,
-        /// `forceTaker` (field).
-        #[serde(
-            rename = "forceTaker",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_taker: Option<bool>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_i64")]
-        pub id: Option<i64>,
-        /// `liquidity` (field).
-        #[serde(rename = "liquidity", default)]
-        pub liquidity: Option<Liquidity>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `taxRate` (field).
-        #[serde(rename = "taxRate", default, deserialize_with = "crate::num::opt_dec")]
-        pub tax_rate: Option<Dec>,
-        /// `tradeId` (field).
-        #[serde(rename = "tradeId", default, deserialize_with = "crate::num::opt_i64")]
-        pub trade_id: Option<i64>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-    }
-
-    /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTradeHistoryData {
-        /// `items` (field).
-        #[serde(rename = "items", default)]
-        pub items: Option<Vec<GetTradeHistoryDataItems>>,
-        /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
-        pub last_id: Option<i64>,
+    impl CursorPaged for GetTradeHistory {
+        type Item = GetTradeHistoryDataItems;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last_id
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer.items.unwrap_or_default()
+        }
     }
 
     /// `POST /api/v3/hf/margin/order` (Spot host, private, permission Margin, pool Spot, weight 2).
@@ -3758,207 +3564,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`GetOpenOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOpenOrdersData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// `DELETE /api/v3/hf/margin/orders/client-order/{clientOid}` (Spot host, private, permission Margin, pool Spot, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderByClientOid {
@@ -4024,19 +3629,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`CancelOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByClientOidData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-    }
-
     /// `GET /api/v3/hf/margin/orders/client-order/{clientOid}` (Spot host, private, permission General, pool Spot, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByClientOid {
@@ -4100,207 +3692,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`GetOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByClientOidData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 
     /// `GET /api/v3/hf/margin/orders/done` (Spot host, private, permission General, pool Spot, weight 10).
@@ -4446,6 +3837,22 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetClosedOrders>,
         };
+    }
+
+    impl CursorPaged for GetClosedOrders {
+        type Item = GetClosedOrdersDataItems;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last_id
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer.items.unwrap_or_default()
+        }
     }
 
     /// The `items` object of [`GetClosedOrdersData`].
@@ -4723,19 +4130,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`CancelOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByOrderIdData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `GET /api/v3/hf/margin/orders/{orderId}` (Spot host, private, permission General, pool Spot, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByOrderId {
@@ -4796,207 +4190,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOrderByOrderId>,
         };
-    }
-
-    /// The `Data` object of [`GetOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByOrderIdData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 }
 

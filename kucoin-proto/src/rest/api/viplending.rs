@@ -9,6 +9,12 @@ pub mod viplending {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountData as GetLoanInfoData;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataLtv as GetLoanInfoDataLtv;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataMargins as GetLoanInfoDataMargins;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataOrders as GetLoanInfoDataOrders;
+
     /// `GET /api/v1/otc-loan/accounts` (Spot host, private, permission Spot, pool Management, weight 20).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetAccounts {}
@@ -203,140 +209,6 @@ pub mod viplending {
             body: false,
             parse: parse_erased::<GetLoanInfo>,
         };
-    }
-
-    /// The `ltv` object of [`GetLoanInfoData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoDataLtv {
-        /// `currentLtv` (field).
-        #[serde(
-            rename = "currentLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub current_ltv: Option<String>,
-        /// `delayedLiquidationLtv` (field).
-        #[serde(
-            rename = "delayedLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub delayed_liquidation_ltv: Option<String>,
-        /// `instantLiquidationLtv` (field).
-        #[serde(
-            rename = "instantLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub instant_liquidation_ltv: Option<String>,
-        /// `onlyClosePosLtv` (field).
-        #[serde(
-            rename = "onlyClosePosLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub only_close_pos_ltv: Option<String>,
-        /// `transferLtv` (field).
-        #[serde(
-            rename = "transferLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub transfer_ltv: Option<String>,
-    }
-
-    /// The `margins` object of [`GetLoanInfoData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoDataMargins {
-        /// `marginCcy` (field).
-        #[serde(
-            rename = "marginCcy",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_ccy: Option<String>,
-        /// `marginFactor` (field).
-        #[serde(
-            rename = "marginFactor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_factor: Option<String>,
-        /// `marginQty` (field).
-        #[serde(
-            rename = "marginQty",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub margin_qty: Option<Dec>,
-    }
-
-    /// The `orders` object of [`GetLoanInfoData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoDataOrders {
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `interest` (field).
-        #[serde(rename = "interest", default, deserialize_with = "crate::num::opt_dec")]
-        pub interest: Option<Dec>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-        /// `principal` (field).
-        #[serde(
-            rename = "principal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub principal: Option<Dec>,
-    }
-
-    /// The `Data` object of [`GetLoanInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoData {
-        /// `ltv` (field).
-        #[serde(rename = "ltv", default)]
-        pub ltv: Option<GetLoanInfoDataLtv>,
-        /// `margins` (field).
-        #[serde(rename = "margins", default)]
-        pub margins: Option<Vec<GetLoanInfoDataMargins>>,
-        /// `orders` (field).
-        #[serde(rename = "orders", default)]
-        pub orders: Option<Vec<GetLoanInfoDataOrders>>,
-        /// `parentUid` (field).
-        #[serde(
-            rename = "parentUid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub parent_uid: Option<String>,
-        /// `totalMarginAmount` (field).
-        #[serde(
-            rename = "totalMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub total_margin_amount: Option<Dec>,
-        /// `transferMarginAmount` (field).
-        #[serde(
-            rename = "transferMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub transfer_margin_amount: Option<Dec>,
     }
 }
 
