@@ -300,3 +300,29 @@ fn ledger_cursor_pages_ask_after_the_id_of_the_last_entry() {
     assert!(pages.handle_answer(empty.result.unwrap()).is_empty());
     assert!(pages.next_request().is_none());
 }
+
+#[test]
+fn generated_answer_readers_skip_unknown_keys_unescape_keys_and_reject_non_objects() {
+    // Unknown keys (with nested values) are skipped; an escaped key is still recognised; a
+    // later duplicate wins; `""`/null read as absent, as with the lenient readers.
+    let body = br#"{"code":"200000","data":{"items":[{"id":7,"new":{"a":[1,{"b":2}]},"pr\u0069ce":"1.5","size":"","side":null,"fee":"0.1","fee":"0.2"}],"lastId":7}}"#;
+    let answer = fills_answer(body);
+    let fill = &answer.items.as_ref().unwrap()[0];
+    assert_eq!(fill.id, Some(7));
+    assert_eq!(fill.price, Some(Dec::parse("1.5").unwrap()));
+    assert_eq!((fill.size, fill.side.as_ref()), (None, None));
+    assert_eq!(fill.fee, Some(Dec::parse("0.2").unwrap()));
+    // Printed as JSON and read back, the value is the same.
+    let printed = serde_json::to_vec(&answer).unwrap();
+    let again: <GetTradeHistory as kucoin_proto::rest::Endpoint>::Response =
+        serde_json::from_slice(&printed).unwrap();
+    assert_eq!(again, answer);
+    // An array or a string where an object belongs is a typed error, not a default value.
+    for data in [r#"[1,2]"#, r#""x""#, "7"] {
+        let body = format!(r#"{{"code":"200000","data":{{"items":[{data}],"lastId":1}}}}"#);
+        let r =
+            parse_response::<GetTradeHistory>(StatusCode::OK, &HeaderMap::new(), body.as_bytes());
+        let err = r.result.unwrap_err().to_string();
+        assert!(err.contains("GetTradeHistoryDataItems"), "{data}: {err}");
+    }
+}

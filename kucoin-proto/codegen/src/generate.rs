@@ -801,6 +801,13 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
 
 fn field_attrs(f: &Field, side: Side) -> String {
     let mut attrs = vec![format!("rename = \"{}\"", f.json)];
+    if side == Side::Response {
+        // Deserialize is generated (render_answer_de); only Serialize reads these.
+        if let Ty::Dec { number: true } = f.ty {
+            attrs.push("serialize_with = \"crate::num::opt_dec_as_number\"".into());
+        }
+        return format!("    #[serde({})]\n", attrs.join(", "));
+    }
     let optional = side == Side::Response || !f.required;
     if f.place != Place::Body {
         attrs.push("skip_serializing".into());
@@ -849,7 +856,7 @@ fn render_struct(out: &mut String, s: &StructDef, array_body: bool) {
             }
         }
         Side::Response => {
-            out.push_str("#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]\n");
+            out.push_str("#[derive(Debug, Clone, Default, PartialEq, Serialize)]\n");
             out.push_str("#[non_exhaustive]\n");
         }
     }
@@ -880,6 +887,36 @@ fn render_struct(out: &mut String, s: &StructDef, array_body: bool) {
         let _ = writeln!(out, "    pub {}: {ty},", f.rust);
     }
     out.push_str("}\n\n");
+    if s.side == Side::Response {
+        render_answer_de(out, s);
+    }
+}
+
+/// `Deserialize` of an answer type: a `match` over its keys (see `operation::answer_de`).
+fn render_answer_de(out: &mut String, s: &StructDef) {
+    let name = &s.name;
+    let _ = writeln!(
+        out,
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        answer_de::fields(d)\n    }}\n}}\n"
+    );
+    let _ = writeln!(out, "impl answer_de::Fields for {name} {{");
+    let _ = writeln!(out, "    const NAME: &'static str = \"{name}\";");
+    if s.fields.is_empty() {
+        out.push_str("    fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, _key: &str, _map: &mut A) -> Result<bool, A::Error> {\n        Ok(false)\n    }\n}\n\n");
+        return;
+    }
+    out.push_str("    fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {\n        match key {\n");
+    for f in &s.fields {
+        let read = match f.ty {
+            Ty::Str => "map.next_value::<answer_de::OptString>()?.0",
+            Ty::Dec { .. } => "map.next_value::<answer_de::OptDec>()?.0",
+            Ty::Int => "map.next_value::<answer_de::OptI64>()?.0",
+            Ty::Bool => "map.next_value::<answer_de::OptBool>()?.0",
+            _ => "map.next_value()?",
+        };
+        let _ = writeln!(out, "            {:?} => self.{} = {read},", f.json, f.rust);
+    }
+    out.push_str("            _ => return Ok(false),\n        }\n        Ok(true)\n    }\n}\n\n");
 }
 
 fn render_request_impl(out: &mut String, op: &Op, s: &StructDef) {
@@ -1534,7 +1571,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         );
     }
     root.push_str("}\n\n");
-    root.push_str("// Used by whichever services are enabled.\n#[allow(unused_imports)]\nmod prelude {\n    pub(crate) use std::borrow::Cow;\n\n    pub(crate) use serde::{Deserialize, Serialize};\n\n    pub(crate) use crate::num::Dec;\n    pub(crate) use crate::rest::operation::{\n        Ack, CursorPaged, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body, parse_erased,\n        string_enum,\n    };\n    pub(crate) use crate::rest::{Access, Endpoint, Query};\n}\n");
+    root.push_str("// Used by whichever services are enabled.\n#[allow(unused_imports)]\nmod prelude {\n    pub(crate) use std::borrow::Cow;\n\n    pub(crate) use serde::{Deserialize, Serialize};\n\n    pub(crate) use crate::num::Dec;\n    pub(crate) use crate::rest::operation::answer_de;\n    pub(crate) use crate::rest::operation::{\n        Ack, CursorPaged, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body, parse_erased,\n        string_enum,\n    };\n    pub(crate) use crate::rest::{Access, Endpoint, Query};\n}\n");
     files.insert("mod.rs".into(), root);
     for v in files.values_mut() {
         *v = rustfmt(v)?;

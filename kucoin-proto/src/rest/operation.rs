@@ -591,3 +591,93 @@ impl<E: CursorPaged> CursorPages<E> {
         self.next.is_none()
     }
 }
+
+/// The `Deserialize` of the generated answer types: one small `match` per type over a shared,
+/// generic object reader, instead of serde's derive (which expands to a field enum, a sequence
+/// visitor and a wrapper type per lenient field, and cost most of this crate's compile time).
+/// Unknown keys are skipped, absent ones stay `None`, a later duplicate key wins.
+pub(crate) mod answer_de {
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+    use crate::num::Dec;
+
+    /// An answer object read key by key into its `Default` value.
+    pub(crate) trait Fields: Default {
+        /// The type's name, for errors.
+        const NAME: &'static str;
+        /// Reads the value of `key` into `self`; `false` for a key the type does not know.
+        fn field<'de, A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error>;
+    }
+
+    /// Reads a JSON object into `T` with [`Fields::field`].
+    pub(crate) fn fields<'de, D: Deserializer<'de>, T: Fields>(d: D) -> Result<T, D::Error> {
+        d.deserialize_map(ObjectVisitor::<T>(PhantomData))
+    }
+
+    struct ObjectVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Fields> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a JSON object ({})", T::NAME)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+            let mut out = T::default();
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if !out.field(&key, &mut map)? {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// An object key, borrowed from the input unless it has escapes.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object key")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v)))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+
+    macro_rules! lenient {
+        ($name:ident, $ty:ty, $read:path) => {
+            /// A lenient field value (see the reader in [`crate::num`]).
+            pub(crate) struct $name(pub(crate) Option<$ty>);
+            impl<'de> Deserialize<'de> for $name {
+                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    $read(d).map($name)
+                }
+            }
+        };
+    }
+    lenient!(OptString, String, crate::num::opt_string);
+    lenient!(OptDec, Dec, crate::num::opt_dec);
+    lenient!(OptI64, i64, crate::num::opt_i64);
+    lenient!(OptBool, bool, crate::num::opt_bool);
+}

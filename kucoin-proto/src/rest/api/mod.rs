@@ -82,6 +82,7 @@ mod prelude {
     pub(crate) use serde::{Deserialize, Serialize};
 
     pub(crate) use crate::num::Dec;
+    pub(crate) use crate::rest::operation::answer_de;
     pub(crate) use crate::rest::operation::{
         Ack, CursorPaged, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt,
         json_body, parse_erased, string_enum,

@@ -16,218 +16,247 @@ pub mod account {
     }
 
     /// The `Data` object of `GetApikeyInfo`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetApikeyInfoData {
         /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiKey")]
         pub api_key: Option<String>,
         /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "apiVersion")]
         pub api_version: Option<i64>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "ipWhitelist")]
         pub ip_whitelist: Option<String>,
         /// `isMaster` (field).
-        #[serde(
-            rename = "isMaster",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isMaster")]
         pub is_master: Option<bool>,
         /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "permission")]
         pub permission: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "uid")]
         pub uid: Option<i64>,
     }
 
+    impl<'de> Deserialize<'de> for GetApikeyInfoData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetApikeyInfoData {
+        const NAME: &'static str = "GetApikeyInfoData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "apiKey" => self.api_key = map.next_value::<answer_de::OptString>()?.0,
+                "apiVersion" => self.api_version = map.next_value::<answer_de::OptI64>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "ipWhitelist" => self.ip_whitelist = map.next_value::<answer_de::OptString>()?.0,
+                "isMaster" => self.is_master = map.next_value::<answer_de::OptBool>()?.0,
+                "permission" => self.permission = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                "uid" => self.uid = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `baseAsset` object of `GetIsolatedMarginAccountDataAssets`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetIsolatedMarginAccountDataAssetsBaseAsset {
         /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "available")]
         pub available: Option<Dec>,
         /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "borrowEnabled")]
         pub borrow_enabled: Option<bool>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "hold")]
         pub hold: Option<Dec>,
         /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liability")]
         pub liability: Option<Dec>,
         /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liabilityInterest")]
         pub liability_interest: Option<Dec>,
         /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liabilityPrincipal")]
         pub liability_principal: Option<Dec>,
         /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxBorrowSize")]
         pub max_borrow_size: Option<Dec>,
         /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "total")]
         pub total: Option<Dec>,
         /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "transferInEnabled")]
         pub transfer_in_enabled: Option<bool>,
     }
 
+    impl<'de> Deserialize<'de> for GetIsolatedMarginAccountDataAssetsBaseAsset {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetIsolatedMarginAccountDataAssetsBaseAsset {
+        const NAME: &'static str = "GetIsolatedMarginAccountDataAssetsBaseAsset";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "available" => self.available = map.next_value::<answer_de::OptDec>()?.0,
+                "borrowEnabled" => self.borrow_enabled = map.next_value::<answer_de::OptBool>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "hold" => self.hold = map.next_value::<answer_de::OptDec>()?.0,
+                "liability" => self.liability = map.next_value::<answer_de::OptDec>()?.0,
+                "liabilityInterest" => {
+                    self.liability_interest = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "liabilityPrincipal" => {
+                    self.liability_principal = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxBorrowSize" => self.max_borrow_size = map.next_value::<answer_de::OptDec>()?.0,
+                "total" => self.total = map.next_value::<answer_de::OptDec>()?.0,
+                "transferInEnabled" => {
+                    self.transfer_in_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `mainAccounts` object of `GetSpotSubAccountDetailData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotSubAccountDetailDataMainAccounts {
         /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "available")]
         pub available: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseAmount")]
         pub base_amount: Option<Dec>,
         /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseCurrency")]
         pub base_currency: Option<String>,
         /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseCurrencyPrice")]
         pub base_currency_price: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "holds")]
         pub holds: Option<Dec>,
         /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tag")]
         pub tag: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetSpotSubAccountDetailDataMainAccounts {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotSubAccountDetailDataMainAccounts {
+        const NAME: &'static str = "GetSpotSubAccountDetailDataMainAccounts";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "available" => self.available = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "baseAmount" => self.base_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "baseCurrency" => self.base_currency = map.next_value::<answer_de::OptString>()?.0,
+                "baseCurrencyPrice" => {
+                    self.base_currency_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "holds" => self.holds = map.next_value::<answer_de::OptDec>()?.0,
+                "tag" => self.tag = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetSpotSubAccountDetail`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotSubAccountDetailData {
         /// `mainAccounts` (field).
-        #[serde(rename = "mainAccounts", default)]
+        #[serde(rename = "mainAccounts")]
         pub main_accounts: Option<Vec<GetSpotSubAccountDetailDataMainAccounts>>,
         /// `marginAccounts` (field).
-        #[serde(rename = "marginAccounts", default)]
+        #[serde(rename = "marginAccounts")]
         pub margin_accounts: Option<Vec<GetSpotSubAccountDetailDataMainAccounts>>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
         /// `subUserId` (field).
-        #[serde(
-            rename = "subUserId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subUserId")]
         pub sub_user_id: Option<String>,
         /// `tradeAccounts` (field).
-        #[serde(rename = "tradeAccounts", default)]
+        #[serde(rename = "tradeAccounts")]
         pub trade_accounts: Option<Vec<GetSpotSubAccountDetailDataMainAccounts>>,
         /// `tradeHFAccounts` (field).
-        #[serde(rename = "tradeHFAccounts", default)]
+        #[serde(rename = "tradeHFAccounts")]
         pub trade_hf_accounts: Option<Vec<String>>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotSubAccountDetailData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotSubAccountDetailData {
+        const NAME: &'static str = "GetSpotSubAccountDetailData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "mainAccounts" => self.main_accounts = map.next_value()?,
+                "marginAccounts" => self.margin_accounts = map.next_value()?,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                "subUserId" => self.sub_user_id = map.next_value::<answer_de::OptString>()?.0,
+                "tradeAccounts" => self.trade_accounts = map.next_value()?,
+                "tradeHFAccounts" => self.trade_hf_accounts = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     string_enum! {
@@ -296,16 +325,33 @@ pub mod account_broker_margin_spot {
     use super::super::prelude::*;
 
     /// The `Data` object of `FlexTransfer`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct FlexTransferData {
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for FlexTransferData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for FlexTransferData {
+        const NAME: &'static str = "FlexTransferData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -315,137 +361,189 @@ pub mod affiliate_viplending {
     use super::super::prelude::*;
 
     /// The `ltv` object of `GetAccountData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountDataLtv {
         /// `currentLtv` (field).
-        #[serde(
-            rename = "currentLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currentLtv")]
         pub current_ltv: Option<String>,
         /// `delayedLiquidationLtv` (field).
-        #[serde(
-            rename = "delayedLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "delayedLiquidationLtv")]
         pub delayed_liquidation_ltv: Option<String>,
         /// `instantLiquidationLtv` (field).
-        #[serde(
-            rename = "instantLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "instantLiquidationLtv")]
         pub instant_liquidation_ltv: Option<String>,
         /// `onlyClosePosLtv` (field).
-        #[serde(
-            rename = "onlyClosePosLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "onlyClosePosLtv")]
         pub only_close_pos_ltv: Option<String>,
         /// `transferLtv` (field).
-        #[serde(
-            rename = "transferLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "transferLtv")]
         pub transfer_ltv: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetAccountDataLtv {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountDataLtv {
+        const NAME: &'static str = "GetAccountDataLtv";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentLtv" => self.current_ltv = map.next_value::<answer_de::OptString>()?.0,
+                "delayedLiquidationLtv" => {
+                    self.delayed_liquidation_ltv = map.next_value::<answer_de::OptString>()?.0
+                }
+                "instantLiquidationLtv" => {
+                    self.instant_liquidation_ltv = map.next_value::<answer_de::OptString>()?.0
+                }
+                "onlyClosePosLtv" => {
+                    self.only_close_pos_ltv = map.next_value::<answer_de::OptString>()?.0
+                }
+                "transferLtv" => self.transfer_ltv = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `margins` object of `GetAccountData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountDataMargins {
         /// `marginCcy` (field).
-        #[serde(
-            rename = "marginCcy",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginCcy")]
         pub margin_ccy: Option<String>,
         /// `marginFactor` (field).
-        #[serde(
-            rename = "marginFactor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginFactor")]
         pub margin_factor: Option<String>,
         /// `marginQty` (field).
-        #[serde(
-            rename = "marginQty",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "marginQty")]
         pub margin_qty: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAccountDataMargins {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountDataMargins {
+        const NAME: &'static str = "GetAccountDataMargins";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "marginCcy" => self.margin_ccy = map.next_value::<answer_de::OptString>()?.0,
+                "marginFactor" => self.margin_factor = map.next_value::<answer_de::OptString>()?.0,
+                "marginQty" => self.margin_qty = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `orders` object of `GetAccountData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountDataOrders {
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `interest` (field).
-        #[serde(rename = "interest", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "interest")]
         pub interest: Option<Dec>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `principal` (field).
-        #[serde(
-            rename = "principal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "principal")]
         pub principal: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAccountDataOrders {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountDataOrders {
+        const NAME: &'static str = "GetAccountDataOrders";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "interest" => self.interest = map.next_value::<answer_de::OptDec>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "principal" => self.principal = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetAccount`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountData {
         /// `ltv` (field).
-        #[serde(rename = "ltv", default)]
+        #[serde(rename = "ltv")]
         pub ltv: Option<GetAccountDataLtv>,
         /// `margins` (field).
-        #[serde(rename = "margins", default)]
+        #[serde(rename = "margins")]
         pub margins: Option<Vec<GetAccountDataMargins>>,
         /// `orders` (field).
-        #[serde(rename = "orders", default)]
+        #[serde(rename = "orders")]
         pub orders: Option<Vec<GetAccountDataOrders>>,
         /// `parentUid` (field).
-        #[serde(
-            rename = "parentUid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "parentUid")]
         pub parent_uid: Option<String>,
         /// `totalMarginAmount` (field).
-        #[serde(
-            rename = "totalMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "totalMarginAmount")]
         pub total_margin_amount: Option<Dec>,
         /// `transferMarginAmount` (field).
-        #[serde(
-            rename = "transferMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "transferMarginAmount")]
         pub transfer_margin_amount: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAccountData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountData {
+        const NAME: &'static str = "GetAccountData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "ltv" => self.ltv = map.next_value()?,
+                "margins" => self.margins = map.next_value()?,
+                "orders" => self.orders = map.next_value()?,
+                "parentUid" => self.parent_uid = map.next_value::<answer_de::OptString>()?.0,
+                "totalMarginAmount" => {
+                    self.total_margin_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "transferMarginAmount" => {
+                    self.transfer_margin_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -463,12 +561,33 @@ pub mod broker {
     }
 
     /// The `Data` object of `GetRebase`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRebaseData {
         /// `url` (field).
-        #[serde(rename = "url", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "url")]
         pub url: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetRebaseData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRebaseData {
+        const NAME: &'static str = "GetRebaseData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "url" => self.url = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     string_enum! {
@@ -493,91 +612,137 @@ pub mod broker {
     }
 
     /// The `Data` object of `GetKycStatus`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetKycStatusData {
         /// `clientUid` (field).
-        #[serde(
-            rename = "clientUid",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "clientUid")]
         pub client_uid: Option<i64>,
         /// `rejectReason` (field).
-        #[serde(
-            rename = "rejectReason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "rejectReason")]
         pub reject_reason: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status3>,
     }
 
+    impl<'de> Deserialize<'de> for GetKycStatusData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetKycStatusData {
+        const NAME: &'static str = "GetKycStatusData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientUid" => self.client_uid = map.next_value::<answer_de::OptI64>()?.0,
+                "rejectReason" => self.reject_reason = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `items` object of `GetSubAccountData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSubAccountDataItems {
         /// `accountName` (field).
-        #[serde(
-            rename = "accountName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "accountName")]
         pub account_name: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "level")]
         pub level: Option<i64>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "uid")]
         pub uid: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetSubAccountDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSubAccountDataItems {
+        const NAME: &'static str = "GetSubAccountDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountName" => self.account_name = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "level" => self.level = map.next_value::<answer_de::OptI64>()?.0,
+                "uid" => self.uid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetSubAccountApi`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSubAccountApiData {
         /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiKey")]
         pub api_key: Option<String>,
         /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "apiVersion")]
         pub api_version: Option<i64>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `ipWhitelist` (field).
-        #[serde(rename = "ipWhitelist", default)]
+        #[serde(rename = "ipWhitelist")]
         pub ip_whitelist: Option<Vec<String>>,
         /// `label` (field).
-        #[serde(rename = "label", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "label")]
         pub label: Option<String>,
         /// `permissions` (field).
-        #[serde(rename = "permissions", default)]
+        #[serde(rename = "permissions")]
         pub permissions: Option<Vec<String>>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "uid")]
         pub uid: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSubAccountApiData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSubAccountApiData {
+        const NAME: &'static str = "GetSubAccountApiData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "apiKey" => self.api_key = map.next_value::<answer_de::OptString>()?.0,
+                "apiVersion" => self.api_version = map.next_value::<answer_de::OptI64>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "ipWhitelist" => self.ip_whitelist = map.next_value()?,
+                "label" => self.label = map.next_value::<answer_de::OptString>()?.0,
+                "permissions" => self.permissions = map.next_value()?,
+                "uid" => self.uid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -630,16 +795,33 @@ pub mod copytrading_futures_margin_spot {
     }
 
     /// The `Data` object of `CancelOrderByClientOid`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByClientOidData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByClientOidData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByClientOidData {
+        const NAME: &'static str = "CancelOrderByClientOidData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -649,32 +831,67 @@ pub mod copytrading_futures_spot {
     use super::super::prelude::*;
 
     /// The `Data` object of `CancelOrderById`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByIdData {
         /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
+        #[serde(rename = "cancelledOrderIds")]
         pub cancelled_order_ids: Option<Vec<String>>,
     }
 
+    impl<'de> Deserialize<'de> for CancelOrderByIdData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByIdData {
+        const NAME: &'static str = "CancelOrderByIdData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cancelledOrderIds" => self.cancelled_order_ids = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `AddOrder`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddOrderData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddOrderData {
+        const NAME: &'static str = "AddOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -748,609 +965,580 @@ pub mod futures {
     }
 
     /// The `Data` object of `GetAllTickers`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllTickersData {
         /// `bestAskPrice` (field).
-        #[serde(
-            rename = "bestAskPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestAskPrice")]
         pub best_ask_price: Option<Dec>,
         /// `bestAskSize` (field).
         #[serde(
             rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub best_ask_size: Option<Dec>,
         /// `bestBidPrice` (field).
-        #[serde(
-            rename = "bestBidPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestBidPrice")]
         pub best_bid_price: Option<Dec>,
         /// `bestBidSize` (field).
         #[serde(
             rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub best_bid_size: Option<Dec>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "sequence")]
         pub sequence: Option<i64>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<super::copytrading_futures_margin_spot::Side>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tradeId` (field).
-        #[serde(
-            rename = "tradeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeId")]
         pub trade_id: Option<String>,
         /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "ts")]
         pub ts: Option<i64>,
     }
 
+    impl<'de> Deserialize<'de> for GetAllTickersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllTickersData {
+        const NAME: &'static str = "GetAllTickersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "bestAskPrice" => self.best_ask_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bestAskSize" => self.best_ask_size = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBidPrice" => self.best_bid_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBidSize" => self.best_bid_size = map.next_value::<answer_de::OptDec>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptI64>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tradeId" => self.trade_id = map.next_value::<answer_de::OptString>()?.0,
+                "ts" => self.ts = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetAllSymbols`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllSymbolsData {
         /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseCurrency")]
         pub base_currency: Option<String>,
         /// `buyLimit` (field).
-        #[serde(
-            rename = "buyLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "buyLimit", serialize_with = "crate::num::opt_dec_as_number")]
         pub buy_limit: Option<Dec>,
         /// `expireDate` (field).
-        #[serde(
-            rename = "expireDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "expireDate")]
         pub expire_date: Option<i64>,
         /// `f` (field).
-        #[serde(
-            rename = "f",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "f", serialize_with = "crate::num::opt_dec_as_number")]
         pub f: Option<Dec>,
         /// `fairMethod` (field).
-        #[serde(rename = "fairMethod", default)]
+        #[serde(rename = "fairMethod")]
         pub fair_method: Option<FairMethod>,
         /// `firstOpenDate` (field).
-        #[serde(
-            rename = "firstOpenDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "firstOpenDate")]
         pub first_open_date: Option<i64>,
         /// `fundingBaseSymbol` (field).
-        #[serde(
-            rename = "fundingBaseSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fundingBaseSymbol")]
         pub funding_base_symbol: Option<String>,
         /// `fundingBaseSymbol1M` (field).
-        #[serde(
-            rename = "fundingBaseSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fundingBaseSymbol1M")]
         pub funding_base_symbol1_m: Option<String>,
         /// `fundingFeeRate` (field).
         #[serde(
             rename = "fundingFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub funding_fee_rate: Option<Dec>,
         /// `fundingQuoteSymbol` (field).
-        #[serde(
-            rename = "fundingQuoteSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fundingQuoteSymbol")]
         pub funding_quote_symbol: Option<String>,
         /// `fundingQuoteSymbol1M` (field).
-        #[serde(
-            rename = "fundingQuoteSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fundingQuoteSymbol1M")]
         pub funding_quote_symbol1_m: Option<String>,
         /// `fundingRateGranularity` (field).
-        #[serde(
-            rename = "fundingRateGranularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "fundingRateGranularity")]
         pub funding_rate_granularity: Option<i64>,
         /// `fundingRateSymbol` (field).
-        #[serde(
-            rename = "fundingRateSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fundingRateSymbol")]
         pub funding_rate_symbol: Option<String>,
         /// `highPrice` (field).
-        #[serde(
-            rename = "highPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "highPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub high_price: Option<Dec>,
         /// `indexPrice` (field).
         #[serde(
             rename = "indexPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub index_price: Option<Dec>,
         /// `indexPriceTickSize` (field).
         #[serde(
             rename = "indexPriceTickSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub index_price_tick_size: Option<Dec>,
         /// `indexSymbol` (field).
-        #[serde(
-            rename = "indexSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "indexSymbol")]
         pub index_symbol: Option<String>,
         /// `initialMargin` (field).
         #[serde(
             rename = "initialMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub initial_margin: Option<Dec>,
         /// `isDeleverage` (field).
-        #[serde(
-            rename = "isDeleverage",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDeleverage")]
         pub is_deleverage: Option<bool>,
         /// `isInverse` (field).
-        #[serde(
-            rename = "isInverse",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isInverse")]
         pub is_inverse: Option<bool>,
         /// `isQuanto` (field).
-        #[serde(
-            rename = "isQuanto",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isQuanto")]
         pub is_quanto: Option<bool>,
         /// `k` (field).
-        #[serde(
-            rename = "k",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "k", serialize_with = "crate::num::opt_dec_as_number")]
         pub k: Option<Dec>,
         /// `lastTradePrice` (field).
         #[serde(
             rename = "lastTradePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub last_trade_price: Option<Dec>,
         /// `lotSize` (field).
-        #[serde(
-            rename = "lotSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "lotSize", serialize_with = "crate::num::opt_dec_as_number")]
         pub lot_size: Option<Dec>,
         /// `lowPrice` (field).
-        #[serde(
-            rename = "lowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "lowPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub low_price: Option<Dec>,
         /// `m` (field).
-        #[serde(
-            rename = "m",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "m", serialize_with = "crate::num::opt_dec_as_number")]
         pub m: Option<Dec>,
         /// `maintainMargin` (field).
         #[serde(
             rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maintain_margin: Option<Dec>,
         /// `makerFeeRate` (field).
         #[serde(
             rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maker_fee_rate: Option<Dec>,
         /// `makerFixFee` (field).
         #[serde(
             rename = "makerFixFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maker_fix_fee: Option<Dec>,
         /// `markMethod` (field).
-        #[serde(rename = "markMethod", default)]
+        #[serde(rename = "markMethod")]
         pub mark_method: Option<MarkMethod>,
         /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "markPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub mark_price: Option<Dec>,
         /// `maxLeverage` (field).
         #[serde(
             rename = "maxLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_leverage: Option<Dec>,
         /// `maxOrderQty` (field).
         #[serde(
             rename = "maxOrderQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_order_qty: Option<Dec>,
         /// `maxPrice` (field).
-        #[serde(
-            rename = "maxPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "maxPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub max_price: Option<Dec>,
         /// `maxRiskLimit` (field).
         #[serde(
             rename = "maxRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_risk_limit: Option<Dec>,
         /// `minRiskLimit` (field).
         #[serde(
             rename = "minRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub min_risk_limit: Option<Dec>,
         /// `mmrLevConstant` (field).
         #[serde(
             rename = "mmrLevConstant",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub mmr_lev_constant: Option<Dec>,
         /// `mmrLimit` (field).
-        #[serde(
-            rename = "mmrLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "mmrLimit", serialize_with = "crate::num::opt_dec_as_number")]
         pub mmr_limit: Option<Dec>,
         /// `multiplier` (field).
         #[serde(
             rename = "multiplier",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub multiplier: Option<Dec>,
         /// `nextFundingRateTime` (field).
-        #[serde(
-            rename = "nextFundingRateTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "nextFundingRateTime")]
         pub next_funding_rate_time: Option<i64>,
         /// `openInterest` (field).
-        #[serde(
-            rename = "openInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "openInterest")]
         pub open_interest: Option<Dec>,
         /// `predictedFundingFeeRate` (field).
         #[serde(
             rename = "predictedFundingFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub predicted_funding_fee_rate: Option<Dec>,
         /// `premiumsSymbol1M` (field).
-        #[serde(
-            rename = "premiumsSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "premiumsSymbol1M")]
         pub premiums_symbol1_m: Option<String>,
         /// `premiumsSymbol8H` (field).
-        #[serde(
-            rename = "premiumsSymbol8H",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "premiumsSymbol8H")]
         pub premiums_symbol8_h: Option<String>,
         /// `priceChg` (field).
-        #[serde(
-            rename = "priceChg",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "priceChg", serialize_with = "crate::num::opt_dec_as_number")]
         pub price_chg: Option<Dec>,
         /// `priceChgPct` (field).
         #[serde(
             rename = "priceChgPct",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub price_chg_pct: Option<Dec>,
         /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteCurrency")]
         pub quote_currency: Option<String>,
         /// `riskStep` (field).
-        #[serde(rename = "riskStep", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "riskStep")]
         pub risk_step: Option<i64>,
         /// `rootSymbol` (field).
-        #[serde(
-            rename = "rootSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "rootSymbol")]
         pub root_symbol: Option<String>,
         /// `sellLimit` (field).
-        #[serde(
-            rename = "sellLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "sellLimit", serialize_with = "crate::num::opt_dec_as_number")]
         pub sell_limit: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `settleDate` (field).
-        #[serde(
-            rename = "settleDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "settleDate")]
         pub settle_date: Option<i64>,
         /// `settlementFee` (field).
         #[serde(
             rename = "settlementFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub settlement_fee: Option<Dec>,
         /// `settlementSymbol` (field).
-        #[serde(
-            rename = "settlementSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settlementSymbol")]
         pub settlement_symbol: Option<String>,
         /// `sourceExchanges` (field).
-        #[serde(rename = "sourceExchanges", default)]
+        #[serde(rename = "sourceExchanges")]
         pub source_exchanges: Option<Vec<String>>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status4>,
         /// `supportCross` (field).
-        #[serde(
-            rename = "supportCross",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "supportCross")]
         pub support_cross: Option<bool>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `takerFeeRate` (field).
         #[serde(
             rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub taker_fee_rate: Option<Dec>,
         /// `takerFixFee` (field).
         #[serde(
             rename = "takerFixFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub taker_fix_fee: Option<Dec>,
         /// `tickSize` (field).
-        #[serde(
-            rename = "tickSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "tickSize", serialize_with = "crate::num::opt_dec_as_number")]
         pub tick_size: Option<Dec>,
         /// `turnoverOf24h` (field).
         #[serde(
             rename = "turnoverOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub turnover_of24h: Option<Dec>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<Type3>,
         /// `volumeOf24h` (field).
         #[serde(
             rename = "volumeOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub volume_of24h: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAllSymbolsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllSymbolsData {
+        const NAME: &'static str = "GetAllSymbolsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "baseCurrency" => self.base_currency = map.next_value::<answer_de::OptString>()?.0,
+                "buyLimit" => self.buy_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "expireDate" => self.expire_date = map.next_value::<answer_de::OptI64>()?.0,
+                "f" => self.f = map.next_value::<answer_de::OptDec>()?.0,
+                "fairMethod" => self.fair_method = map.next_value()?,
+                "firstOpenDate" => self.first_open_date = map.next_value::<answer_de::OptI64>()?.0,
+                "fundingBaseSymbol" => {
+                    self.funding_base_symbol = map.next_value::<answer_de::OptString>()?.0
+                }
+                "fundingBaseSymbol1M" => {
+                    self.funding_base_symbol1_m = map.next_value::<answer_de::OptString>()?.0
+                }
+                "fundingFeeRate" => {
+                    self.funding_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "fundingQuoteSymbol" => {
+                    self.funding_quote_symbol = map.next_value::<answer_de::OptString>()?.0
+                }
+                "fundingQuoteSymbol1M" => {
+                    self.funding_quote_symbol1_m = map.next_value::<answer_de::OptString>()?.0
+                }
+                "fundingRateGranularity" => {
+                    self.funding_rate_granularity = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "fundingRateSymbol" => {
+                    self.funding_rate_symbol = map.next_value::<answer_de::OptString>()?.0
+                }
+                "highPrice" => self.high_price = map.next_value::<answer_de::OptDec>()?.0,
+                "indexPrice" => self.index_price = map.next_value::<answer_de::OptDec>()?.0,
+                "indexPriceTickSize" => {
+                    self.index_price_tick_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "indexSymbol" => self.index_symbol = map.next_value::<answer_de::OptString>()?.0,
+                "initialMargin" => self.initial_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "isDeleverage" => self.is_deleverage = map.next_value::<answer_de::OptBool>()?.0,
+                "isInverse" => self.is_inverse = map.next_value::<answer_de::OptBool>()?.0,
+                "isQuanto" => self.is_quanto = map.next_value::<answer_de::OptBool>()?.0,
+                "k" => self.k = map.next_value::<answer_de::OptDec>()?.0,
+                "lastTradePrice" => {
+                    self.last_trade_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "lotSize" => self.lot_size = map.next_value::<answer_de::OptDec>()?.0,
+                "lowPrice" => self.low_price = map.next_value::<answer_de::OptDec>()?.0,
+                "m" => self.m = map.next_value::<answer_de::OptDec>()?.0,
+                "maintainMargin" => self.maintain_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "makerFixFee" => self.maker_fix_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "markMethod" => self.mark_method = map.next_value()?,
+                "markPrice" => self.mark_price = map.next_value::<answer_de::OptDec>()?.0,
+                "maxLeverage" => self.max_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "maxOrderQty" => self.max_order_qty = map.next_value::<answer_de::OptDec>()?.0,
+                "maxPrice" => self.max_price = map.next_value::<answer_de::OptDec>()?.0,
+                "maxRiskLimit" => self.max_risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "minRiskLimit" => self.min_risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "mmrLevConstant" => {
+                    self.mmr_lev_constant = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "mmrLimit" => self.mmr_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "multiplier" => self.multiplier = map.next_value::<answer_de::OptDec>()?.0,
+                "nextFundingRateTime" => {
+                    self.next_funding_rate_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "openInterest" => self.open_interest = map.next_value::<answer_de::OptDec>()?.0,
+                "predictedFundingFeeRate" => {
+                    self.predicted_funding_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "premiumsSymbol1M" => {
+                    self.premiums_symbol1_m = map.next_value::<answer_de::OptString>()?.0
+                }
+                "premiumsSymbol8H" => {
+                    self.premiums_symbol8_h = map.next_value::<answer_de::OptString>()?.0
+                }
+                "priceChg" => self.price_chg = map.next_value::<answer_de::OptDec>()?.0,
+                "priceChgPct" => self.price_chg_pct = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteCurrency" => {
+                    self.quote_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "riskStep" => self.risk_step = map.next_value::<answer_de::OptI64>()?.0,
+                "rootSymbol" => self.root_symbol = map.next_value::<answer_de::OptString>()?.0,
+                "sellLimit" => self.sell_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "settleDate" => self.settle_date = map.next_value::<answer_de::OptI64>()?.0,
+                "settlementFee" => self.settlement_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "settlementSymbol" => {
+                    self.settlement_symbol = map.next_value::<answer_de::OptString>()?.0
+                }
+                "sourceExchanges" => self.source_exchanges = map.next_value()?,
+                "status" => self.status = map.next_value()?,
+                "supportCross" => self.support_cross = map.next_value::<answer_de::OptBool>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "takerFixFee" => self.taker_fix_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "tickSize" => self.tick_size = map.next_value::<answer_de::OptDec>()?.0,
+                "turnoverOf24h" => self.turnover_of24h = map.next_value::<answer_de::OptDec>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "volumeOf24h" => self.volume_of24h = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `dataList` object of `GetInterestRateIndexData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetInterestRateIndexDataDataList {
         /// `granularity` (field).
-        #[serde(
-            rename = "granularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "granularity")]
         pub granularity: Option<i64>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timePoint")]
         pub time_point: Option<i64>,
         /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "value", serialize_with = "crate::num::opt_dec_as_number")]
         pub value: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetInterestRateIndexDataDataList {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetInterestRateIndexDataDataList {
+        const NAME: &'static str = "GetInterestRateIndexDataDataList";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "granularity" => self.granularity = map.next_value::<answer_de::OptI64>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timePoint" => self.time_point = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetInterestRateIndex`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetInterestRateIndexData {
         /// `dataList` (field).
-        #[serde(rename = "dataList", default)]
+        #[serde(rename = "dataList")]
         pub data_list: Option<Vec<GetInterestRateIndexDataDataList>>,
         /// `hasMore` (field).
-        #[serde(rename = "hasMore", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hasMore")]
         pub has_more: Option<bool>,
     }
 
+    impl<'de> Deserialize<'de> for GetInterestRateIndexData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetInterestRateIndexData {
+        const NAME: &'static str = "GetInterestRateIndexData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "dataList" => self.data_list = map.next_value()?,
+                "hasMore" => self.has_more = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetPartOrderBook`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPartOrderBookData {
         /// `asks` (field).
-        #[serde(rename = "asks", default)]
+        #[serde(rename = "asks")]
         pub asks: Option<Vec<Vec<Dec>>>,
         /// `bids` (field).
-        #[serde(rename = "bids", default)]
+        #[serde(rename = "bids")]
         pub bids: Option<Vec<Vec<Dec>>>,
         /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "sequence")]
         pub sequence: Option<i64>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "ts")]
         pub ts: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetPartOrderBookData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPartOrderBookData {
+        const NAME: &'static str = "GetPartOrderBookData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "asks" => self.asks = map.next_value()?,
+                "bids" => self.bids = map.next_value()?,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptI64>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "ts" => self.ts = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     string_enum! {
@@ -1402,445 +1590,375 @@ pub mod futures {
     }
 
     /// The `items` object of `GetOrderListData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOrderListDataItems {
         /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "avgDealPrice")]
         pub avg_deal_price: Option<Dec>,
         /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "cancelExist")]
         pub cancel_exist: Option<bool>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "closeOrder")]
         pub close_order: Option<bool>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "dealSize", serialize_with = "crate::num::opt_dec_as_number")]
         pub deal_size: Option<Dec>,
         /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "dealValue")]
         pub deal_value: Option<Dec>,
         /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "endAt")]
         pub end_at: Option<i64>,
         /// `filledSize` (field).
         #[serde(
             rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub filled_size: Option<Dec>,
         /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "filledValue")]
         pub filled_value: Option<Dec>,
         /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "forceHold")]
         pub force_hold: Option<bool>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isActive")]
         pub is_active: Option<bool>,
         /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "leverage")]
         pub leverage: Option<Dec>,
         /// `marginMode` (field).
-        #[serde(
-            rename = "marginMode",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<String>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "reduceOnly")]
         pub reduce_only: Option<bool>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `stop` (field).
-        #[serde(rename = "stop", default)]
+        #[serde(rename = "stop")]
         pub stop: Option<Stop2>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "stopPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub stop_price: Option<Dec>,
         /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
+        #[serde(rename = "stopPriceType")]
         pub stop_price_type: Option<StopPriceType>,
         /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "stopTriggered")]
         pub stop_triggered: Option<bool>,
         /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stp")]
         pub stp: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "type")]
         pub r#type: Option<String>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "value")]
         pub value: Option<Dec>,
         /// `visibleSize` (field).
         #[serde(
             rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub visible_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetOrderListDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOrderListDataItems {
+        const NAME: &'static str = "GetOrderListDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "avgDealPrice" => self.avg_deal_price = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelExist" => self.cancel_exist = map.next_value::<answer_de::OptBool>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "closeOrder" => self.close_order = map.next_value::<answer_de::OptBool>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "dealValue" => self.deal_value = map.next_value::<answer_de::OptDec>()?.0,
+                "endAt" => self.end_at = map.next_value::<answer_de::OptI64>()?.0,
+                "filledSize" => self.filled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "filledValue" => self.filled_value = map.next_value::<answer_de::OptDec>()?.0,
+                "forceHold" => self.force_hold = map.next_value::<answer_de::OptBool>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isActive" => self.is_active = map.next_value::<answer_de::OptBool>()?.0,
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "marginMode" => self.margin_mode = map.next_value::<answer_de::OptString>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "reduceOnly" => self.reduce_only = map.next_value::<answer_de::OptBool>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "stop" => self.stop = map.next_value()?,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopPriceType" => self.stop_price_type = map.next_value()?,
+                "stopTriggered" => self.stop_triggered = map.next_value::<answer_de::OptBool>()?.0,
+                "stp" => self.stp = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value::<answer_de::OptString>()?.0,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetOrderByClientOid`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOrderByClientOidData {
         /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "avgDealPrice")]
         pub avg_deal_price: Option<Dec>,
         /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "cancelExist")]
         pub cancel_exist: Option<bool>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "closeOrder")]
         pub close_order: Option<bool>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "dealSize", serialize_with = "crate::num::opt_dec_as_number")]
         pub deal_size: Option<Dec>,
         /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "dealValue")]
         pub deal_value: Option<Dec>,
         /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "endAt")]
         pub end_at: Option<i64>,
         /// `filledSize` (field).
         #[serde(
             rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub filled_size: Option<Dec>,
         /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "filledValue")]
         pub filled_value: Option<Dec>,
         /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "forceHold")]
         pub force_hold: Option<bool>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isActive")]
         pub is_active: Option<bool>,
         /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "leverage")]
         pub leverage: Option<Dec>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "reduceOnly")]
         pub reduce_only: Option<bool>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<super::copytrading_futures_margin_spot::Side>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<super::futures_spot::GetOrderByClientOidDataStatus>,
         /// `stop` (field).
-        #[serde(rename = "stop", default)]
+        #[serde(rename = "stop")]
         pub stop: Option<Stop2>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "stopPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub stop_price: Option<Dec>,
         /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
+        #[serde(rename = "stopPriceType")]
         pub stop_price_type: Option<StopPriceType>,
         /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "stopTriggered")]
         pub stop_triggered: Option<bool>,
         /// `stp` (field).
-        #[serde(rename = "stp", default)]
+        #[serde(rename = "stp")]
         pub stp: Option<GetOrderByClientOidDataStp>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<super::copytrading_futures_margin_spot::Type>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "value")]
         pub value: Option<Dec>,
         /// `visibleSize` (field).
         #[serde(
             rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub visible_size: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOrderByClientOidData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOrderByClientOidData {
+        const NAME: &'static str = "GetOrderByClientOidData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "avgDealPrice" => self.avg_deal_price = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelExist" => self.cancel_exist = map.next_value::<answer_de::OptBool>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "closeOrder" => self.close_order = map.next_value::<answer_de::OptBool>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "dealValue" => self.deal_value = map.next_value::<answer_de::OptDec>()?.0,
+                "endAt" => self.end_at = map.next_value::<answer_de::OptI64>()?.0,
+                "filledSize" => self.filled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "filledValue" => self.filled_value = map.next_value::<answer_de::OptDec>()?.0,
+                "forceHold" => self.force_hold = map.next_value::<answer_de::OptBool>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isActive" => self.is_active = map.next_value::<answer_de::OptBool>()?.0,
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "reduceOnly" => self.reduce_only = map.next_value::<answer_de::OptBool>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "stop" => self.stop = map.next_value()?,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopPriceType" => self.stop_price_type = map.next_value()?,
+                "stopTriggered" => self.stop_triggered = map.next_value::<answer_de::OptBool>()?.0,
+                "stp" => self.stp = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     string_enum! {
@@ -1851,350 +1969,327 @@ pub mod futures {
     }
 
     /// The `Data` object of `GetPositionDetails`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPositionDetailsData {
         /// `autoDeposit` (field).
-        #[serde(
-            rename = "autoDeposit",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "autoDeposit")]
         pub auto_deposit: Option<bool>,
         /// `avgEntryPrice` (field).
         #[serde(
             rename = "avgEntryPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub avg_entry_price: Option<Dec>,
         /// `bankruptPrice` (field).
         #[serde(
             rename = "bankruptPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub bankrupt_price: Option<Dec>,
         /// `crossMode` (field).
-        #[serde(
-            rename = "crossMode",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "crossMode")]
         pub cross_mode: Option<bool>,
         /// `currentComm` (field).
         #[serde(
             rename = "currentComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_comm: Option<Dec>,
         /// `currentCost` (field).
         #[serde(
             rename = "currentCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_cost: Option<Dec>,
         /// `currentQty` (field).
         #[serde(
             rename = "currentQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_qty: Option<Dec>,
         /// `currentTimestamp` (field).
-        #[serde(
-            rename = "currentTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTimestamp")]
         pub current_timestamp: Option<i64>,
         /// `delevPercentage` (field).
         #[serde(
             rename = "delevPercentage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub delev_percentage: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isInverse` (field).
-        #[serde(
-            rename = "isInverse",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isInverse")]
         pub is_inverse: Option<bool>,
         /// `isOpen` (field).
-        #[serde(rename = "isOpen", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isOpen")]
         pub is_open: Option<bool>,
         /// `leverage` (field).
-        #[serde(
-            rename = "leverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "leverage", serialize_with = "crate::num::opt_dec_as_number")]
         pub leverage: Option<Dec>,
         /// `liquidationPrice` (field).
         #[serde(
             rename = "liquidationPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub liquidation_price: Option<Dec>,
         /// `maintMargin` (field).
         #[serde(
             rename = "maintMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maint_margin: Option<Dec>,
         /// `maintMarginReq` (field).
         #[serde(
             rename = "maintMarginReq",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maint_margin_req: Option<Dec>,
         /// `maintainMargin` (field).
         #[serde(
             rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maintain_margin: Option<Dec>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "markPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub mark_price: Option<Dec>,
         /// `markValue` (field).
-        #[serde(
-            rename = "markValue",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "markValue", serialize_with = "crate::num::opt_dec_as_number")]
         pub mark_value: Option<Dec>,
         /// `openingTimestamp` (field).
-        #[serde(
-            rename = "openingTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "openingTimestamp")]
         pub opening_timestamp: Option<i64>,
         /// `posComm` (field).
-        #[serde(
-            rename = "posComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posComm", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_comm: Option<Dec>,
         /// `posCommCommon` (field).
         #[serde(
             rename = "posCommCommon",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub pos_comm_common: Option<Dec>,
         /// `posCost` (field).
-        #[serde(
-            rename = "posCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posCost", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_cost: Option<Dec>,
         /// `posCross` (field).
-        #[serde(
-            rename = "posCross",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posCross", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_cross: Option<Dec>,
         /// `posCrossMargin` (field).
         #[serde(
             rename = "posCrossMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub pos_cross_margin: Option<Dec>,
         /// `posFunding` (field).
         #[serde(
             rename = "posFunding",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub pos_funding: Option<Dec>,
         /// `posInit` (field).
-        #[serde(
-            rename = "posInit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posInit", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_init: Option<Dec>,
         /// `posLoss` (field).
-        #[serde(
-            rename = "posLoss",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posLoss", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_loss: Option<Dec>,
         /// `posMaint` (field).
-        #[serde(
-            rename = "posMaint",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posMaint", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_maint: Option<Dec>,
         /// `posMargin` (field).
-        #[serde(
-            rename = "posMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posMargin", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_margin: Option<Dec>,
         /// `positionSide` (field).
-        #[serde(rename = "positionSide", default)]
+        #[serde(rename = "positionSide")]
         pub position_side: Option<PositionSide>,
         /// `realLeverage` (field).
         #[serde(
             rename = "realLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub real_leverage: Option<Dec>,
         /// `realisedCost` (field).
         #[serde(
             rename = "realisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_cost: Option<Dec>,
         /// `realisedGrossCost` (field).
         #[serde(
             rename = "realisedGrossCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_gross_cost: Option<Dec>,
         /// `realisedGrossPnl` (field).
         #[serde(
             rename = "realisedGrossPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_gross_pnl: Option<Dec>,
         /// `realisedPnl` (field).
         #[serde(
             rename = "realisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_pnl: Option<Dec>,
         /// `riskLimit` (field).
-        #[serde(
-            rename = "riskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "riskLimit", serialize_with = "crate::num::opt_dec_as_number")]
         pub risk_limit: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `unrealisedCost` (field).
         #[serde(
             rename = "unrealisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_cost: Option<Dec>,
         /// `unrealisedPnl` (field).
         #[serde(
             rename = "unrealisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl: Option<Dec>,
         /// `unrealisedPnlPcnt` (field).
         #[serde(
             rename = "unrealisedPnlPcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl_pcnt: Option<Dec>,
         /// `unrealisedRoePcnt` (field).
         #[serde(
             rename = "unrealisedRoePcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_roe_pcnt: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetPositionDetailsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPositionDetailsData {
+        const NAME: &'static str = "GetPositionDetailsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "autoDeposit" => self.auto_deposit = map.next_value::<answer_de::OptBool>()?.0,
+                "avgEntryPrice" => self.avg_entry_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bankruptPrice" => self.bankrupt_price = map.next_value::<answer_de::OptDec>()?.0,
+                "crossMode" => self.cross_mode = map.next_value::<answer_de::OptBool>()?.0,
+                "currentComm" => self.current_comm = map.next_value::<answer_de::OptDec>()?.0,
+                "currentCost" => self.current_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "currentQty" => self.current_qty = map.next_value::<answer_de::OptDec>()?.0,
+                "currentTimestamp" => {
+                    self.current_timestamp = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "delevPercentage" => {
+                    self.delev_percentage = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isInverse" => self.is_inverse = map.next_value::<answer_de::OptBool>()?.0,
+                "isOpen" => self.is_open = map.next_value::<answer_de::OptBool>()?.0,
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "liquidationPrice" => {
+                    self.liquidation_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maintMargin" => self.maint_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "maintMarginReq" => {
+                    self.maint_margin_req = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maintainMargin" => self.maintain_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "markPrice" => self.mark_price = map.next_value::<answer_de::OptDec>()?.0,
+                "markValue" => self.mark_value = map.next_value::<answer_de::OptDec>()?.0,
+                "openingTimestamp" => {
+                    self.opening_timestamp = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "posComm" => self.pos_comm = map.next_value::<answer_de::OptDec>()?.0,
+                "posCommCommon" => self.pos_comm_common = map.next_value::<answer_de::OptDec>()?.0,
+                "posCost" => self.pos_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "posCross" => self.pos_cross = map.next_value::<answer_de::OptDec>()?.0,
+                "posCrossMargin" => {
+                    self.pos_cross_margin = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "posFunding" => self.pos_funding = map.next_value::<answer_de::OptDec>()?.0,
+                "posInit" => self.pos_init = map.next_value::<answer_de::OptDec>()?.0,
+                "posLoss" => self.pos_loss = map.next_value::<answer_de::OptDec>()?.0,
+                "posMaint" => self.pos_maint = map.next_value::<answer_de::OptDec>()?.0,
+                "posMargin" => self.pos_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "positionSide" => self.position_side = map.next_value()?,
+                "realLeverage" => self.real_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedCost" => self.realised_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedGrossCost" => {
+                    self.realised_gross_cost = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedGrossPnl" => {
+                    self.realised_gross_pnl = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedPnl" => self.realised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "riskLimit" => self.risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "unrealisedCost" => self.unrealised_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPnl" => self.unrealised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPnlPcnt" => {
+                    self.unrealised_pnl_pcnt = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "unrealisedRoePcnt" => {
+                    self.unrealised_roe_pcnt = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `SwitchMarginMode`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct SwitchMarginModeData {
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for SwitchMarginModeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for SwitchMarginModeData {
+        const NAME: &'static str = "SwitchMarginModeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -2234,60 +2329,117 @@ pub mod futures_spot {
     }
 
     /// The `instanceServers` object of `GetPrivateTokenData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPrivateTokenDataInstanceServers {
         /// `encrypt` (field).
-        #[serde(rename = "encrypt", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "encrypt")]
         pub encrypt: Option<bool>,
         /// `endpoint` (field).
-        #[serde(
-            rename = "endpoint",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "endpoint")]
         pub endpoint: Option<String>,
         /// `pingInterval` (field).
-        #[serde(
-            rename = "pingInterval",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "pingInterval")]
         pub ping_interval: Option<i64>,
         /// `pingTimeout` (field).
-        #[serde(
-            rename = "pingTimeout",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "pingTimeout")]
         pub ping_timeout: Option<i64>,
         /// `protocol` (field).
-        #[serde(rename = "protocol", default)]
+        #[serde(rename = "protocol")]
         pub protocol: Option<Protocol>,
     }
 
+    impl<'de> Deserialize<'de> for GetPrivateTokenDataInstanceServers {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPrivateTokenDataInstanceServers {
+        const NAME: &'static str = "GetPrivateTokenDataInstanceServers";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "encrypt" => self.encrypt = map.next_value::<answer_de::OptBool>()?.0,
+                "endpoint" => self.endpoint = map.next_value::<answer_de::OptString>()?.0,
+                "pingInterval" => self.ping_interval = map.next_value::<answer_de::OptI64>()?.0,
+                "pingTimeout" => self.ping_timeout = map.next_value::<answer_de::OptI64>()?.0,
+                "protocol" => self.protocol = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetPrivateToken`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPrivateTokenData {
         /// `instanceServers` (field).
-        #[serde(rename = "instanceServers", default)]
+        #[serde(rename = "instanceServers")]
         pub instance_servers: Option<Vec<GetPrivateTokenDataInstanceServers>>,
         /// `token` (field).
-        #[serde(rename = "token", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "token")]
         pub token: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetPrivateTokenData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPrivateTokenData {
+        const NAME: &'static str = "GetPrivateTokenData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "instanceServers" => self.instance_servers = map.next_value()?,
+                "token" => self.token = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetServiceStatus`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetServiceStatusData {
         /// `msg` (field).
-        #[serde(rename = "msg", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "msg")]
         pub msg: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<GetServiceStatusDataStatus>,
+    }
+
+    impl<'de> Deserialize<'de> for GetServiceStatusData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetServiceStatusData {
+        const NAME: &'static str = "GetServiceStatusData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "msg" => self.msg = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     string_enum! {
@@ -2305,245 +2457,245 @@ pub mod margin {
     use super::super::prelude::*;
 
     /// The `Data` object of `Purchase`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct PurchaseData {
         /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderNo")]
         pub order_no: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for PurchaseData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for PurchaseData {
+        const NAME: &'static str = "PurchaseData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "orderNo" => self.order_no = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetMarkPriceDetail`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMarkPriceDetailData {
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timePoint")]
         pub time_point: Option<i64>,
         /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "value", serialize_with = "crate::num::opt_dec_as_number")]
         pub value: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetMarkPriceDetailData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMarkPriceDetailData {
+        const NAME: &'static str = "GetMarkPriceDetailData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timePoint" => self.time_point = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetOpenOrders`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOpenOrdersData {
         /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "active")]
         pub active: Option<bool>,
         /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "cancelAfter")]
         pub cancel_after: Option<i64>,
         /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "cancelExist")]
         pub cancel_exist: Option<bool>,
         /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelledFunds")]
         pub cancelled_funds: Option<Dec>,
         /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelledSize")]
         pub cancelled_size: Option<Dec>,
         /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "channel")]
         pub channel: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "dealFunds")]
         pub deal_funds: Option<Dec>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "inOrderBook")]
         pub in_order_book: Option<bool>,
         /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lastUpdatedAt")]
         pub last_updated_at: Option<i64>,
         /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "opType")]
         pub op_type: Option<String>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainFunds")]
         pub remain_funds: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<super::copytrading_futures_margin_spot::Side>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stop")]
         pub stop: Option<String>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "stopPrice")]
         pub stop_price: Option<Dec>,
         /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "stopTriggered")]
         pub stop_triggered: Option<bool>,
         /// `stp` (field).
-        #[serde(rename = "stp", default)]
+        #[serde(rename = "stp")]
         pub stp: Option<super::margin_spot::Stp>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
         /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<super::margin_spot::TimeInForce2>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<super::copytrading_futures_margin_spot::Type>,
         /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "visibleSize")]
         pub visible_size: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOpenOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOpenOrdersData {
+        const NAME: &'static str = "GetOpenOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "active" => self.active = map.next_value::<answer_de::OptBool>()?.0,
+                "cancelAfter" => self.cancel_after = map.next_value::<answer_de::OptI64>()?.0,
+                "cancelExist" => self.cancel_exist = map.next_value::<answer_de::OptBool>()?.0,
+                "cancelledFunds" => self.cancelled_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelledSize" => self.cancelled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "channel" => self.channel = map.next_value::<answer_de::OptString>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "dealFunds" => self.deal_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "inOrderBook" => self.in_order_book = map.next_value::<answer_de::OptBool>()?.0,
+                "lastUpdatedAt" => self.last_updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "opType" => self.op_type = map.next_value::<answer_de::OptString>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "remainFunds" => self.remain_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "stop" => self.stop = map.next_value::<answer_de::OptString>()?.0,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopTriggered" => self.stop_triggered = map.next_value::<answer_de::OptBool>()?.0,
+                "stp" => self.stp = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value()?,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -2573,109 +2725,145 @@ pub mod margin_spot {
     }
 
     /// The `items` object of `GetTradeHistoryData`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryDataItems {
         /// `counterOrderId` (field).
-        #[serde(
-            rename = "counterOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "counterOrderId")]
         pub counter_order_id: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `feeRate` (field).
-        #[serde(rename = "feeRate", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "feeRate")]
         pub fee_rate: Option<Dec>,
         /// `forceTaker` (field).
-        #[serde(
-            rename = "forceTaker",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "forceTaker")]
         pub force_taker: Option<bool>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "id")]
         pub id: Option<i64>,
         /// `liquidity` (field).
-        #[serde(rename = "liquidity", default)]
+        #[serde(rename = "liquidity")]
         pub liquidity: Option<super::futures_margin_spot::Liquidity>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<super::copytrading_futures_margin_spot::Side>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stop")]
         pub stop: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
         /// `taxRate` (field).
-        #[serde(rename = "taxRate", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "taxRate")]
         pub tax_rate: Option<Dec>,
         /// `tradeId` (field).
-        #[serde(rename = "tradeId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "tradeId")]
         pub trade_id: Option<i64>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<super::copytrading_futures_margin_spot::Type>,
     }
 
+    impl<'de> Deserialize<'de> for GetTradeHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryDataItems {
+        const NAME: &'static str = "GetTradeHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "counterOrderId" => {
+                    self.counter_order_id = map.next_value::<answer_de::OptString>()?.0
+                }
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "feeRate" => self.fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "forceTaker" => self.force_taker = map.next_value::<answer_de::OptBool>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptI64>()?.0,
+                "liquidity" => self.liquidity = map.next_value()?,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "stop" => self.stop = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                "taxRate" => self.tax_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "tradeId" => self.trade_id = map.next_value::<answer_de::OptI64>()?.0,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetTradeHistory`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryData {
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetTradeHistoryDataItems>>,
         /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "lastId")]
         pub last_id: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTradeHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryData {
+        const NAME: &'static str = "GetTradeHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "items" => self.items = map.next_value()?,
+                "lastId" => self.last_id = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -2693,215 +2881,210 @@ pub mod spot {
     }
 
     /// The `Data` object of `GetCallAuctionPartOrderBook`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCallAuctionPartOrderBookData {
         /// `asks` (field).
-        #[serde(rename = "asks", default)]
+        #[serde(rename = "asks")]
         pub asks: Option<Vec<Vec<String>>>,
         /// `bids` (field).
-        #[serde(rename = "bids", default)]
+        #[serde(rename = "bids")]
         pub bids: Option<Vec<Vec<String>>>,
         /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "sequence")]
         pub sequence: Option<String>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
     }
 
+    impl<'de> Deserialize<'de> for GetCallAuctionPartOrderBookData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCallAuctionPartOrderBookData {
+        const NAME: &'static str = "GetCallAuctionPartOrderBookData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "asks" => self.asks = map.next_value()?,
+                "bids" => self.bids = map.next_value()?,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptString>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of `GetAllSymbols`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllSymbolsData2 {
         /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseCurrency")]
         pub base_currency: Option<String>,
         /// `baseIncrement` (field).
-        #[serde(
-            rename = "baseIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseIncrement")]
         pub base_increment: Option<Dec>,
         /// `baseMaxSize` (field).
-        #[serde(
-            rename = "baseMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMaxSize")]
         pub base_max_size: Option<Dec>,
         /// `baseMinSize` (field).
-        #[serde(
-            rename = "baseMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMinSize")]
         pub base_min_size: Option<Dec>,
         /// `callauctionFirstStageStartTime` (field).
-        #[serde(
-            rename = "callauctionFirstStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "callauctionFirstStageStartTime")]
         pub callauction_first_stage_start_time: Option<i64>,
         /// `callauctionIsEnabled` (field).
-        #[serde(
-            rename = "callauctionIsEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "callauctionIsEnabled")]
         pub callauction_is_enabled: Option<bool>,
         /// `callauctionPriceCeiling` (field).
-        #[serde(
-            rename = "callauctionPriceCeiling",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "callauctionPriceCeiling")]
         pub callauction_price_ceiling: Option<String>,
         /// `callauctionPriceFloor` (field).
-        #[serde(
-            rename = "callauctionPriceFloor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "callauctionPriceFloor")]
         pub callauction_price_floor: Option<String>,
         /// `callauctionSecondStageStartTime` (field).
-        #[serde(
-            rename = "callauctionSecondStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "callauctionSecondStageStartTime")]
         pub callauction_second_stage_start_time: Option<i64>,
         /// `callauctionThirdStageStartTime` (field).
-        #[serde(
-            rename = "callauctionThirdStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "callauctionThirdStageStartTime")]
         pub callauction_third_stage_start_time: Option<i64>,
         /// `enableTrading` (field).
-        #[serde(
-            rename = "enableTrading",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "enableTrading")]
         pub enable_trading: Option<bool>,
         /// `feeCategory` (field).
-        #[serde(
-            rename = "feeCategory",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "feeCategory")]
         pub fee_category: Option<i64>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isMarginEnabled")]
         pub is_margin_enabled: Option<bool>,
         /// `makerFeeCoefficient` (field).
-        #[serde(
-            rename = "makerFeeCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "makerFeeCoefficient")]
         pub maker_fee_coefficient: Option<String>,
         /// `market` (field).
-        #[serde(
-            rename = "market",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "market")]
         pub market: Option<String>,
         /// `minFunds` (field).
-        #[serde(rename = "minFunds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "minFunds")]
         pub min_funds: Option<Dec>,
         /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "name")]
         pub name: Option<String>,
         /// `priceIncrement` (field).
-        #[serde(
-            rename = "priceIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "priceIncrement")]
         pub price_increment: Option<Dec>,
         /// `priceLimitRate` (field).
-        #[serde(
-            rename = "priceLimitRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "priceLimitRate")]
         pub price_limit_rate: Option<Dec>,
         /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteCurrency")]
         pub quote_currency: Option<String>,
         /// `quoteIncrement` (field).
-        #[serde(
-            rename = "quoteIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteIncrement")]
         pub quote_increment: Option<Dec>,
         /// `quoteMaxSize` (field).
-        #[serde(
-            rename = "quoteMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMaxSize")]
         pub quote_max_size: Option<Dec>,
         /// `quoteMinSize` (field).
-        #[serde(
-            rename = "quoteMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMinSize")]
         pub quote_min_size: Option<Dec>,
         /// `st` (field).
-        #[serde(rename = "st", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "st")]
         pub st: Option<bool>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `takerFeeCoefficient` (field).
-        #[serde(
-            rename = "takerFeeCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "takerFeeCoefficient")]
         pub taker_fee_coefficient: Option<String>,
         /// `tradingStartTime` (field).
-        #[serde(
-            rename = "tradingStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "tradingStartTime")]
         pub trading_start_time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAllSymbolsData2 {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllSymbolsData2 {
+        const NAME: &'static str = "GetAllSymbolsData2";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "baseCurrency" => self.base_currency = map.next_value::<answer_de::OptString>()?.0,
+                "baseIncrement" => self.base_increment = map.next_value::<answer_de::OptDec>()?.0,
+                "baseMaxSize" => self.base_max_size = map.next_value::<answer_de::OptDec>()?.0,
+                "baseMinSize" => self.base_min_size = map.next_value::<answer_de::OptDec>()?.0,
+                "callauctionFirstStageStartTime" => {
+                    self.callauction_first_stage_start_time =
+                        map.next_value::<answer_de::OptI64>()?.0
+                }
+                "callauctionIsEnabled" => {
+                    self.callauction_is_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "callauctionPriceCeiling" => {
+                    self.callauction_price_ceiling = map.next_value::<answer_de::OptString>()?.0
+                }
+                "callauctionPriceFloor" => {
+                    self.callauction_price_floor = map.next_value::<answer_de::OptString>()?.0
+                }
+                "callauctionSecondStageStartTime" => {
+                    self.callauction_second_stage_start_time =
+                        map.next_value::<answer_de::OptI64>()?.0
+                }
+                "callauctionThirdStageStartTime" => {
+                    self.callauction_third_stage_start_time =
+                        map.next_value::<answer_de::OptI64>()?.0
+                }
+                "enableTrading" => self.enable_trading = map.next_value::<answer_de::OptBool>()?.0,
+                "feeCategory" => self.fee_category = map.next_value::<answer_de::OptI64>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "isMarginEnabled" => {
+                    self.is_margin_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "makerFeeCoefficient" => {
+                    self.maker_fee_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "market" => self.market = map.next_value::<answer_de::OptString>()?.0,
+                "minFunds" => self.min_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "name" => self.name = map.next_value::<answer_de::OptString>()?.0,
+                "priceIncrement" => self.price_increment = map.next_value::<answer_de::OptDec>()?.0,
+                "priceLimitRate" => {
+                    self.price_limit_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "quoteCurrency" => {
+                    self.quote_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteIncrement" => self.quote_increment = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteMaxSize" => self.quote_max_size = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteMinSize" => self.quote_min_size = map.next_value::<answer_de::OptDec>()?.0,
+                "st" => self.st = map.next_value::<answer_de::OptBool>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeCoefficient" => {
+                    self.taker_fee_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "tradingStartTime" => {
+                    self.trading_start_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     string_enum! {
@@ -2912,187 +3095,165 @@ pub mod spot {
     }
 
     /// The `Data` object of `GetOpenOrders`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOpenOrdersData2 {
         /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "active")]
         pub active: Option<bool>,
         /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "cancelAfter")]
         pub cancel_after: Option<i64>,
         /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "cancelExist")]
         pub cancel_exist: Option<bool>,
         /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelledFunds")]
         pub cancelled_funds: Option<Dec>,
         /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelledSize")]
         pub cancelled_size: Option<Dec>,
         /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "channel")]
         pub channel: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "dealFunds")]
         pub deal_funds: Option<Dec>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "inOrderBook")]
         pub in_order_book: Option<bool>,
         /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lastUpdatedAt")]
         pub last_updated_at: Option<i64>,
         /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "opType")]
         pub op_type: Option<String>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainFunds")]
         pub remain_funds: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<super::copytrading_futures_margin_spot::Side>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `stp` (field).
-        #[serde(rename = "stp", default)]
+        #[serde(rename = "stp")]
         pub stp: Option<super::margin_spot::Stp>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
         /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<super::margin_spot::TimeInForce2>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<super::copytrading_futures_margin_spot::Type>,
         /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "visibleSize")]
         pub visible_size: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOpenOrdersData2 {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOpenOrdersData2 {
+        const NAME: &'static str = "GetOpenOrdersData2";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "active" => self.active = map.next_value::<answer_de::OptBool>()?.0,
+                "cancelAfter" => self.cancel_after = map.next_value::<answer_de::OptI64>()?.0,
+                "cancelExist" => self.cancel_exist = map.next_value::<answer_de::OptBool>()?.0,
+                "cancelledFunds" => self.cancelled_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelledSize" => self.cancelled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "channel" => self.channel = map.next_value::<answer_de::OptString>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "dealFunds" => self.deal_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "inOrderBook" => self.in_order_book = map.next_value::<answer_de::OptBool>()?.0,
+                "lastUpdatedAt" => self.last_updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "opType" => self.op_type = map.next_value::<answer_de::OptString>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "remainFunds" => self.remain_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "stp" => self.stp = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value()?,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// The `orderList` object of `BatchAddOrders`.
@@ -3219,181 +3380,154 @@ pub mod spot {
     }
 
     /// The `Data` object of `GetStopOrderByClientOid`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrderByClientOidData {
         /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "cancelAfter")]
         pub cancel_after: Option<i64>,
         /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "channel")]
         pub channel: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `domainId` (field).
-        #[serde(
-            rename = "domainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "domainId")]
         pub domain_id: Option<String>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stop")]
         pub stop: Option<String>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "stopPrice")]
         pub stop_price: Option<Dec>,
         /// `stopTriggerTime` (field).
-        #[serde(
-            rename = "stopTriggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "stopTriggerTime")]
         pub stop_trigger_time: Option<i64>,
         /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stp")]
         pub stp: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<String>,
         /// `tradeSource` (field).
-        #[serde(
-            rename = "tradeSource",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeSource")]
         pub trade_source: Option<String>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<super::copytrading_futures_margin_spot::Type>,
         /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "userId")]
         pub user_id: Option<String>,
         /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "visibleSize")]
         pub visible_size: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetStopOrderByClientOidData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrderByClientOidData {
+        const NAME: &'static str = "GetStopOrderByClientOidData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cancelAfter" => self.cancel_after = map.next_value::<answer_de::OptI64>()?.0,
+                "channel" => self.channel = map.next_value::<answer_de::OptString>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "domainId" => self.domain_id = map.next_value::<answer_de::OptString>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "stop" => self.stop = map.next_value::<answer_de::OptString>()?.0,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopTriggerTime" => {
+                    self.stop_trigger_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "stp" => self.stp = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value::<answer_de::OptString>()?.0,
+                "tradeSource" => self.trade_source = map.next_value::<answer_de::OptString>()?.0,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "userId" => self.user_id = map.next_value::<answer_de::OptString>()?.0,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }

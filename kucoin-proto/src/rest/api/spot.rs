@@ -207,111 +207,135 @@ pub mod market {
     }
 
     /// The `ticker` object of [`GetAllTickersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllTickersDataTicker {
         /// `averagePrice` (field).
-        #[serde(
-            rename = "averagePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "averagePrice")]
         pub average_price: Option<Dec>,
         /// `bestAskSize` (field).
-        #[serde(
-            rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestAskSize")]
         pub best_ask_size: Option<Dec>,
         /// `bestBidSize` (field).
-        #[serde(
-            rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestBidSize")]
         pub best_bid_size: Option<Dec>,
         /// `buy` (field).
-        #[serde(rename = "buy", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "buy")]
         pub buy: Option<Dec>,
         /// `changePrice` (field).
-        #[serde(
-            rename = "changePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changePrice")]
         pub change_price: Option<Dec>,
         /// `changeRate` (field).
-        #[serde(
-            rename = "changeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changeRate")]
         pub change_rate: Option<Dec>,
         /// `high` (field).
-        #[serde(rename = "high", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "high")]
         pub high: Option<Dec>,
         /// `last` (field).
-        #[serde(rename = "last", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "last")]
         pub last: Option<Dec>,
         /// `low` (field).
-        #[serde(rename = "low", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "low")]
         pub low: Option<Dec>,
         /// `makerCoefficient` (field).
-        #[serde(rename = "makerCoefficient", default)]
+        #[serde(rename = "makerCoefficient")]
         pub maker_coefficient: Option<MakerCoefficient>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `sell` (field).
-        #[serde(rename = "sell", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "sell")]
         pub sell: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `symbolName` (field).
-        #[serde(
-            rename = "symbolName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbolName")]
         pub symbol_name: Option<String>,
         /// `takerCoefficient` (field).
-        #[serde(rename = "takerCoefficient", default)]
+        #[serde(rename = "takerCoefficient")]
         pub taker_coefficient: Option<TakerCoefficient>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `vol` (field).
-        #[serde(rename = "vol", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "vol")]
         pub vol: Option<Dec>,
         /// `volValue` (field).
-        #[serde(rename = "volValue", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "volValue")]
         pub vol_value: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAllTickersDataTicker {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllTickersDataTicker {
+        const NAME: &'static str = "GetAllTickersDataTicker";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "averagePrice" => self.average_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bestAskSize" => self.best_ask_size = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBidSize" => self.best_bid_size = map.next_value::<answer_de::OptDec>()?.0,
+                "buy" => self.buy = map.next_value::<answer_de::OptDec>()?.0,
+                "changePrice" => self.change_price = map.next_value::<answer_de::OptDec>()?.0,
+                "changeRate" => self.change_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "high" => self.high = map.next_value::<answer_de::OptDec>()?.0,
+                "last" => self.last = map.next_value::<answer_de::OptDec>()?.0,
+                "low" => self.low = map.next_value::<answer_de::OptDec>()?.0,
+                "makerCoefficient" => self.maker_coefficient = map.next_value()?,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "sell" => self.sell = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "symbolName" => self.symbol_name = map.next_value::<answer_de::OptString>()?.0,
+                "takerCoefficient" => self.taker_coefficient = map.next_value()?,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "vol" => self.vol = map.next_value::<answer_de::OptDec>()?.0,
+                "volValue" => self.vol_value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAllTickers`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllTickersData {
         /// `ticker` (field).
-        #[serde(rename = "ticker", default)]
+        #[serde(rename = "ticker")]
         pub ticker: Option<Vec<GetAllTickersDataTicker>>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAllTickersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllTickersData {
+        const NAME: &'static str = "GetAllTickersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "ticker" => self.ticker = map.next_value()?,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/callauctionData` (Spot host, public, pool Public, weight 2).
@@ -369,61 +393,69 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetCallAuctionInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCallAuctionInfoData {
         /// `buyOrderRangeHighPrice` (field).
-        #[serde(
-            rename = "buyOrderRangeHighPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "buyOrderRangeHighPrice")]
         pub buy_order_range_high_price: Option<Dec>,
         /// `buyOrderRangeLowPrice` (field).
-        #[serde(
-            rename = "buyOrderRangeLowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "buyOrderRangeLowPrice")]
         pub buy_order_range_low_price: Option<Dec>,
         /// `estimatedPrice` (field).
-        #[serde(
-            rename = "estimatedPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "estimatedPrice")]
         pub estimated_price: Option<Dec>,
         /// `estimatedSize` (field).
-        #[serde(
-            rename = "estimatedSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "estimatedSize")]
         pub estimated_size: Option<Dec>,
         /// `sellOrderRangeHighPrice` (field).
-        #[serde(
-            rename = "sellOrderRangeHighPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "sellOrderRangeHighPrice")]
         pub sell_order_range_high_price: Option<Dec>,
         /// `sellOrderRangeLowPrice` (field).
-        #[serde(
-            rename = "sellOrderRangeLowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "sellOrderRangeLowPrice")]
         pub sell_order_range_low_price: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCallAuctionInfoData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCallAuctionInfoData {
+        const NAME: &'static str = "GetCallAuctionInfoData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "buyOrderRangeHighPrice" => {
+                    self.buy_order_range_high_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "buyOrderRangeLowPrice" => {
+                    self.buy_order_range_low_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "estimatedPrice" => self.estimated_price = map.next_value::<answer_de::OptDec>()?.0,
+                "estimatedSize" => self.estimated_size = map.next_value::<answer_de::OptDec>()?.0,
+                "sellOrderRangeHighPrice" => {
+                    self.sell_order_range_high_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "sellOrderRangeLowPrice" => {
+                    self.sell_order_range_low_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/candles` (Spot host, public, pool Public, weight 3).
@@ -572,28 +604,49 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryData {
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "sequence")]
         pub sequence: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<Side>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTradeHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryData {
+        const NAME: &'static str = "GetTradeHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/orderbook/callauction/level2_{size}` (Spot host, public, pool Public, weight 2).
@@ -716,45 +769,61 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetTicker`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTickerData {
         /// `bestAsk` (field).
-        #[serde(rename = "bestAsk", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "bestAsk")]
         pub best_ask: Option<Dec>,
         /// `bestAskSize` (field).
-        #[serde(
-            rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestAskSize")]
         pub best_ask_size: Option<Dec>,
         /// `bestBid` (field).
-        #[serde(rename = "bestBid", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "bestBid")]
         pub best_bid: Option<Dec>,
         /// `bestBidSize` (field).
-        #[serde(
-            rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestBidSize")]
         pub best_bid_size: Option<Dec>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "sequence")]
         pub sequence: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTickerData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTickerData {
+        const NAME: &'static str = "GetTickerData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "bestAsk" => self.best_ask = map.next_value::<answer_de::OptDec>()?.0,
+                "bestAskSize" => self.best_ask_size = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBid" => self.best_bid = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBidSize" => self.best_bid_size = map.next_value::<answer_de::OptDec>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/orderbook/level2_{size}` (Spot host, public, pool Public, weight 2).
@@ -874,89 +943,97 @@ pub mod market {
     }
 
     /// The `Data` object of [`Get24hrStats`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct Get24hrStatsData {
         /// `averagePrice` (field).
-        #[serde(
-            rename = "averagePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "averagePrice")]
         pub average_price: Option<Dec>,
         /// `buy` (field).
-        #[serde(rename = "buy", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "buy")]
         pub buy: Option<Dec>,
         /// `changePrice` (field).
-        #[serde(
-            rename = "changePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changePrice")]
         pub change_price: Option<Dec>,
         /// `changeRate` (field).
-        #[serde(
-            rename = "changeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changeRate")]
         pub change_rate: Option<Dec>,
         /// `high` (field).
-        #[serde(rename = "high", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "high")]
         pub high: Option<Dec>,
         /// `last` (field).
-        #[serde(rename = "last", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "last")]
         pub last: Option<Dec>,
         /// `low` (field).
-        #[serde(rename = "low", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "low")]
         pub low: Option<Dec>,
         /// `makerCoefficient` (field).
-        #[serde(
-            rename = "makerCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "makerCoefficient")]
         pub maker_coefficient: Option<String>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `sell` (field).
-        #[serde(rename = "sell", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "sell")]
         pub sell: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `takerCoefficient` (field).
-        #[serde(
-            rename = "takerCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "takerCoefficient")]
         pub taker_coefficient: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
         /// `vol` (field).
-        #[serde(rename = "vol", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "vol")]
         pub vol: Option<Dec>,
         /// `volValue` (field).
-        #[serde(rename = "volValue", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "volValue")]
         pub vol_value: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for Get24hrStatsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for Get24hrStatsData {
+        const NAME: &'static str = "Get24hrStatsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "averagePrice" => self.average_price = map.next_value::<answer_de::OptDec>()?.0,
+                "buy" => self.buy = map.next_value::<answer_de::OptDec>()?.0,
+                "changePrice" => self.change_price = map.next_value::<answer_de::OptDec>()?.0,
+                "changeRate" => self.change_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "high" => self.high = map.next_value::<answer_de::OptDec>()?.0,
+                "last" => self.last = map.next_value::<answer_de::OptDec>()?.0,
+                "low" => self.low = map.next_value::<answer_de::OptDec>()?.0,
+                "makerCoefficient" => {
+                    self.maker_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "sell" => self.sell = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "takerCoefficient" => {
+                    self.taker_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                "vol" => self.vol = map.next_value::<answer_de::OptDec>()?.0,
+                "volValue" => self.vol_value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/markets` (Spot host, public, pool Public, weight 3).
@@ -1448,75 +1525,103 @@ pub mod market {
     }
 
     /// The `items` object of [`GetAnnouncementsData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAnnouncementsDataItems {
         /// `annDesc` (field).
-        #[serde(
-            rename = "annDesc",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "annDesc")]
         pub ann_desc: Option<String>,
         /// `annId` (field).
-        #[serde(rename = "annId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "annId")]
         pub ann_id: Option<i64>,
         /// `annTitle` (field).
-        #[serde(
-            rename = "annTitle",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "annTitle")]
         pub ann_title: Option<String>,
         /// `annType` (field).
-        #[serde(rename = "annType", default)]
+        #[serde(rename = "annType")]
         pub ann_type: Option<Vec<String>>,
         /// `annUrl` (field).
-        #[serde(
-            rename = "annUrl",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "annUrl")]
         pub ann_url: Option<String>,
         /// `cTime` (field).
-        #[serde(rename = "cTime", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "cTime")]
         pub c_time: Option<i64>,
         /// `language` (field).
-        #[serde(
-            rename = "language",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "language")]
         pub language: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetAnnouncementsDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAnnouncementsDataItems {
+        const NAME: &'static str = "GetAnnouncementsDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "annDesc" => self.ann_desc = map.next_value::<answer_de::OptString>()?.0,
+                "annId" => self.ann_id = map.next_value::<answer_de::OptI64>()?.0,
+                "annTitle" => self.ann_title = map.next_value::<answer_de::OptString>()?.0,
+                "annType" => self.ann_type = map.next_value()?,
+                "annUrl" => self.ann_url = map.next_value::<answer_de::OptString>()?.0,
+                "cTime" => self.c_time = map.next_value::<answer_de::OptI64>()?.0,
+                "language" => self.language = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAnnouncements`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAnnouncementsData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetAnnouncementsDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAnnouncementsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAnnouncementsData {
+        const NAME: &'static str = "GetAnnouncementsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/currencies` (Spot host, public, pool Public, weight 3).
@@ -1559,184 +1664,191 @@ pub mod market {
     }
 
     /// The `chains` object of [`GetAllCurrenciesData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllCurrenciesDataChains {
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `depositFeeRate` (field).
-        #[serde(
-            rename = "depositFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositFeeRate")]
         pub deposit_fee_rate: Option<Dec>,
         /// `depositMinSize` (field).
-        #[serde(
-            rename = "depositMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositMinSize")]
         pub deposit_min_size: Option<Dec>,
         /// `depositTierFee` (field).
-        #[serde(
-            rename = "depositTierFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositTierFee")]
         pub deposit_tier_fee: Option<Dec>,
         /// `isDepositEnabled` (field).
-        #[serde(
-            rename = "isDepositEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDepositEnabled")]
         pub is_deposit_enabled: Option<bool>,
         /// `isWithdrawEnabled` (field).
-        #[serde(
-            rename = "isWithdrawEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isWithdrawEnabled")]
         pub is_withdraw_enabled: Option<bool>,
         /// `maxDeposit` (field).
-        #[serde(
-            rename = "maxDeposit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxDeposit")]
         pub max_deposit: Option<Dec>,
         /// `maxWithdraw` (field).
-        #[serde(
-            rename = "maxWithdraw",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxWithdraw")]
         pub max_withdraw: Option<Dec>,
         /// `needTag` (field).
-        #[serde(rename = "needTag", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "needTag")]
         pub need_tag: Option<bool>,
         /// `preConfirms` (field).
-        #[serde(
-            rename = "preConfirms",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "preConfirms")]
         pub pre_confirms: Option<i64>,
         /// `withdrawFeeRate` (field).
-        #[serde(
-            rename = "withdrawFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawFeeRate")]
         pub withdraw_fee_rate: Option<Dec>,
         /// `withdrawMaxFee` (field).
-        #[serde(
-            rename = "withdrawMaxFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawMaxFee")]
         pub withdraw_max_fee: Option<Dec>,
         /// `withdrawPrecision` (field).
-        #[serde(
-            rename = "withdrawPrecision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "withdrawPrecision")]
         pub withdraw_precision: Option<i64>,
         /// `withdrawalMinFee` (field).
-        #[serde(
-            rename = "withdrawalMinFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinFee")]
         pub withdrawal_min_fee: Option<Dec>,
         /// `withdrawalMinSize` (field).
-        #[serde(
-            rename = "withdrawalMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinSize")]
         pub withdrawal_min_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAllCurrenciesDataChains {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllCurrenciesDataChains {
+        const NAME: &'static str = "GetAllCurrenciesDataChains";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "depositFeeRate" => {
+                    self.deposit_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "depositMinSize" => {
+                    self.deposit_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "depositTierFee" => {
+                    self.deposit_tier_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "isDepositEnabled" => {
+                    self.is_deposit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isWithdrawEnabled" => {
+                    self.is_withdraw_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "maxDeposit" => self.max_deposit = map.next_value::<answer_de::OptDec>()?.0,
+                "maxWithdraw" => self.max_withdraw = map.next_value::<answer_de::OptDec>()?.0,
+                "needTag" => self.need_tag = map.next_value::<answer_de::OptBool>()?.0,
+                "preConfirms" => self.pre_confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "withdrawFeeRate" => {
+                    self.withdraw_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawMaxFee" => {
+                    self.withdraw_max_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawPrecision" => {
+                    self.withdraw_precision = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "withdrawalMinFee" => {
+                    self.withdrawal_min_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawalMinSize" => {
+                    self.withdrawal_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAllCurrencies`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllCurrenciesData {
         /// `chains` (field).
-        #[serde(rename = "chains", default)]
+        #[serde(rename = "chains")]
         pub chains: Option<Vec<GetAllCurrenciesDataChains>>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fullName` (field).
-        #[serde(
-            rename = "fullName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fullName")]
         pub full_name: Option<String>,
         /// `isDebitEnabled` (field).
-        #[serde(
-            rename = "isDebitEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDebitEnabled")]
         pub is_debit_enabled: Option<bool>,
         /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isMarginEnabled")]
         pub is_margin_enabled: Option<bool>,
         /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "name")]
         pub name: Option<String>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAllCurrenciesData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllCurrenciesData {
+        const NAME: &'static str = "GetAllCurrenciesData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chains" => self.chains = map.next_value()?,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fullName" => self.full_name = map.next_value::<answer_de::OptString>()?.0,
+                "isDebitEnabled" => {
+                    self.is_debit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isMarginEnabled" => {
+                    self.is_margin_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "name" => self.name = map.next_value::<answer_de::OptString>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/currencies/{currency}` (Spot host, public, pool Public, weight 3).
@@ -1809,164 +1921,176 @@ pub mod market {
     }
 
     /// The `chains` object of [`GetCurrencyData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCurrencyDataChains {
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `depositMinSize` (field).
-        #[serde(
-            rename = "depositMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositMinSize")]
         pub deposit_min_size: Option<Dec>,
         /// `isDepositEnabled` (field).
-        #[serde(
-            rename = "isDepositEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDepositEnabled")]
         pub is_deposit_enabled: Option<bool>,
         /// `isWithdrawEnabled` (field).
-        #[serde(
-            rename = "isWithdrawEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isWithdrawEnabled")]
         pub is_withdraw_enabled: Option<bool>,
         /// `maxDeposit` (field).
-        #[serde(
-            rename = "maxDeposit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxDeposit")]
         pub max_deposit: Option<Dec>,
         /// `maxWithdraw` (field).
         #[serde(
             rename = "maxWithdraw",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_withdraw: Option<Dec>,
         /// `needTag` (field).
-        #[serde(rename = "needTag", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "needTag")]
         pub need_tag: Option<bool>,
         /// `preConfirms` (field).
-        #[serde(
-            rename = "preConfirms",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "preConfirms")]
         pub pre_confirms: Option<i64>,
         /// `withdrawFeeRate` (field).
-        #[serde(
-            rename = "withdrawFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawFeeRate")]
         pub withdraw_fee_rate: Option<Dec>,
         /// `withdrawPrecision` (field).
-        #[serde(
-            rename = "withdrawPrecision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "withdrawPrecision")]
         pub withdraw_precision: Option<i64>,
         /// `withdrawalMinFee` (field).
-        #[serde(
-            rename = "withdrawalMinFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinFee")]
         pub withdrawal_min_fee: Option<Dec>,
         /// `withdrawalMinSize` (field).
-        #[serde(
-            rename = "withdrawalMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinSize")]
         pub withdrawal_min_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetCurrencyDataChains {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCurrencyDataChains {
+        const NAME: &'static str = "GetCurrencyDataChains";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "depositMinSize" => {
+                    self.deposit_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "isDepositEnabled" => {
+                    self.is_deposit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isWithdrawEnabled" => {
+                    self.is_withdraw_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "maxDeposit" => self.max_deposit = map.next_value::<answer_de::OptDec>()?.0,
+                "maxWithdraw" => self.max_withdraw = map.next_value::<answer_de::OptDec>()?.0,
+                "needTag" => self.need_tag = map.next_value::<answer_de::OptBool>()?.0,
+                "preConfirms" => self.pre_confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "withdrawFeeRate" => {
+                    self.withdraw_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawPrecision" => {
+                    self.withdraw_precision = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "withdrawalMinFee" => {
+                    self.withdrawal_min_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawalMinSize" => {
+                    self.withdrawal_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetCurrency`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCurrencyData {
         /// `chains` (field).
-        #[serde(rename = "chains", default)]
+        #[serde(rename = "chains")]
         pub chains: Option<Vec<GetCurrencyDataChains>>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fullName` (field).
-        #[serde(
-            rename = "fullName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fullName")]
         pub full_name: Option<String>,
         /// `isDebitEnabled` (field).
-        #[serde(
-            rename = "isDebitEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDebitEnabled")]
         pub is_debit_enabled: Option<bool>,
         /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isMarginEnabled")]
         pub is_margin_enabled: Option<bool>,
         /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "name")]
         pub name: Option<String>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCurrencyData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCurrencyData {
+        const NAME: &'static str = "GetCurrencyData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chains" => self.chains = map.next_value()?,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fullName" => self.full_name = map.next_value::<answer_de::OptString>()?.0,
+                "isDebitEnabled" => {
+                    self.is_debit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isMarginEnabled" => {
+                    self.is_margin_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "name" => self.name = map.next_value::<answer_de::OptString>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/market/orderbook/level2` (Spot host, private, permission General, pool Spot, weight 3).
@@ -2698,32 +2822,49 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetOpenOrdersByPage`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOpenOrdersByPageData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetOpenOrdersByPageDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOpenOrdersByPageData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOpenOrdersByPageData {
+        const NAME: &'static str = "GetOpenOrdersByPageData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/orders/active/symbols` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -2766,12 +2907,33 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetSymbolsWithOpenOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSymbolsWithOpenOrderData {
         /// `symbols` (field).
-        #[serde(rename = "symbols", default)]
+        #[serde(rename = "symbols")]
         pub symbols: Option<Vec<String>>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSymbolsWithOpenOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSymbolsWithOpenOrderData {
+        const NAME: &'static str = "GetSymbolsWithOpenOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "symbols" => self.symbols = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/alter` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -2883,23 +3045,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`ModifyOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct ModifyOrderData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `newOrderId` (field).
-        #[serde(
-            rename = "newOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "newOrderId")]
         pub new_order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for ModifyOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for ModifyOrderData {
+        const NAME: &'static str = "ModifyOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "newOrderId" => self.new_order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/cancel/{orderId}` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -2974,23 +3150,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelPartialOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelPartialOrderData {
         /// `cancelSize` (field).
-        #[serde(
-            rename = "cancelSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelSize")]
         pub cancel_size: Option<Dec>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelPartialOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelPartialOrderData {
+        const NAME: &'static str = "CancelPartialOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cancelSize" => self.cancel_size = map.next_value::<answer_de::OptDec>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/cancelAll` (Spot host, private, permission Spot, pool Spot, weight 30).
@@ -3033,31 +3223,71 @@ pub mod order {
     }
 
     /// The `failedSymbols` object of [`CancelAllOrdersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelAllOrdersDataFailedSymbols {
         /// `error` (field).
-        #[serde(rename = "error", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "error")]
         pub error: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for CancelAllOrdersDataFailedSymbols {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelAllOrdersDataFailedSymbols {
+        const NAME: &'static str = "CancelAllOrdersDataFailedSymbols";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "error" => self.error = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`CancelAllOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelAllOrdersData {
         /// `failedSymbols` (field).
-        #[serde(rename = "failedSymbols", default)]
+        #[serde(rename = "failedSymbols")]
         pub failed_symbols: Option<Vec<CancelAllOrdersDataFailedSymbols>>,
         /// `succeedSymbols` (field).
-        #[serde(rename = "succeedSymbols", default)]
+        #[serde(rename = "succeedSymbols")]
         pub succeed_symbols: Option<Vec<String>>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelAllOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelAllOrdersData {
+        const NAME: &'static str = "CancelAllOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "failedSymbols" => self.failed_symbols = map.next_value()?,
+                "succeedSymbols" => self.succeed_symbols = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/client-order/{clientOid}` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -3254,23 +3484,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`SetDcp`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct SetDcpData {
         /// `currentTime` (field).
-        #[serde(
-            rename = "currentTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTime")]
         pub current_time: Option<i64>,
         /// `triggerTime` (field).
-        #[serde(
-            rename = "triggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "triggerTime")]
         pub trigger_time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for SetDcpData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for SetDcpData {
+        const NAME: &'static str = "SetDcpData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentTime" => self.current_time = map.next_value::<answer_de::OptI64>()?.0,
+                "triggerTime" => self.trigger_time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/orders/dead-cancel-all/query` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -3313,33 +3557,45 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetDcp`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDcpData {
         /// `currentTime` (field).
-        #[serde(
-            rename = "currentTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTime")]
         pub current_time: Option<i64>,
         /// `symbols` (field).
-        #[serde(
-            rename = "symbols",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbols")]
         pub symbols: Option<String>,
         /// `timeout` (field).
-        #[serde(rename = "timeout", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "timeout")]
         pub timeout: Option<i64>,
         /// `triggerTime` (field).
-        #[serde(
-            rename = "triggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "triggerTime")]
         pub trigger_time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDcpData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDcpData {
+        const NAME: &'static str = "GetDcpData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentTime" => self.current_time = map.next_value::<answer_de::OptI64>()?.0,
+                "symbols" => self.symbols = map.next_value::<answer_de::OptString>()?.0,
+                "timeout" => self.timeout = map.next_value::<answer_de::OptI64>()?.0,
+                "triggerTime" => self.trigger_time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/orders/done` (Spot host, private, permission General, pool Spot, weight 2).
@@ -3499,15 +3755,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetClosedOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetClosedOrdersData {
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetClosedOrdersDataItems>>,
         /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "lastId")]
         pub last_id: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetClosedOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetClosedOrdersData {
+        const NAME: &'static str = "GetClosedOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "items" => self.items = map.next_value()?,
+                "lastId" => self.last_id = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/multi` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -3557,33 +3835,45 @@ pub mod order {
     }
 
     /// The `Data` object of [`BatchAddOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchAddOrdersData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `failMsg` (field).
-        #[serde(
-            rename = "failMsg",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "failMsg")]
         pub fail_msg: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `success` (field).
-        #[serde(rename = "success", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "success")]
         pub success: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for BatchAddOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchAddOrdersData {
+        const NAME: &'static str = "BatchAddOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "failMsg" => self.fail_msg = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "success" => self.success = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/multi/sync` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -3633,74 +3923,73 @@ pub mod order {
     }
 
     /// The `Data` object of [`BatchAddOrdersSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchAddOrdersSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `failMsg` (field).
-        #[serde(
-            rename = "failMsg",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "failMsg")]
         pub fail_msg: Option<String>,
         /// `matchTime` (field).
-        #[serde(
-            rename = "matchTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "matchTime")]
         pub match_time: Option<i64>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `success` (field).
-        #[serde(rename = "success", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "success")]
         pub success: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for BatchAddOrdersSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchAddOrdersSyncData {
+        const NAME: &'static str = "BatchAddOrdersSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "failMsg" => self.fail_msg = map.next_value::<answer_de::OptString>()?.0,
+                "matchTime" => self.match_time = map.next_value::<answer_de::OptI64>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "success" => self.success = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/sync` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -3979,64 +4268,65 @@ pub mod order {
     }
 
     /// The `Data` object of [`AddOrderSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddOrderSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `matchTime` (field).
-        #[serde(
-            rename = "matchTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "matchTime")]
         pub match_time: Option<i64>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
+    }
+
+    impl<'de> Deserialize<'de> for AddOrderSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddOrderSyncData {
+        const NAME: &'static str = "AddOrderSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "matchTime" => self.match_time = map.next_value::<answer_de::OptI64>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/sync/client-order/{clientOid}` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -4105,43 +4395,53 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelOrderByClientOidSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByClientOidSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByClientOidSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByClientOidSyncData {
+        const NAME: &'static str = "CancelOrderByClientOidSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/sync/{orderId}` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -4207,43 +4507,53 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelOrderByOrderIdSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByOrderIdSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByOrderIdSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByOrderIdSyncData {
+        const NAME: &'static str = "CancelOrderByOrderIdSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/test` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -4695,26 +5005,43 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelOrderByClientOidOld`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByClientOidOldData {
         /// `cancelledOcoOrderIds` (field).
-        #[serde(rename = "cancelledOcoOrderIds", default)]
+        #[serde(rename = "cancelledOcoOrderIds")]
         pub cancelled_oco_order_ids: Option<Vec<serde_json::Value>>,
         /// `cancelledOrderId` (field).
-        #[serde(
-            rename = "cancelledOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "cancelledOrderId")]
         pub cancelled_order_id: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByClientOidOldData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByClientOidOldData {
+        const NAME: &'static str = "CancelOrderByClientOidOldData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cancelledOcoOrderIds" => self.cancelled_oco_order_ids = map.next_value()?,
+                "cancelledOrderId" => {
+                    self.cancelled_order_id = map.next_value::<answer_de::OptString>()?.0
+                }
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/stop-order` (Spot host, private, permission General, pool Spot, weight 8).
@@ -4934,235 +5261,219 @@ pub mod order {
     }
 
     /// The `items` object of [`GetStopOrdersListData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrdersListDataItems {
         /// `activateCondition` (field).
-        #[serde(
-            rename = "activateCondition",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "activateCondition")]
         pub activate_condition: Option<String>,
         /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "cancelAfter")]
         pub cancel_after: Option<i64>,
         /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "channel")]
         pub channel: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `domainId` (field).
-        #[serde(
-            rename = "domainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "domainId")]
         pub domain_id: Option<String>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `limitPrice` (field).
-        #[serde(
-            rename = "limitPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "limitPrice")]
         pub limit_price: Option<Dec>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `pop` (field).
-        #[serde(rename = "pop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "pop")]
         pub pop: Option<String>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `relatedNo` (field).
-        #[serde(
-            rename = "relatedNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "relatedNo")]
         pub related_no: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stop")]
         pub stop: Option<String>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "stopPrice")]
         pub stop_price: Option<Dec>,
         /// `stopTriggerTime` (field).
-        #[serde(
-            rename = "stopTriggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "stopTriggerTime")]
         pub stop_trigger_time: Option<i64>,
         /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stp")]
         pub stp: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<String>,
         /// `tradeSource` (field).
-        #[serde(
-            rename = "tradeSource",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeSource")]
         pub trade_source: Option<String>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<Type>,
         /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "userId")]
         pub user_id: Option<String>,
         /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "visibleSize")]
         pub visible_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetStopOrdersListDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrdersListDataItems {
+        const NAME: &'static str = "GetStopOrdersListDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "activateCondition" => {
+                    self.activate_condition = map.next_value::<answer_de::OptString>()?.0
+                }
+                "cancelAfter" => self.cancel_after = map.next_value::<answer_de::OptI64>()?.0,
+                "channel" => self.channel = map.next_value::<answer_de::OptString>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "domainId" => self.domain_id = map.next_value::<answer_de::OptString>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "limitPrice" => self.limit_price = map.next_value::<answer_de::OptDec>()?.0,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "pop" => self.pop = map.next_value::<answer_de::OptString>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "relatedNo" => self.related_no = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "stop" => self.stop = map.next_value::<answer_de::OptString>()?.0,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopTriggerTime" => {
+                    self.stop_trigger_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "stp" => self.stp = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value::<answer_de::OptString>()?.0,
+                "tradeSource" => self.trade_source = map.next_value::<answer_de::OptString>()?.0,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "userId" => self.user_id = map.next_value::<answer_de::OptString>()?.0,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetStopOrdersList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrdersListData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetStopOrdersListDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetStopOrdersListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrdersListData {
+        const NAME: &'static str = "GetStopOrdersListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/stop-order/cancel` (Spot host, private, permission Spot, pool Spot, weight 3).
