@@ -596,6 +596,7 @@ impl<E: CursorPaged> CursorPages<E> {
 /// generic object reader, instead of serde's derive (which expands to a field enum, a sequence
 /// visitor and a wrapper type per lenient field, and cost most of this crate's compile time).
 /// Unknown keys are skipped, absent ones stay `None`, a later duplicate key wins.
+#[allow(dead_code)] // used by whichever generated services are enabled
 pub(crate) mod answer_de {
     use std::borrow::Cow;
     use std::fmt;
