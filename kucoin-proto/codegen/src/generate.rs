@@ -1,4 +1,11 @@
 //! Rust from the condensed specification: one module per service, one per sub-service.
+//!
+//! Types that are structurally identical across operations (same fields, types and serde
+//! attributes) are emitted once in `shared.rs` (one module per set of services using them) and
+//! re-exported by every operation module under the name it had. Answer types derive
+//! `Serialize` only; their `Deserialize` is a generated key `match` over
+//! `operation::answer_de` (much cheaper to compile than serde's derive). Operations paged by
+//! `currentPage` implement `Paged`, those paged by a `lastId` cursor `CursorPaged`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
