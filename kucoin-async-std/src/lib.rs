@@ -60,7 +60,7 @@ use futures_lite::{FutureExt, Stream};
 use kucoin_proto::book::{Availability, OrderBook};
 use kucoin_proto::feed::{CallId, Failure, Feed, FeedEvent, FeedMarket, FeedState, RestCall};
 use kucoin_proto::rest::budget::{Outcome, PoolStatus, RateBudget, RateCost, RetryPolicy, Ticket};
-use kucoin_proto::rest::operation::{Paged, Pages, Pool};
+use kucoin_proto::rest::operation::{CursorPaged, CursorPages, Paged, Pages, Pool};
 use kucoin_proto::rest::{Endpoint, ErrorClass, RateLimit, RestClient, ServerTime, parse_response};
 use kucoin_proto::ws::{DisconnectCause, SessionState, Topic, Transmit};
 use kucoin_proto::{Market, ServerTimeOffset, Symbol};
@@ -150,6 +150,21 @@ impl<M: Market> Rest<M> {
     /// Calls `E` for every page (see [`Pages`]) and returns all items, in order.
     pub async fn all_pages<E: Paged<Market = M>>(&self, request: E) -> Result<Vec<E::Item>, Error> {
         let mut pages = Pages::new(request);
+        let mut items = Vec::new();
+        while let Some(req) = pages.next_request() {
+            let answer = self.call(&req).await?;
+            items.extend(pages.handle_answer(answer));
+        }
+        Ok(items)
+    }
+
+    /// Calls a cursor-paged `E` for every page (see [`CursorPages`]: `lastId` paging of fills,
+    /// closed orders and ledgers) and returns all entries, in order.
+    pub async fn all_cursor_pages<E: CursorPaged<Market = M>>(
+        &self,
+        request: E,
+    ) -> Result<Vec<E::Item>, Error> {
+        let mut pages = CursorPages::new(request);
         let mut items = Vec::new();
         while let Some(req) = pages.next_request() {
             let answer = self.call(&req).await?;

@@ -76,7 +76,7 @@ use kucoin_proto::feed::{
 use kucoin_proto::rest::budget::{
     Outcome, PoolStatus, Quotas, RateBudget, RateCost, RetryPolicy, Ticket,
 };
-use kucoin_proto::rest::operation::{Paged, Pages, Pool};
+use kucoin_proto::rest::operation::{CursorPaged, CursorPages, Paged, Pages, Pool};
 use kucoin_proto::rest::{
     BuildError, Endpoint, ErrorClass, RateLimit, ResponseError, RestClient, ServerTime,
     parse_response,
@@ -413,6 +413,17 @@ impl<M: Market> Rest<M> {
         }
     }
 
+    /// An iterator over every entry of every page of a cursor-paged `request` (see
+    /// [`CursorPages`]: `lastId` paging of fills, closed orders and ledgers); an error ends it.
+    pub fn cursor_pages<E: CursorPaged<Market = M>>(&self, request: E) -> CursorPageIter<'_, M, E> {
+        CursorPageIter {
+            rest: self,
+            pages: CursorPages::new(request),
+            buffered: std::collections::VecDeque::new(),
+            failed: false,
+        }
+    }
+
     /// Learns KuCoin's clock from `GET /api/v1/timestamp`.
     pub fn sync_clock(&self) -> Result<ServerTimeOffset, Error> {
         let endpoint = ServerTime::<M>::default();
@@ -486,6 +497,38 @@ pub struct PageIter<'a, M: Market, E: Paged<Market = M>> {
 }
 
 impl<M: Market, E: Paged<Market = M>> Iterator for PageIter<'_, M, E> {
+    type Item = Result<E::Item, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.buffered.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.failed {
+                return None;
+            }
+            let req = self.pages.next_request()?;
+            match self.rest.call(&req) {
+                Ok(answer) => self.buffered.extend(self.pages.handle_answer(answer)),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Every entry of every page of a cursor-paged operation, fetched page by page
+/// ([`Rest::cursor_pages`]).
+#[derive(Debug)]
+pub struct CursorPageIter<'a, M: Market, E: CursorPaged<Market = M>> {
+    rest: &'a Rest<M>,
+    pages: CursorPages<E>,
+    buffered: std::collections::VecDeque<E::Item>,
+    failed: bool,
+}
+
+impl<M: Market, E: CursorPaged<Market = M>> Iterator for CursorPageIter<'_, M, E> {
     type Item = Result<E::Item, Error>;
     fn next(&mut self) -> Option<Self::Item> {
         loop {

@@ -89,6 +89,31 @@
 //! - Nothing a peer sends can panic: every parse returns a typed error.
 //! - Prices and sizes are exact ([`book::Decimal`]), never `f64`.
 //! - Secrets never reach `Debug` or `Display`.
+//!
+//! # Cargo features
+//!
+//! The typed REST operations generated from KuCoin's specification ([`rest::api`]) come one
+//! Cargo feature per KuCoin service, and none is on by default: the order-book feed, the
+//! WebSocket session and the hand-written endpoints of [`rest`] need none of them, and a
+//! market-data program should not compile hundreds of order and account types it never sends.
+//! Enable the services whose operations you call; both adapters pass the same features through.
+//!
+//! | feature | operations |
+//! |---|---|
+//! | `spot` | spot market data, orders, fills (`rest::api::spot`) |
+//! | `futures` | futures market data, orders, positions, funding (`rest::api::futures`) |
+//! | `account` | balances, ledgers, deposits, withdrawals, transfers, sub-accounts, fees |
+//! | `margin` | cross and isolated margin: orders, borrowing, risk limits |
+//! | `earn` | Earn products |
+//! | `copytrading` | futures copy trading |
+//! | `broker` | broker operations (`api-broker` host) |
+//! | `affiliate` | affiliate |
+//! | `viplending` | VIP lending |
+//! | `all` | every service |
+//!
+//! Each service costs compile time in proportion to its operations (on one core, the whole
+//! crate alone takes about a tenth of the time with no service than with `all`).
+//! `fuzzing` exposes internals to the fuzz crate and is not a stable API.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -1,5 +1,5 @@
 //! Generated operations as requests: signing covers exactly the bytes sent, the operation
-//! table, erased answers, and paging.
+//! table, erased answers, and paging (by page number and by `lastId` cursor).
 #![cfg(all(feature = "spot", feature = "account"))]
 
 use base64::Engine as _;
@@ -7,11 +7,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use kucoin_proto::auth::{Credentials, Signer};
 use kucoin_proto::http::{HeaderMap, StatusCode};
 use kucoin_proto::num::Dec;
-use kucoin_proto::rest::api::account::account::GetSpotLedger;
+use kucoin_proto::rest::api::account::account::{GetSpotHfLedger, GetSpotLedger};
 use kucoin_proto::rest::api::account::fee::GetSpotActualFee;
-use kucoin_proto::rest::api::spot::order::{AddOrder, Side, Type};
+use kucoin_proto::rest::api::spot::order::{AddOrder, GetTradeHistory, Side, Type};
 use kucoin_proto::rest::operation::{
-    Host, Operation, Pages, Pool, operation, operations, parse_answer,
+    CursorPages, Host, Operation, Pages, Pool, operation, operations, parse_answer,
 };
 use kucoin_proto::rest::{Access, RestClient, parse_response};
 use kucoin_proto::{Spot, UnixMillis};
@@ -194,4 +194,135 @@ fn an_empty_page_ends_paging_even_when_more_pages_are_announced() {
     let answer = parse_response::<GetSpotLedger>(StatusCode::OK, &HeaderMap::new(), &body);
     assert!(pages.handle_answer(answer.result.unwrap()).is_empty());
     assert!(pages.next_request().is_none());
+}
+
+/// A page of HF fills with ids `ids` and `lastId` `last` (JSON text: a number or null).
+fn fills_page(ids: &[i64], last: &str) -> Vec<u8> {
+    let items: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(r#"{{"id":{id},"symbol":"BTC-USDT","price":"67717.6","size":"0.00001"}}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"code":"200000","data":{{"items":[{}],"lastId":{last}}}}}"#,
+        items.join(",")
+    )
+    .into_bytes()
+}
+
+fn fills_answer(body: &[u8]) -> <GetTradeHistory as kucoin_proto::rest::Endpoint>::Response {
+    parse_response::<GetTradeHistory>(StatusCode::OK, &HeaderMap::new(), body)
+        .result
+        .unwrap()
+}
+
+#[test]
+fn cursor_pages_ask_after_the_last_id_of_each_answer_until_an_empty_page() {
+    let mut pages = CursorPages::new(GetTradeHistory::new("BTC-USDT").limit(2));
+    let store = [905_i64, 904, 903, 902, 901];
+    let mut asked = Vec::new();
+    let mut ids = Vec::new();
+    while let Some(req) = pages.next_request() {
+        asked.push(req.last_id);
+        let sent = client().request(&req, UnixMillis(0)).unwrap();
+        let query = sent.uri().query().unwrap_or_default().to_owned();
+        assert_eq!(query.contains("lastId="), req.last_id.is_some(), "{query}");
+        let page: Vec<i64> = store
+            .iter()
+            .copied()
+            .filter(|id| req.last_id.is_none_or(|last| *id < last))
+            .take(2)
+            .collect();
+        let last = page.last().map_or("null".to_owned(), i64::to_string);
+        for fill in pages.handle_answer(fills_answer(&fills_page(&page, &last))) {
+            ids.push(fill.id.unwrap());
+        }
+        assert!(asked.len() < 10, "paging does not end");
+    }
+    assert_eq!(asked, [None, Some(904), Some(902), Some(901)]);
+    assert_eq!(ids, store);
+    assert_eq!(pages.fetched, 4);
+    assert!(pages.is_done());
+}
+
+#[test]
+fn cursor_paging_starts_at_the_callers_last_id() {
+    let mut pages = CursorPages::new(GetTradeHistory::new("BTC-USDT").last_id(777));
+    assert_eq!(pages.next_request().unwrap().last_id, Some(777));
+    let items = pages.handle_answer(fills_answer(&fills_page(&[776, 775], "775")));
+    assert_eq!(items.len(), 2);
+    assert_eq!(pages.next_request().unwrap().last_id, Some(775));
+}
+
+#[test]
+fn a_cursor_that_does_not_move_or_is_missing_ends_cursor_paging() {
+    // A peer that answers the same lastId again would otherwise be asked forever.
+    let mut pages = CursorPages::new(GetTradeHistory::new("BTC-USDT").last_id(500));
+    pages.next_request().unwrap();
+    assert_eq!(
+        pages
+            .handle_answer(fills_answer(&fills_page(&[600], "500")))
+            .len(),
+        1
+    );
+    assert!(pages.next_request().is_none());
+    // An answer with entries but no lastId.
+    let mut pages = CursorPages::new(GetTradeHistory::new("BTC-USDT"));
+    pages.next_request().unwrap();
+    assert_eq!(
+        pages
+            .handle_answer(fills_answer(&fills_page(&[42], "null")))
+            .len(),
+        1
+    );
+    assert!(pages.next_request().is_none());
+}
+
+#[test]
+fn ledger_cursor_pages_ask_after_the_id_of_the_last_entry() {
+    // HF ledgers answer a bare array; the next lastId is the last entry's id (a string).
+    let mut pages = CursorPages::new(GetSpotHfLedger::new().limit(2));
+    pages.next_request().unwrap();
+    let body = br#"{"code":"200000","data":[{"id":"254062248624417","amount":"-1.5"},{"id":"254062248624400","amount":"2"}]}"#;
+    let answer = parse_response::<GetSpotHfLedger>(StatusCode::OK, &HeaderMap::new(), body);
+    let entries = pages.handle_answer(answer.result.unwrap());
+    assert_eq!(entries[0].amount, Some(Dec::parse("-1.5").unwrap()));
+    assert_eq!(
+        pages.next_request().unwrap().last_id,
+        Some(254_062_248_624_400)
+    );
+    let empty = parse_response::<GetSpotHfLedger>(
+        StatusCode::OK,
+        &HeaderMap::new(),
+        br#"{"code":"200000","data":[]}"#,
+    );
+    assert!(pages.handle_answer(empty.result.unwrap()).is_empty());
+    assert!(pages.next_request().is_none());
+}
+
+#[test]
+fn generated_answer_readers_skip_unknown_keys_unescape_keys_and_reject_non_objects() {
+    // Unknown keys (with nested values) are skipped; an escaped key is still recognised; a
+    // later duplicate wins; `""`/null read as absent, as with the lenient readers.
+    let body = br#"{"code":"200000","data":{"items":[{"id":7,"new":{"a":[1,{"b":2}]},"pr\u0069ce":"1.5","size":"","side":null,"fee":"0.1","fee":"0.2"}],"lastId":7}}"#;
+    let answer = fills_answer(body);
+    let fill = &answer.items.as_ref().unwrap()[0];
+    assert_eq!(fill.id, Some(7));
+    assert_eq!(fill.price, Some(Dec::parse("1.5").unwrap()));
+    assert_eq!((fill.size, fill.side.as_ref()), (None, None));
+    assert_eq!(fill.fee, Some(Dec::parse("0.2").unwrap()));
+    // Printed as JSON and read back, the value is the same.
+    let printed = serde_json::to_vec(&answer).unwrap();
+    let again: <GetTradeHistory as kucoin_proto::rest::Endpoint>::Response =
+        serde_json::from_slice(&printed).unwrap();
+    assert_eq!(again, answer);
+    // An array or a string where an object belongs is a typed error, not a default value.
+    for data in [r#"[1,2]"#, r#""x""#, "7"] {
+        let body = format!(r#"{{"code":"200000","data":{{"items":[{data}],"lastId":1}}}}"#);
+        let r =
+            parse_response::<GetTradeHistory>(StatusCode::OK, &HeaderMap::new(), body.as_bytes());
+        let err = r.result.unwrap_err().to_string();
+        assert!(err.contains("GetTradeHistoryDataItems"), "{data}: {err}");
+    }
 }

@@ -104,6 +104,7 @@
 mod auth;
 mod book;
 mod channels;
+pub mod cursor;
 pub mod demo;
 mod exchange;
 mod render;

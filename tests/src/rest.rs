@@ -204,7 +204,10 @@ fn route(shared: &Arc<Shared>, req: &SignedRequest<'_>) -> Answer {
                     return answer;
                 }
                 bump(&shared.counters.spec_answers);
-                Answer::ok(route.answer.clone())
+                Answer::ok(
+                    crate::cursor::answer(route.info.id, query)
+                        .unwrap_or_else(|| route.answer.clone()),
+                )
             }
         },
     }

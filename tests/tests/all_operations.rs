@@ -166,3 +166,24 @@ fn paged_operations_are_read_to_the_last_page_through_both_adapters() {
     let calls = spot.spec_calls();
     assert_eq!(calls["account.account.getSpotLedger"].len(), 2);
 }
+
+#[test]
+fn cursor_paged_fills_are_read_page_by_page_through_both_adapters() {
+    use kucoin_blocking::proto::rest::api::spot::order::GetTradeHistory;
+    use kucoin_tests::cursor::{FILLS, FIRST_FILL_ID};
+    let spot = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    let request = GetTradeHistory::new("BTC-USDT").limit(3);
+    let fills: Vec<_> = blocking::<Spot>(&spot.rest_url())
+        .cursor_pages(request.clone())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // Every fill once, newest first, across pages of 3, 3 and 1 (and the empty page that ends).
+    let ids: Vec<i64> = fills.iter().map(|f| f.id.unwrap()).collect();
+    let want: Vec<i64> = (FIRST_FILL_ID..FIRST_FILL_ID + FILLS).rev().collect();
+    assert_eq!(ids, want);
+    let rest = async_std::<Spot>(&spot.rest_url());
+    let again = smol::block_on(rest.all_cursor_pages(request)).unwrap();
+    assert_eq!(again, fills);
+    let calls = spot.spec_calls();
+    assert_eq!(calls["spot.order.getTradeHistory"].len(), 2 * 4);
+}

@@ -1,4 +1,11 @@
 //! Rust from the condensed specification: one module per service, one per sub-service.
+//!
+//! Types that are structurally identical across operations (same fields, types and serde
+//! attributes) are emitted once in `shared.rs` (one module per set of services using them) and
+//! re-exported by every operation module under the name it had. Answer types derive
+//! `Serialize` only; their `Deserialize` is a generated key `match` over
+//! `operation::answer_de` (much cheaper to compile than serde's derive). Operations paged by
+//! `currentPage` implement `Paged`, those paged by a `lastId` cursor `CursorPaged`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -245,19 +252,20 @@ impl Ty {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Side {
     Request,
     Response,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Place {
     Path,
     Query,
     Body,
 }
 
+#[derive(Clone)]
 struct Field {
     json: String,
     rust: String,
@@ -541,6 +549,16 @@ struct Op {
     response: String,
     body: BodyKind,
     pages: Option<(String, bool)>,
+    cursor: Option<Cursor>,
+}
+
+/// How an operation paged with a `lastId` cursor finds the next cursor.
+enum Cursor {
+    /// The answer is an object with `items` (of this item type) and `lastId`.
+    Object(String),
+    /// The answer is an array (of this item type); the next cursor is the last element's `id`,
+    /// a string (`true`) or an integer (`false`).
+    LastItemId(String, bool),
 }
 
 #[derive(PartialEq)]
@@ -734,7 +752,41 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
     } else {
         None
     };
+    // Paged by cursor: an optional integer lastId in the query, and lastId with items in the
+    // answer, or an array answer whose elements carry the id to ask after.
+    let cursor_param = m
+        .structs
+        .iter()
+        .find(|s| s.name == name)
+        .and_then(|s| s.fields.iter().find(|f| f.json == "lastId"))
+        .is_some_and(|f| !f.required && f.ty == Ty::Int && f.place == Place::Query);
+    let field_of = |sname: &str, json: &str| -> Option<Ty> {
+        m.structs
+            .iter()
+            .find(|s| s.name == sname)
+            .and_then(|s| s.fields.iter().find(|f| f.json == json))
+            .map(|f| f.ty.clone())
+    };
+    let cursor = if !cursor_param {
+        None
+    } else if let (Some(Ty::Vec(item)), Some(Ty::Int)) =
+        (field_of(&response, "items"), field_of(&response, "lastId"))
+    {
+        Some(Cursor::Object(item.rust()))
+    } else if let Some(item) = response
+        .strip_prefix("Vec<")
+        .and_then(|r| r.strip_suffix('>'))
+    {
+        match field_of(item, "id") {
+            Some(Ty::Str) => Some(Cursor::LastItemId(item.to_owned(), true)),
+            Some(Ty::Int) => Some(Cursor::LastItemId(item.to_owned(), false)),
+            _ => None,
+        }
+    } else {
+        None
+    };
     Ok(Op {
+        cursor,
         id,
         service,
         sub,
@@ -756,6 +808,13 @@ fn build_op(m: &mut Module, raw: &Value) -> Result<Op, String> {
 
 fn field_attrs(f: &Field, side: Side) -> String {
     let mut attrs = vec![format!("rename = \"{}\"", f.json)];
+    if side == Side::Response {
+        // Deserialize is generated (render_answer_de); only Serialize reads these.
+        if let Ty::Dec { number: true } = f.ty {
+            attrs.push("serialize_with = \"crate::num::opt_dec_as_number\"".into());
+        }
+        return format!("    #[serde({})]\n", attrs.join(", "));
+    }
     let optional = side == Side::Response || !f.required;
     if f.place != Place::Body {
         attrs.push("skip_serializing".into());
@@ -804,7 +863,7 @@ fn render_struct(out: &mut String, s: &StructDef, array_body: bool) {
             }
         }
         Side::Response => {
-            out.push_str("#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]\n");
+            out.push_str("#[derive(Debug, Clone, Default, PartialEq, Serialize)]\n");
             out.push_str("#[non_exhaustive]\n");
         }
     }
@@ -835,6 +894,36 @@ fn render_struct(out: &mut String, s: &StructDef, array_body: bool) {
         let _ = writeln!(out, "    pub {}: {ty},", f.rust);
     }
     out.push_str("}\n\n");
+    if s.side == Side::Response {
+        render_answer_de(out, s);
+    }
+}
+
+/// `Deserialize` of an answer type: a `match` over its keys (see `operation::answer_de`).
+fn render_answer_de(out: &mut String, s: &StructDef) {
+    let name = &s.name;
+    let _ = writeln!(
+        out,
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        answer_de::fields(d)\n    }}\n}}\n"
+    );
+    let _ = writeln!(out, "impl answer_de::Fields for {name} {{");
+    let _ = writeln!(out, "    const NAME: &'static str = \"{name}\";");
+    if s.fields.is_empty() {
+        out.push_str("    fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, _key: &str, _map: &mut A) -> Result<bool, A::Error> {\n        Ok(false)\n    }\n}\n\n");
+        return;
+    }
+    out.push_str("    fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {\n        match key {\n");
+    for f in &s.fields {
+        let read = match f.ty {
+            Ty::Str => "map.next_value::<answer_de::OptString>()?.0",
+            Ty::Dec { .. } => "map.next_value::<answer_de::OptDec>()?.0",
+            Ty::Int => "map.next_value::<answer_de::OptI64>()?.0",
+            Ty::Bool => "map.next_value::<answer_de::OptBool>()?.0",
+            _ => "map.next_value()?",
+        };
+        let _ = writeln!(out, "            {:?} => self.{} = {read},", f.json, f.rust);
+    }
+    out.push_str("            _ => return Ok(false),\n        }\n        Ok(true)\n    }\n}\n\n");
 }
 
 fn render_request_impl(out: &mut String, op: &Op, s: &StructDef) {
@@ -987,6 +1076,34 @@ fn render_request_impl(out: &mut String, op: &Op, s: &StructDef) {
     }
 }
 
+fn render_cursor_impl(out: &mut String, op: &Op, name: &str) {
+    let Some(cursor) = &op.cursor else {
+        return;
+    };
+    let _ = writeln!(out, "impl CursorPaged for {name} {{");
+    let (item, next, items) = match cursor {
+        Cursor::Object(item) => (
+            item.as_str(),
+            "answer.last_id".to_owned(),
+            "answer.items.unwrap_or_default()",
+        ),
+        Cursor::LastItemId(item, text) => (
+            item.as_str(),
+            if *text {
+                "answer.last().and_then(|i| i.id.as_deref()).and_then(|id| id.parse().ok())"
+                    .to_owned()
+            } else {
+                "answer.last().and_then(|i| i.id)".to_owned()
+            },
+            "answer",
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "    type Item = {item};\n    fn set_cursor(&mut self, last_id: i64) {{\n        self.last_id = Some(last_id);\n    }}\n    fn cursor(&self) -> Option<i64> {{\n        self.last_id\n    }}\n    fn next_cursor(answer: &Self::Response) -> Option<i64> {{\n        {next}\n    }}\n    fn items(answer: Self::Response) -> Vec<Self::Item> {{\n        {items}\n    }}\n}}\n"
+    );
+}
+
 fn variant_names(values: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     values
@@ -1008,7 +1125,7 @@ fn variant_names(values: &[String]) -> Vec<String> {
 }
 
 /// A rendered sub-service module: its name, code and operations.
-type SubModule = (String, String, Vec<Op>);
+type SubModule<'a> = (String, String, Vec<&'a Op>);
 
 /// The condensed operations, in file order.
 fn load(spec: &Path) -> Result<Vec<(String, Vec<Value>)>, String> {
@@ -1034,9 +1151,240 @@ fn load(spec: &Path) -> Result<Vec<(String, Vec<Value>)>, String> {
     Ok(out)
 }
 
+/// The operations and types of one sub-service.
+struct Built {
+    module: &'static str,
+    sub: String,
+    service: String,
+    m: Module,
+    ops: Vec<Op>,
+}
+
+/// Types that several operations share: structurally identical enums and structs (same
+/// fields, serde attributes and field types), emitted once in `shared.rs`, one module per set
+/// of Cargo features that uses them, and re-exported under every old name.
+#[derive(Default)]
+struct Shared {
+    /// Structural key to type id.
+    ids: BTreeMap<String, usize>,
+    /// (sub-service index, name) to type id.
+    of: BTreeMap<(usize, String), usize>,
+    /// Every place a type id is defined.
+    occ: Vec<Vec<(usize, String)>>,
+    /// The type ids a type's fields use.
+    refs: Vec<BTreeSet<usize>>,
+    /// The shared types: id to (module of `shared`, name).
+    out: BTreeMap<usize, (String, String)>,
+}
+
+impl Shared {
+    fn find(subs: &[Built]) -> Shared {
+        let mut d = Shared::default();
+        for (i, b) in subs.iter().enumerate() {
+            for name in &b.m.enum_order {
+                d.canon(subs, i, name);
+            }
+            for st in &b.m.structs {
+                d.canon(subs, i, &st.name);
+            }
+        }
+        let mut todo: Vec<usize> = (0..d.occ.len()).filter(|&c| d.occ[c].len() > 1).collect();
+        let mut shared = BTreeSet::new();
+        while let Some(c) = todo.pop() {
+            if shared.insert(c) {
+                todo.extend(d.refs[c].iter().copied());
+            }
+        }
+        let mut taken = BTreeSet::new();
+        for c in shared {
+            let features: BTreeSet<&str> = d.occ[c].iter().map(|(i, _)| subs[*i].module).collect();
+            let module = features.into_iter().collect::<Vec<_>>().join("_");
+            let base = d.occ[c][0].1.clone();
+            let mut name = base.clone();
+            let mut n = 2;
+            while !taken.insert(name.clone()) {
+                name = format!("{base}{n}");
+                n += 1;
+            }
+            d.out.insert(c, (module, name));
+        }
+        d
+    }
+
+    /// The type id of type `name` of sub-service `i` (`None` for an operation's request).
+    fn canon(&mut self, subs: &[Built], i: usize, name: &str) -> Option<usize> {
+        if let Some(c) = self.of.get(&(i, name.to_owned())) {
+            return Some(*c);
+        }
+        let m = &subs[i].m;
+        let mut refs = BTreeSet::new();
+        let key = if let Some(values) = m.enums.get(name) {
+            format!("E{values:?}")
+        } else {
+            if subs[i].ops.iter().any(|o| o.name == name) {
+                return None;
+            }
+            let st = m.structs.iter().find(|s| s.name == name)?;
+            let mut key = format!("S{:?}", st.side);
+            for f in &st.fields {
+                let t = self.ty_key(subs, i, &f.ty, &mut refs)?;
+                let _ = write!(
+                    key,
+                    "|{}:{}:{t}:{}:{:?}",
+                    f.json, f.rust, f.required, f.place
+                );
+            }
+            key
+        };
+        let next = self.ids.len();
+        let c = *self.ids.entry(key).or_insert(next);
+        if c == next {
+            self.occ.push(Vec::new());
+            self.refs.push(refs);
+        }
+        self.occ[c].push((i, name.to_owned()));
+        self.of.insert((i, name.to_owned()), c);
+        Some(c)
+    }
+
+    fn ty_key(
+        &mut self,
+        subs: &[Built],
+        i: usize,
+        ty: &Ty,
+        refs: &mut BTreeSet<usize>,
+    ) -> Option<String> {
+        Some(match ty {
+            Ty::Str => "s".into(),
+            Ty::Dec { number } => format!("d{number}"),
+            Ty::Int => "i".into(),
+            Ty::Bool => "b".into(),
+            Ty::Json => "j".into(),
+            Ty::Vec(t) => format!("v({})", self.ty_key(subs, i, t, refs)?),
+            Ty::Enum(n) | Ty::Struct(n) => {
+                let c = self.canon(subs, i, n)?;
+                refs.insert(c);
+                format!("#{c}")
+            }
+        })
+    }
+
+    fn is_shared(&self, i: usize, name: &str) -> bool {
+        self.of
+            .get(&(i, name.to_owned()))
+            .is_some_and(|c| self.out.contains_key(c))
+    }
+
+    /// The `pub use` lines that keep the shared types of sub-service `i` under their names.
+    fn reexports(&self, i: usize, m: &Module) -> Vec<String> {
+        let names = m.enum_order.iter().chain(m.structs.iter().map(|s| &s.name));
+        names
+            .filter_map(|name| {
+                let c = self.of.get(&(i, name.clone()))?;
+                let (module, shared) = self.out.get(c)?;
+                let alias = if shared == name {
+                    String::new()
+                } else {
+                    format!(" as {name}")
+                };
+                Some(format!(
+                    "pub use crate::rest::api::shared::{module}::{shared}{alias};"
+                ))
+            })
+            .collect()
+    }
+
+    /// A field type of a shared type, named from module `here` of `shared`.
+    fn map_ty(&self, i: usize, here: &str, ty: &Ty) -> Ty {
+        match ty {
+            Ty::Vec(t) => Ty::Vec(Box::new(self.map_ty(i, here, t))),
+            Ty::Enum(n) | Ty::Struct(n) => {
+                let (module, name) = self
+                    .of
+                    .get(&(i, n.clone()))
+                    .and_then(|c| self.out.get(c))
+                    .cloned()
+                    .unwrap_or_else(|| (here.to_owned(), n.clone()));
+                let name = if module == here {
+                    name
+                } else {
+                    format!("super::{module}::{name}")
+                };
+                if matches!(ty, Ty::Enum(_)) {
+                    Ty::Enum(name)
+                } else {
+                    Ty::Struct(name)
+                }
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// `shared.rs`.
+    fn render(&self, subs: &[Built]) -> String {
+        let mut by_module: BTreeMap<&str, String> = BTreeMap::new();
+        for (c, (module, name)) in &self.out {
+            let (i, orig) = &self.occ[*c][0];
+            let m = &subs[*i].m;
+            let body = by_module.entry(module.as_str()).or_default();
+            if let Some(values) = m.enums.get(orig) {
+                let _ = writeln!(
+                    body,
+                    "string_enum! {{\n    /// Values of `{name}`.\n    {name} {{"
+                );
+                for (v, n) in values.iter().zip(variant_names(values)) {
+                    let _ = writeln!(body, "        {n} = {v:?},");
+                }
+                body.push_str("    }\n}\n\n");
+            } else if let Some(st) = m.structs.iter().find(|s| &s.name == orig) {
+                let def = StructDef {
+                    name: name.clone(),
+                    doc: st.doc.replace("[`", "`").replace("`]", "`"),
+                    side: st.side,
+                    fields: st
+                        .fields
+                        .iter()
+                        .map(|f| Field {
+                            ty: self.map_ty(*i, module, &f.ty),
+                            ..f.clone()
+                        })
+                        .collect(),
+                };
+                render_struct(body, &def, false);
+            }
+        }
+        let mut code = String::new();
+        let _ = writeln!(code, "{HEADER}");
+        code.push_str("//! Types that several operations share, defined once (one module per set of services that\n//! uses them) and re-exported by each operation's module under the name it always had.\n\n");
+        for (module, body) in by_module {
+            let cfg: Vec<String> = module
+                .split('_')
+                .map(|f| format!("feature = \"{f}\""))
+                .collect();
+            let cfg = if cfg.len() == 1 {
+                cfg.join("")
+            } else {
+                format!("any({})", cfg.join(", "))
+            };
+            let _ = writeln!(code, "#[cfg({cfg})]\npub mod {module} {{");
+            code.push_str("    #[allow(unused_imports)]\n    use super::super::prelude::*;\n\n");
+            for line in body.lines() {
+                if line.is_empty() {
+                    code.push('\n');
+                } else {
+                    let _ = writeln!(code, "    {line}");
+                }
+            }
+            code.push_str("}\n\n");
+        }
+        code
+    }
+}
+
 /// Renders every file of `kucoin-proto/src/rest/api/`: name and content.
 pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut by_service: BTreeMap<&'static str, Vec<SubModule>> = BTreeMap::new();
+    let mut subs: Vec<Built> = Vec::new();
     for (_stem, ops) in load(spec)? {
         let current: Vec<&Value> = ops.iter().filter(|o| o["abandon"] != "abandon").collect();
         let Some(first) = current.first() else {
@@ -1060,6 +1408,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
             "OperationInfo",
             "PageInfo",
             "Paged",
+            "CursorPaged",
             "Cow",
             "Serialize",
             "Deserialize",
@@ -1081,6 +1430,24 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         for raw in current {
             built.push(build_op(&mut m, raw)?);
         }
+        subs.push(Built {
+            module,
+            sub: sub.clone(),
+            service: service.clone(),
+            m,
+            ops: built,
+        });
+    }
+    let shared = Shared::find(&subs);
+    for (i, b) in subs.iter().enumerate() {
+        let Built {
+            module,
+            sub,
+            service,
+            m,
+            ops: built,
+        } = b;
+        let module = *module;
         let mut code = String::new();
         let sub_mod = sub.to_ascii_lowercase();
         let _ = writeln!(
@@ -1091,7 +1458,18 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         code.push_str("    #![allow(clippy::too_many_arguments, clippy::new_without_default)]\n");
         code.push_str("    #[allow(unused_imports)]\n    use super::super::prelude::*;\n\n");
         let mut body = String::new();
+        let reexports = shared.reexports(i, m);
+        if !reexports.is_empty() {
+            body.push_str("// Types identical to those of other operations, defined once.\n");
+            for r in reexports {
+                let _ = writeln!(body, "{r}");
+            }
+            body.push('\n');
+        }
         for name in &m.enum_order {
+            if shared.is_shared(i, name) {
+                continue;
+            }
             let values = &m.enums[name];
             let _ = writeln!(
                 body,
@@ -1103,6 +1481,9 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
             body.push_str("    }\n}\n\n");
         }
         for s in &m.structs {
+            if shared.is_shared(i, &s.name) {
+                continue;
+            }
             let op = built
                 .iter()
                 .find(|o| o.name == s.name && s.side == Side::Request);
@@ -1110,6 +1491,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
             render_struct(&mut body, s, array_body);
             if let Some(op) = op {
                 render_request_impl(&mut body, op, s);
+                render_cursor_impl(&mut body, op, &s.name);
             }
         }
         for line in body.lines() {
@@ -1123,7 +1505,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         by_service
             .entry(module)
             .or_default()
-            .push((sub_mod, code, built));
+            .push((sub_mod, code, built.iter().collect()));
     }
 
     let mut files = BTreeMap::new();
@@ -1133,6 +1515,8 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         "//! Every current KuCoin REST operation, typed: one module per service (each behind its Cargo\n//! feature), one per sub-service.\n\n",
     );
     root.push_str("use super::operation::{OperationInfo, OperationVisitor};\n\n");
+    root.push_str("mod shared;\n\n");
+    files.insert("shared.rs".into(), shared.render(&subs));
     for (module, subs) in &by_service {
         let _ = writeln!(root, "#[cfg(feature = \"{module}\")]\npub mod {module};");
         let mut code = String::new();
@@ -1194,7 +1578,7 @@ pub fn render(spec: &Path) -> Result<BTreeMap<String, String>, String> {
         );
     }
     root.push_str("}\n\n");
-    root.push_str("// Used by whichever services are enabled.\n#[allow(unused_imports)]\nmod prelude {\n    pub(crate) use std::borrow::Cow;\n\n    pub(crate) use serde::{Deserialize, Serialize};\n\n    pub(crate) use crate::num::Dec;\n    pub(crate) use crate::rest::operation::{\n        Ack, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body, parse_erased,\n        string_enum,\n    };\n    pub(crate) use crate::rest::{Access, Endpoint, Query};\n}\n");
+    root.push_str("// Used by whichever services are enabled.\n#[allow(unused_imports)]\nmod prelude {\n    pub(crate) use std::borrow::Cow;\n\n    pub(crate) use serde::{Deserialize, Serialize};\n\n    pub(crate) use crate::num::Dec;\n    pub(crate) use crate::rest::operation::answer_de;\n    pub(crate) use crate::rest::operation::{\n        Ack, CursorPaged, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body, parse_erased,\n        string_enum,\n    };\n    pub(crate) use crate::rest::{Access, Endpoint, Query};\n}\n");
     files.insert("mod.rs".into(), root);
     for v in files.values_mut() {
         *v = rustfmt(v)?;

@@ -506,3 +506,179 @@ impl<E: Paged> Pages<E> {
         items
     }
 }
+
+/// An operation paged with a `lastId` cursor (KuCoin's "HF" fills, closed orders and ledgers):
+/// each request asks for the entries after the id the previous answer ended with.
+pub trait CursorPaged: Endpoint + Clone {
+    /// One entry of the answer.
+    type Item;
+    /// Asks for the entries after `last_id`.
+    fn set_cursor(&mut self, last_id: i64);
+    /// The `lastId` this request asks after (`None`: the newest entries).
+    fn cursor(&self) -> Option<i64>;
+    /// The cursor to ask after next: the answer's `lastId`, or the id of its last entry.
+    fn next_cursor(answer: &Self::Response) -> Option<i64>;
+    /// The answer's entries.
+    fn items(answer: Self::Response) -> Vec<Self::Item>;
+}
+
+/// Sans-IO cursor paging: the next request to send, given the previous answer.
+///
+/// The first request is the one given (with whatever `lastId` it carries); each next one asks
+/// after the cursor the previous answer ended with. Paging stops at an empty answer, an answer
+/// without a cursor, or a cursor that does not move (so a peer repeating itself cannot loop us).
+///
+/// ```
+/// # #[cfg(feature = "spot")] {
+/// use kucoin_proto::rest::operation::CursorPages;
+/// use kucoin_proto::rest::api::spot::order::GetTradeHistory;
+/// let mut pages = CursorPages::new(GetTradeHistory::new("BTC-USDT").limit(100));
+/// let first = pages.next_request().expect("the first page");
+/// assert_eq!(first.last_id, None);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CursorPages<E: CursorPaged> {
+    request: E,
+    /// `None`: done; `Some(None)`: the first request; `Some(Some(id))`: ask after `id`.
+    next: Option<Option<i64>>,
+    /// The cursor the last request asked after.
+    asked: Option<i64>,
+    /// Pages fetched so far.
+    pub fetched: u32,
+}
+
+impl<E: CursorPaged> CursorPages<E> {
+    /// Pages of `request`, starting where `request` starts.
+    #[must_use]
+    pub fn new(request: E) -> Self {
+        Self {
+            request,
+            next: Some(None),
+            asked: None,
+            fetched: 0,
+        }
+    }
+
+    /// The request for the next page, or `None` when every page has been read.
+    pub fn next_request(&mut self) -> Option<E> {
+        let cursor = self.next?;
+        let mut r = self.request.clone();
+        if let Some(id) = cursor {
+            r.set_cursor(id);
+        }
+        self.asked = r.cursor();
+        Some(r)
+    }
+
+    /// Takes the answer to the last request and gives its entries; the next page is asked for
+    /// only when this one had entries and a cursor other than the one just asked after.
+    pub fn handle_answer(&mut self, answer: E::Response) -> Vec<E::Item> {
+        let asked = self.asked;
+        let cursor = E::next_cursor(&answer);
+        let items = E::items(answer);
+        self.fetched += 1;
+        self.next = match cursor {
+            Some(id) if !items.is_empty() && Some(id) != asked => Some(Some(id)),
+            _ => None,
+        };
+        items
+    }
+
+    /// Whether every page has been read.
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.next.is_none()
+    }
+}
+
+/// The `Deserialize` of the generated answer types: one small `match` per type over a shared,
+/// generic object reader, instead of serde's derive (which expands to a field enum, a sequence
+/// visitor and a wrapper type per lenient field, and cost most of this crate's compile time).
+/// Unknown keys are skipped, absent ones stay `None`, a later duplicate key wins.
+#[allow(dead_code)] // used by whichever generated services are enabled
+pub(crate) mod answer_de {
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+    use crate::num::Dec;
+
+    /// An answer object read key by key into its `Default` value.
+    pub(crate) trait Fields: Default {
+        /// The type's name, for errors.
+        const NAME: &'static str;
+        /// Reads the value of `key` into `self`; `false` for a key the type does not know.
+        fn field<'de, A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error>;
+    }
+
+    /// Reads a JSON object into `T` with [`Fields::field`].
+    pub(crate) fn fields<'de, D: Deserializer<'de>, T: Fields>(d: D) -> Result<T, D::Error> {
+        d.deserialize_map(ObjectVisitor::<T>(PhantomData))
+    }
+
+    struct ObjectVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Fields> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a JSON object ({})", T::NAME)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+            let mut out = T::default();
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if !out.field(&key, &mut map)? {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// An object key, borrowed from the input unless it has escapes.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object key")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v)))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+
+    macro_rules! lenient {
+        ($name:ident, $ty:ty, $read:path) => {
+            /// A lenient field value (see the reader in [`crate::num`]).
+            pub(crate) struct $name(pub(crate) Option<$ty>);
+            impl<'de> Deserialize<'de> for $name {
+                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    $read(d).map($name)
+                }
+            }
+        };
+    }
+    lenient!(OptString, String, crate::num::opt_string);
+    lenient!(OptDec, Dec, crate::num::opt_dec);
+    lenient!(OptI64, i64, crate::num::opt_i64);
+    lenient!(OptBool, bool, crate::num::opt_bool);
+}

@@ -9,19 +9,18 @@ pub mod account {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::GetApikeyInfoData;
+    pub use crate::rest::api::shared::account::GetIsolatedMarginAccountDataAssetsBaseAsset;
+    pub use crate::rest::api::shared::account::GetIsolatedMarginAccountDataAssetsBaseAsset as GetIsolatedMarginAccountDataAssetsQuoteAsset;
+    pub use crate::rest::api::shared::account::GetIsolatedMarginAccountDataAssetsBaseAsset as GetCrossMarginAccountDataAccounts;
+    pub use crate::rest::api::shared::account::GetSpotAccountListDataType;
+
     string_enum! {
         /// Values of `Type`.
         Type {
             Main = "main",
             Option = "option",
-            Trade = "trade",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetSpotAccountListDataType`.
-        GetSpotAccountListDataType {
-            Main = "main",
             Trade = "trade",
         }
     }
@@ -133,88 +132,97 @@ pub mod account {
     }
 
     /// The `Data` object of [`GetFuturesAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesAccountData {
         /// `accountEquity` (field).
         #[serde(
             rename = "accountEquity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub account_equity: Option<Dec>,
         /// `availableBalance` (field).
         #[serde(
             rename = "availableBalance",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub available_balance: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `frozenFunds` (field).
         #[serde(
             rename = "frozenFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub frozen_funds: Option<Dec>,
         /// `marginBalance` (field).
         #[serde(
             rename = "marginBalance",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub margin_balance: Option<Dec>,
         /// `maxWithdrawAmount` (field).
         #[serde(
             rename = "maxWithdrawAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_withdraw_amount: Option<Dec>,
         /// `orderMargin` (field).
         #[serde(
             rename = "orderMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub order_margin: Option<Dec>,
         /// `positionMargin` (field).
         #[serde(
             rename = "positionMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub position_margin: Option<Dec>,
         /// `riskRatio` (field).
-        #[serde(
-            rename = "riskRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "riskRatio", serialize_with = "crate::num::opt_dec_as_number")]
         pub risk_ratio: Option<Dec>,
         /// `unrealisedPNL` (field).
         #[serde(
             rename = "unrealisedPNL",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetFuturesAccountData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesAccountData {
+        const NAME: &'static str = "GetFuturesAccountData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountEquity" => self.account_equity = map.next_value::<answer_de::OptDec>()?.0,
+                "availableBalance" => {
+                    self.available_balance = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "frozenFunds" => self.frozen_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "marginBalance" => self.margin_balance = map.next_value::<answer_de::OptDec>()?.0,
+                "maxWithdrawAmount" => {
+                    self.max_withdraw_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "orderMargin" => self.order_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "positionMargin" => self.position_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "riskRatio" => self.risk_ratio = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPNL" => self.unrealised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/accounts` (Spot host, private, permission General, pool Management, weight 5).
@@ -290,35 +298,53 @@ pub mod account {
     }
 
     /// The `Data` object of [`GetSpotAccountList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotAccountListData {
         /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "available")]
         pub available: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "holds")]
         pub holds: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<GetSpotAccountListDataType>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotAccountListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotAccountListData {
+        const NAME: &'static str = "GetSpotAccountListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "available" => self.available = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "holds" => self.holds = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/accounts/ledgers` (Spot host, private, permission General, pool Management, weight 2).
@@ -490,92 +516,115 @@ pub mod account {
     }
 
     /// The `items` object of [`GetSpotLedgerData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotLedgerDataItems {
         /// `accountType` (field).
-        #[serde(
-            rename = "accountType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "accountType")]
         pub account_type: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `bizType` (field).
-        #[serde(
-            rename = "bizType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "bizType")]
         pub biz_type: Option<String>,
         /// `context` (field).
-        #[serde(
-            rename = "context",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "context")]
         pub context: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `direction` (field).
-        #[serde(
-            rename = "direction",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "direction")]
         pub direction: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetSpotLedgerDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotLedgerDataItems {
+        const NAME: &'static str = "GetSpotLedgerDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountType" => self.account_type = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "bizType" => self.biz_type = map.next_value::<answer_de::OptString>()?.0,
+                "context" => self.context = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "direction" => self.direction = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetSpotLedger`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotLedgerData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetSpotLedgerDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotLedgerData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotLedgerData {
+        const NAME: &'static str = "GetSpotLedgerData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/accounts/{accountId}` (Spot host, private, permission General, pool Management, weight 5).
@@ -628,29 +677,45 @@ pub mod account {
     }
 
     /// The `Data` object of [`GetSpotAccountDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotAccountDetailData {
         /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "available")]
         pub available: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "holds")]
         pub holds: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotAccountDetailData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotAccountDetailData {
+        const NAME: &'static str = "GetSpotAccountDetailData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "available" => self.available = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "holds" => self.holds = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/accounts/ledgers` (Spot host, private, permission General, pool Spot, weight 2).
@@ -800,63 +865,93 @@ pub mod account {
         };
     }
 
+    impl CursorPaged for GetSpotHfLedger {
+        type Item = GetSpotHfLedgerData;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer
+                .last()
+                .and_then(|i| i.id.as_deref())
+                .and_then(|id| id.parse().ok())
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer
+        }
+    }
+
     /// The `Data` object of [`GetSpotHfLedger`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotHfLedgerData {
         /// `accountType` (field).
-        #[serde(
-            rename = "accountType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "accountType")]
         pub account_type: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `bizType` (field).
-        #[serde(
-            rename = "bizType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "bizType")]
         pub biz_type: Option<String>,
         /// `context` (field).
-        #[serde(
-            rename = "context",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "context")]
         pub context: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `direction` (field).
-        #[serde(rename = "direction", default)]
+        #[serde(rename = "direction")]
         pub direction: Option<Direction>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotHfLedgerData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotHfLedgerData {
+        const NAME: &'static str = "GetSpotHfLedgerData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountType" => self.account_type = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "bizType" => self.biz_type = map.next_value::<answer_de::OptString>()?.0,
+                "context" => self.context = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptString>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "direction" => self.direction = map.next_value()?,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/accounts/opened` (Spot host, private, permission General, pool Spot, weight 30).
@@ -1056,75 +1151,102 @@ pub mod account {
     }
 
     /// The `dataList` object of [`GetFuturesLedgerData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesLedgerDataDataList {
         /// `accountEquity` (field).
         #[serde(
             rename = "accountEquity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub account_equity: Option<Dec>,
         /// `amount` (field).
-        #[serde(
-            rename = "amount",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "amount", serialize_with = "crate::num::opt_dec_as_number")]
         pub amount: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fee` (field).
-        #[serde(
-            rename = "fee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "fee", serialize_with = "crate::num::opt_dec_as_number")]
         pub fee: Option<Dec>,
         /// `offset` (field).
-        #[serde(rename = "offset", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "offset")]
         pub offset: Option<i64>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
         /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "type")]
         pub r#type: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetFuturesLedgerDataDataList {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesLedgerDataDataList {
+        const NAME: &'static str = "GetFuturesLedgerDataDataList";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountEquity" => self.account_equity = map.next_value::<answer_de::OptDec>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "offset" => self.offset = map.next_value::<answer_de::OptI64>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                "type" => self.r#type = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetFuturesLedger`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesLedgerData {
         /// `dataList` (field).
-        #[serde(rename = "dataList", default)]
+        #[serde(rename = "dataList")]
         pub data_list: Option<Vec<GetFuturesLedgerDataDataList>>,
         /// `hasMore` (field).
-        #[serde(rename = "hasMore", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hasMore")]
         pub has_more: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for GetFuturesLedgerData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesLedgerData {
+        const NAME: &'static str = "GetFuturesLedgerData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "dataList" => self.data_list = map.next_value()?,
+                "hasMore" => self.has_more = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/user/api-key` (Spot host, private, permission General, pool Management, weight 20).
@@ -1164,71 +1286,6 @@ pub mod account {
             body: false,
             parse: parse_erased::<GetApikeyInfo>,
         };
-    }
-
-    /// The `Data` object of [`GetApikeyInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetApikeyInfoData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub ip_whitelist: Option<String>,
-        /// `isMaster` (field).
-        #[serde(
-            rename = "isMaster",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_master: Option<bool>,
-        /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub permission: Option<String>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
-        pub uid: Option<i64>,
     }
 
     /// `GET /api/v2/user-info` (Spot host, private, permission General, pool Management, weight 20).
@@ -1271,100 +1328,130 @@ pub mod account {
     }
 
     /// The `Data` object of [`GetAccountInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountInfoData {
         /// `futuresSubQuantity` (field).
         #[serde(
             rename = "futuresSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub futures_sub_quantity: Option<Dec>,
         /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "level")]
         pub level: Option<i64>,
         /// `marginSubQuantity` (field).
         #[serde(
             rename = "marginSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub margin_sub_quantity: Option<Dec>,
         /// `maxDefaultSubQuantity` (field).
         #[serde(
             rename = "maxDefaultSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_default_sub_quantity: Option<Dec>,
         /// `maxFuturesSubQuantity` (field).
         #[serde(
             rename = "maxFuturesSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_futures_sub_quantity: Option<Dec>,
         /// `maxMarginSubQuantity` (field).
         #[serde(
             rename = "maxMarginSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_margin_sub_quantity: Option<Dec>,
         /// `maxOptionSubQuantity` (field).
         #[serde(
             rename = "maxOptionSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_option_sub_quantity: Option<Dec>,
         /// `maxSpotSubQuantity` (field).
         #[serde(
             rename = "maxSpotSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_spot_sub_quantity: Option<Dec>,
         /// `maxSubQuantity` (field).
         #[serde(
             rename = "maxSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_sub_quantity: Option<Dec>,
         /// `optionSubQuantity` (field).
         #[serde(
             rename = "optionSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub option_sub_quantity: Option<Dec>,
         /// `spotSubQuantity` (field).
         #[serde(
             rename = "spotSubQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub spot_sub_quantity: Option<Dec>,
         /// `subQuantity` (field).
         #[serde(
             rename = "subQuantity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub sub_quantity: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAccountInfoData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountInfoData {
+        const NAME: &'static str = "GetAccountInfoData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "futuresSubQuantity" => {
+                    self.futures_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "level" => self.level = map.next_value::<answer_de::OptI64>()?.0,
+                "marginSubQuantity" => {
+                    self.margin_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxDefaultSubQuantity" => {
+                    self.max_default_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxFuturesSubQuantity" => {
+                    self.max_futures_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxMarginSubQuantity" => {
+                    self.max_margin_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxOptionSubQuantity" => {
+                    self.max_option_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxSpotSubQuantity" => {
+                    self.max_spot_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxSubQuantity" => {
+                    self.max_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "optionSubQuantity" => {
+                    self.option_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "spotSubQuantity" => {
+                    self.spot_sub_quantity = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "subQuantity" => self.sub_quantity = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/hf/margin/account/ledgers` (Spot host, private, permission General, pool Spot, weight 2).
@@ -1519,67 +1606,90 @@ pub mod account {
         };
     }
 
+    impl CursorPaged for GetMarginHfLedger {
+        type Item = GetMarginHfLedgerData;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last().and_then(|i| i.id)
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer
+        }
+    }
+
     /// The `Data` object of [`GetMarginHfLedger`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMarginHfLedgerData {
         /// `accountType` (field).
-        #[serde(
-            rename = "accountType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "accountType")]
         pub account_type: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `bizType` (field).
-        #[serde(
-            rename = "bizType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "bizType")]
         pub biz_type: Option<String>,
         /// `context` (field).
-        #[serde(
-            rename = "context",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "context")]
         pub context: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `direction` (field).
-        #[serde(
-            rename = "direction",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "direction")]
         pub direction: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "id")]
         pub id: Option<i64>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetMarginHfLedgerData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMarginHfLedgerData {
+        const NAME: &'static str = "GetMarginHfLedgerData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountType" => self.account_type = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "bizType" => self.biz_type = map.next_value::<answer_de::OptString>()?.0,
+                "context" => self.context = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "direction" => self.direction = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptI64>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/isolated/accounts` (Spot host, private, permission General, pool Spot, weight 15).
@@ -1665,203 +1775,97 @@ pub mod account {
         };
     }
 
-    /// The `baseAsset` object of [`GetIsolatedMarginAccountDataAssets`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetIsolatedMarginAccountDataAssetsBaseAsset {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub borrow_enabled: Option<bool>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
-        pub hold: Option<Dec>,
-        /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability: Option<Dec>,
-        /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_interest: Option<Dec>,
-        /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_principal: Option<Dec>,
-        /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub max_borrow_size: Option<Dec>,
-        /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
-        pub total: Option<Dec>,
-        /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub transfer_in_enabled: Option<bool>,
-    }
-
-    /// The `quoteAsset` object of [`GetIsolatedMarginAccountDataAssets`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetIsolatedMarginAccountDataAssetsQuoteAsset {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub borrow_enabled: Option<bool>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
-        pub hold: Option<Dec>,
-        /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability: Option<Dec>,
-        /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_interest: Option<Dec>,
-        /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_principal: Option<Dec>,
-        /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub max_borrow_size: Option<Dec>,
-        /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
-        pub total: Option<Dec>,
-        /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub transfer_in_enabled: Option<bool>,
-    }
-
     /// The `assets` object of [`GetIsolatedMarginAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetIsolatedMarginAccountDataAssets {
         /// `baseAsset` (field).
-        #[serde(rename = "baseAsset", default)]
+        #[serde(rename = "baseAsset")]
         pub base_asset: Option<GetIsolatedMarginAccountDataAssetsBaseAsset>,
         /// `debtRatio` (field).
-        #[serde(
-            rename = "debtRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "debtRatio")]
         pub debt_ratio: Option<Dec>,
         /// `quoteAsset` (field).
-        #[serde(rename = "quoteAsset", default)]
+        #[serde(rename = "quoteAsset")]
         pub quote_asset: Option<GetIsolatedMarginAccountDataAssetsQuoteAsset>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetIsolatedMarginAccountDataAssets {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetIsolatedMarginAccountDataAssets {
+        const NAME: &'static str = "GetIsolatedMarginAccountDataAssets";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "baseAsset" => self.base_asset = map.next_value()?,
+                "debtRatio" => self.debt_ratio = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteAsset" => self.quote_asset = map.next_value()?,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetIsolatedMarginAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetIsolatedMarginAccountData {
         /// `assets` (field).
-        #[serde(rename = "assets", default)]
+        #[serde(rename = "assets")]
         pub assets: Option<Vec<GetIsolatedMarginAccountDataAssets>>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
         /// `totalAssetOfQuoteCurrency` (field).
-        #[serde(
-            rename = "totalAssetOfQuoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "totalAssetOfQuoteCurrency")]
         pub total_asset_of_quote_currency: Option<String>,
         /// `totalLiabilityOfQuoteCurrency` (field).
-        #[serde(
-            rename = "totalLiabilityOfQuoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "totalLiabilityOfQuoteCurrency")]
         pub total_liability_of_quote_currency: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetIsolatedMarginAccountData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetIsolatedMarginAccountData {
+        const NAME: &'static str = "GetIsolatedMarginAccountData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "assets" => self.assets = map.next_value()?,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                "totalAssetOfQuoteCurrency" => {
+                    self.total_asset_of_quote_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "totalLiabilityOfQuoteCurrency" => {
+                    self.total_liability_of_quote_currency =
+                        map.next_value::<answer_de::OptString>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/margin/accounts` (Spot host, private, permission General, pool Spot, weight 15).
@@ -1931,109 +1935,55 @@ pub mod account {
         };
     }
 
-    /// The `accounts` object of [`GetCrossMarginAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetCrossMarginAccountDataAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub borrow_enabled: Option<bool>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `hold` (field).
-        #[serde(rename = "hold", default, deserialize_with = "crate::num::opt_dec")]
-        pub hold: Option<Dec>,
-        /// `liability` (field).
-        #[serde(
-            rename = "liability",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability: Option<Dec>,
-        /// `liabilityInterest` (field).
-        #[serde(
-            rename = "liabilityInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_interest: Option<Dec>,
-        /// `liabilityPrincipal` (field).
-        #[serde(
-            rename = "liabilityPrincipal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub liability_principal: Option<Dec>,
-        /// `maxBorrowSize` (field).
-        #[serde(
-            rename = "maxBorrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub max_borrow_size: Option<Dec>,
-        /// `total` (field).
-        #[serde(rename = "total", default, deserialize_with = "crate::num::opt_dec")]
-        pub total: Option<Dec>,
-        /// `transferInEnabled` (field).
-        #[serde(
-            rename = "transferInEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub transfer_in_enabled: Option<bool>,
-    }
-
     /// The `Data` object of [`GetCrossMarginAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCrossMarginAccountData {
         /// `accounts` (field).
-        #[serde(rename = "accounts", default)]
+        #[serde(rename = "accounts")]
         pub accounts: Option<Vec<GetCrossMarginAccountDataAccounts>>,
         /// `debtRatio` (field).
-        #[serde(
-            rename = "debtRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "debtRatio")]
         pub debt_ratio: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `totalAssetOfQuoteCurrency` (field).
-        #[serde(
-            rename = "totalAssetOfQuoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "totalAssetOfQuoteCurrency")]
         pub total_asset_of_quote_currency: Option<String>,
         /// `totalLiabilityOfQuoteCurrency` (field).
-        #[serde(
-            rename = "totalLiabilityOfQuoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "totalLiabilityOfQuoteCurrency")]
         pub total_liability_of_quote_currency: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCrossMarginAccountData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCrossMarginAccountData {
+        const NAME: &'static str = "GetCrossMarginAccountData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accounts" => self.accounts = map.next_value()?,
+                "debtRatio" => self.debt_ratio = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "totalAssetOfQuoteCurrency" => {
+                    self.total_asset_of_quote_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "totalLiabilityOfQuoteCurrency" => {
+                    self.total_liability_of_quote_currency =
+                        map.next_value::<answer_de::OptString>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -2043,30 +1993,10 @@ pub mod deposit {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `To`.
-        To {
-            Main = "main",
-            Trade = "trade",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetDepositAddressV3DataTo`.
-        GetDepositAddressV3DataTo {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::GetSpotAccountListDataType as To;
+    pub use crate::rest::api::shared::account_broker::Status;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo;
 
     /// `GET /api/v1/deposits` (Spot host, private, permission General, pool Management, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2214,101 +2144,127 @@ pub mod deposit {
     }
 
     /// The `items` object of [`GetDepositHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDepositHistoryDataItems {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `arrears` (field).
-        #[serde(rename = "arrears", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "arrears")]
         pub arrears: Option<bool>,
         /// `chain` (field).
-        #[serde(rename = "chain", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "chain")]
         pub chain: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `isInner` (field).
-        #[serde(rename = "isInner", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isInner")]
         pub is_inner: Option<bool>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `walletTxId` (field).
-        #[serde(
-            rename = "walletTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "walletTxId")]
         pub wallet_tx_id: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetDepositHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDepositHistoryDataItems {
+        const NAME: &'static str = "GetDepositHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "arrears" => self.arrears = map.next_value::<answer_de::OptBool>()?.0,
+                "chain" => self.chain = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "isInner" => self.is_inner = map.next_value::<answer_de::OptBool>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "walletTxId" => self.wallet_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetDepositHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDepositHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetDepositHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDepositHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDepositHistoryData {
+        const NAME: &'static str = "GetDepositHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/deposit-address/create` (Spot host, private, permission General, pool Management, weight 20).
@@ -2389,50 +2345,57 @@ pub mod deposit {
     }
 
     /// The `Data` object of [`AddDepositAddressV3`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddDepositAddressV3Data {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `expirationDate` (field).
-        #[serde(
-            rename = "expirationDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "expirationDate")]
         pub expiration_date: Option<i64>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `to` (field).
-        #[serde(rename = "to", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "to")]
         pub to: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddDepositAddressV3Data {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddDepositAddressV3Data {
+        const NAME: &'static str = "AddDepositAddressV3Data";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "expirationDate" => self.expiration_date = map.next_value::<answer_de::OptI64>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "to" => self.to = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/deposit-addresses` (Spot host, private, permission General, pool Management, weight 5).
@@ -2522,57 +2485,63 @@ pub mod deposit {
     }
 
     /// The `Data` object of [`GetDepositAddressV3`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDepositAddressV3Data {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `expirationDate` (field).
-        #[serde(
-            rename = "expirationDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "expirationDate")]
         pub expiration_date: Option<i64>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `to` (field).
-        #[serde(rename = "to", default)]
+        #[serde(rename = "to")]
         pub to: Option<GetDepositAddressV3DataTo>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDepositAddressV3Data {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDepositAddressV3Data {
+        const NAME: &'static str = "GetDepositAddressV3Data";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "expirationDate" => self.expiration_date = map.next_value::<answer_de::OptI64>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "to" => self.to = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -2644,23 +2613,37 @@ pub mod fee {
     }
 
     /// The `Data` object of [`GetBasicFee`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetBasicFeeData {
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetBasicFeeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetBasicFeeData {
+        const NAME: &'static str = "GetBasicFeeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/trade-fees` (Spot host, private, permission General, pool Spot, weight 3).
@@ -2718,44 +2701,49 @@ pub mod fee {
     }
 
     /// The `Data` object of [`GetSpotActualFee`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotActualFeeData {
         /// `buyTaxRate` (field).
-        #[serde(
-            rename = "buyTaxRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "buyTaxRate")]
         pub buy_tax_rate: Option<Dec>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `sellTaxRate` (field).
-        #[serde(
-            rename = "sellTaxRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "sellTaxRate")]
         pub sell_tax_rate: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotActualFeeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotActualFeeData {
+        const NAME: &'static str = "GetSpotActualFeeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "buyTaxRate" => self.buy_tax_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "sellTaxRate" => self.sell_tax_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/trade-fees` (Futures host, private, permission General, pool Futures, weight 3).
@@ -2813,30 +2801,41 @@ pub mod fee {
     }
 
     /// The `Data` object of [`GetFuturesActualFee`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesActualFeeData {
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetFuturesActualFeeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesActualFeeData {
+        const NAME: &'static str = "GetFuturesActualFeeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -2845,6 +2844,17 @@ pub mod subaccount {
     #![allow(clippy::too_many_arguments, clippy::new_without_default)]
     #[allow(unused_imports)]
     use super::super::prelude::*;
+
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::GetApikeyInfoData as GetSubAccountApiListData;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailData;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailData as GetSpotSubAccountListV2DataItems;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountDetailDataMarginAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountDetailDataTradeAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountListV2DataItemsMainAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountListV2DataItemsMarginAccounts;
+    pub use crate::rest::api::shared::account::GetSpotSubAccountDetailDataMainAccounts as GetSpotSubAccountListV2DataItemsTradeAccounts;
 
     string_enum! {
         /// Values of `Expire`.
@@ -2926,160 +2936,215 @@ pub mod subaccount {
     }
 
     /// The `accounts` object of [`GetFuturesSubAccountListV2Data`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesSubAccountListV2DataAccounts {
         /// `accountEquity` (field).
         #[serde(
             rename = "accountEquity",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub account_equity: Option<Dec>,
         /// `accountName` (field).
-        #[serde(
-            rename = "accountName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "accountName")]
         pub account_name: Option<String>,
         /// `availableBalance` (field).
         #[serde(
             rename = "availableBalance",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub available_balance: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `frozenFunds` (field).
         #[serde(
             rename = "frozenFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub frozen_funds: Option<Dec>,
         /// `marginBalance` (field).
         #[serde(
             rename = "marginBalance",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub margin_balance: Option<Dec>,
         /// `orderMargin` (field).
         #[serde(
             rename = "orderMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub order_margin: Option<Dec>,
         /// `positionMargin` (field).
         #[serde(
             rename = "positionMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub position_margin: Option<Dec>,
         /// `unrealisedPNL` (field).
         #[serde(
             rename = "unrealisedPNL",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetFuturesSubAccountListV2DataAccounts {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesSubAccountListV2DataAccounts {
+        const NAME: &'static str = "GetFuturesSubAccountListV2DataAccounts";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountEquity" => self.account_equity = map.next_value::<answer_de::OptDec>()?.0,
+                "accountName" => self.account_name = map.next_value::<answer_de::OptString>()?.0,
+                "availableBalance" => {
+                    self.available_balance = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "frozenFunds" => self.frozen_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "marginBalance" => self.margin_balance = map.next_value::<answer_de::OptDec>()?.0,
+                "orderMargin" => self.order_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "positionMargin" => self.position_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPNL" => self.unrealised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `summary` object of [`GetFuturesSubAccountListV2Data`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesSubAccountListV2DataSummary {
         /// `accountEquityTotal` (field).
         #[serde(
             rename = "accountEquityTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub account_equity_total: Option<Dec>,
         /// `availableBalanceTotal` (field).
         #[serde(
             rename = "availableBalanceTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub available_balance_total: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `frozenFundsTotal` (field).
         #[serde(
             rename = "frozenFundsTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub frozen_funds_total: Option<Dec>,
         /// `marginBalanceTotal` (field).
         #[serde(
             rename = "marginBalanceTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub margin_balance_total: Option<Dec>,
         /// `orderMarginTotal` (field).
         #[serde(
             rename = "orderMarginTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub order_margin_total: Option<Dec>,
         /// `positionMarginTotal` (field).
         #[serde(
             rename = "positionMarginTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub position_margin_total: Option<Dec>,
         /// `unrealisedPNLTotal` (field).
         #[serde(
             rename = "unrealisedPNLTotal",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl_total: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetFuturesSubAccountListV2DataSummary {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesSubAccountListV2DataSummary {
+        const NAME: &'static str = "GetFuturesSubAccountListV2DataSummary";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountEquityTotal" => {
+                    self.account_equity_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "availableBalanceTotal" => {
+                    self.available_balance_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "frozenFundsTotal" => {
+                    self.frozen_funds_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "marginBalanceTotal" => {
+                    self.margin_balance_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "orderMarginTotal" => {
+                    self.order_margin_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "positionMarginTotal" => {
+                    self.position_margin_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "unrealisedPNLTotal" => {
+                    self.unrealised_pnl_total = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetFuturesSubAccountListV2`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetFuturesSubAccountListV2Data {
         /// `accounts` (field).
-        #[serde(rename = "accounts", default)]
+        #[serde(rename = "accounts")]
         pub accounts: Option<Vec<GetFuturesSubAccountListV2DataAccounts>>,
         /// `summary` (field).
-        #[serde(rename = "summary", default)]
+        #[serde(rename = "summary")]
         pub summary: Option<GetFuturesSubAccountListV2DataSummary>,
+    }
+
+    impl<'de> Deserialize<'de> for GetFuturesSubAccountListV2Data {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetFuturesSubAccountListV2Data {
+        const NAME: &'static str = "GetFuturesSubAccountListV2Data";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accounts" => self.accounts = map.next_value()?,
+                "summary" => self.summary = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/sub-accounts/{subUserId}` (Spot host, private, permission General, pool Management, weight 15).
@@ -3183,188 +3248,6 @@ pub mod subaccount {
         };
     }
 
-    /// The `mainAccounts` object of [`GetSpotSubAccountDetailData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailDataMainAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `marginAccounts` object of [`GetSpotSubAccountDetailData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailDataMarginAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `tradeAccounts` object of [`GetSpotSubAccountDetailData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailDataTradeAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `Data` object of [`GetSpotSubAccountDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountDetailData {
-        /// `mainAccounts` (field).
-        #[serde(rename = "mainAccounts", default)]
-        pub main_accounts: Option<Vec<GetSpotSubAccountDetailDataMainAccounts>>,
-        /// `marginAccounts` (field).
-        #[serde(rename = "marginAccounts", default)]
-        pub margin_accounts: Option<Vec<GetSpotSubAccountDetailDataMarginAccounts>>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `subUserId` (field).
-        #[serde(
-            rename = "subUserId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_user_id: Option<String>,
-        /// `tradeAccounts` (field).
-        #[serde(rename = "tradeAccounts", default)]
-        pub trade_accounts: Option<Vec<GetSpotSubAccountDetailDataTradeAccounts>>,
-        /// `tradeHFAccounts` (field).
-        #[serde(rename = "tradeHFAccounts", default)]
-        pub trade_hf_accounts: Option<Vec<String>>,
-    }
-
     /// `DELETE /api/v1/sub/api-key` (Spot host, private, permission General, pool Management, weight 30).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct DeleteSubAccountApi {
@@ -3442,23 +3325,37 @@ pub mod subaccount {
     }
 
     /// The `Data` object of [`DeleteSubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct DeleteSubAccountApiData {
         /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiKey")]
         pub api_key: Option<String>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for DeleteSubAccountApiData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for DeleteSubAccountApiData {
+        const NAME: &'static str = "DeleteSubAccountApiData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "apiKey" => self.api_key = map.next_value::<answer_de::OptString>()?.0,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/sub/api-key` (Spot host, private, permission General, pool Management, weight 20).
@@ -3529,71 +3426,6 @@ pub mod subaccount {
             body: false,
             parse: parse_erased::<GetSubAccountApiList>,
         };
-    }
-
-    /// The `Data` object of [`GetSubAccountApiList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSubAccountApiListData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub ip_whitelist: Option<String>,
-        /// `isMaster` (field).
-        #[serde(
-            rename = "isMaster",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_master: Option<bool>,
-        /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub permission: Option<String>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
-        pub uid: Option<i64>,
     }
 
     /// `POST /api/v1/sub/api-key` (Spot host, private, permission General, pool Management, weight 20).
@@ -3697,72 +3529,65 @@ pub mod subaccount {
     }
 
     /// The `Data` object of [`AddSubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddSubAccountApiData {
         /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiKey")]
         pub api_key: Option<String>,
         /// `apiSecret` (field).
-        #[serde(
-            rename = "apiSecret",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiSecret")]
         pub api_secret: Option<String>,
         /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "apiVersion")]
         pub api_version: Option<i64>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "ipWhitelist")]
         pub ip_whitelist: Option<String>,
         /// `passphrase` (field).
-        #[serde(
-            rename = "passphrase",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "passphrase")]
         pub passphrase: Option<String>,
         /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "permission")]
         pub permission: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddSubAccountApiData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddSubAccountApiData {
+        const NAME: &'static str = "AddSubAccountApiData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "apiKey" => self.api_key = map.next_value::<answer_de::OptString>()?.0,
+                "apiSecret" => self.api_secret = map.next_value::<answer_de::OptString>()?.0,
+                "apiVersion" => self.api_version = map.next_value::<answer_de::OptI64>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "ipWhitelist" => self.ip_whitelist = map.next_value::<answer_de::OptString>()?.0,
+                "passphrase" => self.passphrase = map.next_value::<answer_de::OptString>()?.0,
+                "permission" => self.permission = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/sub/api-key/update` (Spot host, private, permission General, pool Management, weight 30).
@@ -3866,37 +3691,45 @@ pub mod subaccount {
     }
 
     /// The `Data` object of [`ModifySubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct ModifySubAccountApiData {
         /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiKey")]
         pub api_key: Option<String>,
         /// `ipWhitelist` (field).
-        #[serde(
-            rename = "ipWhitelist",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "ipWhitelist")]
         pub ip_whitelist: Option<String>,
         /// `permission` (field).
-        #[serde(
-            rename = "permission",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "permission")]
         pub permission: Option<String>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for ModifySubAccountApiData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for ModifySubAccountApiData {
+        const NAME: &'static str = "ModifySubAccountApiData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "apiKey" => self.api_key = map.next_value::<answer_de::OptString>()?.0,
+                "ipWhitelist" => self.ip_whitelist = map.next_value::<answer_de::OptString>()?.0,
+                "permission" => self.permission = map.next_value::<answer_de::OptString>()?.0,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v2/sub-accounts` (Spot host, private, permission General, pool Management, weight 20).
@@ -3992,215 +3825,50 @@ pub mod subaccount {
         }
     }
 
-    /// The `mainAccounts` object of [`GetSpotSubAccountListV2DataItems`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItemsMainAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `marginAccounts` object of [`GetSpotSubAccountListV2DataItems`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItemsMarginAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `tradeAccounts` object of [`GetSpotSubAccountListV2DataItems`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItemsTradeAccounts {
-        /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub available: Option<Dec>,
-        /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
-        pub balance: Option<Dec>,
-        /// `baseAmount` (field).
-        #[serde(
-            rename = "baseAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_amount: Option<Dec>,
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseCurrencyPrice` (field).
-        #[serde(
-            rename = "baseCurrencyPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_currency_price: Option<Dec>,
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
-        pub holds: Option<Dec>,
-        /// `tag` (field).
-        #[serde(rename = "tag", default, deserialize_with = "crate::num::opt_string")]
-        pub tag: Option<String>,
-    }
-
-    /// The `items` object of [`GetSpotSubAccountListV2Data`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSpotSubAccountListV2DataItems {
-        /// `mainAccounts` (field).
-        #[serde(rename = "mainAccounts", default)]
-        pub main_accounts: Option<Vec<GetSpotSubAccountListV2DataItemsMainAccounts>>,
-        /// `marginAccounts` (field).
-        #[serde(rename = "marginAccounts", default)]
-        pub margin_accounts: Option<Vec<GetSpotSubAccountListV2DataItemsMarginAccounts>>,
-        /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_name: Option<String>,
-        /// `subUserId` (field).
-        #[serde(
-            rename = "subUserId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sub_user_id: Option<String>,
-        /// `tradeAccounts` (field).
-        #[serde(rename = "tradeAccounts", default)]
-        pub trade_accounts: Option<Vec<GetSpotSubAccountListV2DataItemsTradeAccounts>>,
-        /// `tradeHFAccounts` (field).
-        #[serde(rename = "tradeHFAccounts", default)]
-        pub trade_hf_accounts: Option<Vec<String>>,
-    }
-
     /// The `Data` object of [`GetSpotSubAccountListV2`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotSubAccountListV2Data {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetSpotSubAccountListV2DataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotSubAccountListV2Data {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotSubAccountListV2Data {
+        const NAME: &'static str = "GetSpotSubAccountListV2Data";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v2/sub/user` (Spot host, private, permission General, pool Management, weight 20).
@@ -4297,95 +3965,119 @@ pub mod subaccount {
     }
 
     /// The `items` object of [`GetSpotSubAccountsSummaryV2Data`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotSubAccountsSummaryV2DataItems {
         /// `access` (field).
-        #[serde(
-            rename = "access",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "access")]
         pub access: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `hostedStatus` (field).
-        #[serde(
-            rename = "hostedStatus",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "hostedStatus")]
         pub hosted_status: Option<String>,
         /// `openedTradeTypes` (field).
-        #[serde(rename = "openedTradeTypes", default)]
+        #[serde(rename = "openedTradeTypes")]
         pub opened_trade_types: Option<Vec<String>>,
         /// `remarks` (field).
-        #[serde(
-            rename = "remarks",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remarks")]
         pub remarks: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "status")]
         pub status: Option<i64>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
         /// `tradeTypes` (field).
-        #[serde(rename = "tradeTypes", default)]
+        #[serde(rename = "tradeTypes")]
         pub trade_types: Option<Vec<String>>,
         /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "type")]
         pub r#type: Option<i64>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "uid")]
         pub uid: Option<i64>,
         /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "userId")]
         pub user_id: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetSpotSubAccountsSummaryV2DataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotSubAccountsSummaryV2DataItems {
+        const NAME: &'static str = "GetSpotSubAccountsSummaryV2DataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "access" => self.access = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "hostedStatus" => self.hosted_status = map.next_value::<answer_de::OptString>()?.0,
+                "openedTradeTypes" => self.opened_trade_types = map.next_value()?,
+                "remarks" => self.remarks = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptI64>()?.0,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                "tradeTypes" => self.trade_types = map.next_value()?,
+                "type" => self.r#type = map.next_value::<answer_de::OptI64>()?.0,
+                "uid" => self.uid = map.next_value::<answer_de::OptI64>()?.0,
+                "userId" => self.user_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetSpotSubAccountsSummaryV2`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotSubAccountsSummaryV2Data {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetSpotSubAccountsSummaryV2DataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotSubAccountsSummaryV2Data {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotSubAccountsSummaryV2Data {
+        const NAME: &'static str = "GetSpotSubAccountsSummaryV2Data";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v2/sub/user/created` (Spot host, private, permission General, pool Management, weight 15).
@@ -4464,33 +4156,45 @@ pub mod subaccount {
     }
 
     /// The `Data` object of [`AddSubAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddSubAccountData {
         /// `access` (field).
-        #[serde(
-            rename = "access",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "access")]
         pub access: Option<String>,
         /// `remarks` (field).
-        #[serde(
-            rename = "remarks",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remarks")]
         pub remarks: Option<String>,
         /// `subName` (field).
-        #[serde(
-            rename = "subName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subName")]
         pub sub_name: Option<String>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "uid")]
         pub uid: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for AddSubAccountData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddSubAccountData {
+        const NAME: &'static str = "AddSubAccountData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "access" => self.access = map.next_value::<answer_de::OptString>()?.0,
+                "remarks" => self.remarks = map.next_value::<answer_de::OptString>()?.0,
+                "subName" => self.sub_name = map.next_value::<answer_de::OptString>()?.0,
+                "uid" => self.uid = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/sub/user/futures/enable` (Spot host, private, permission Futures, pool Management, weight 15).
@@ -4592,37 +4296,14 @@ pub mod transfer {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account::FromAccountType;
+    pub use crate::rest::api::shared::account::FromAccountType as ToAccountType;
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData;
+
     string_enum! {
         /// Values of `Type`.
         Type {
-            Isolated = "ISOLATED",
-            IsolatedV2 = "ISOLATED_V2",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            MarginV2 = "MARGIN_V2",
-            Option = "OPTION",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FromAccountType`.
-        FromAccountType {
-            Contract = "CONTRACT",
-            Isolated = "ISOLATED",
-            IsolatedV2 = "ISOLATED_V2",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            MarginV2 = "MARGIN_V2",
-            Option = "OPTION",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `ToAccountType`.
-        ToAccountType {
-            Contract = "CONTRACT",
             Isolated = "ISOLATED",
             IsolatedV2 = "ISOLATED_V2",
             Main = "MAIN",
@@ -4718,36 +4399,49 @@ pub mod transfer {
     }
 
     /// The `Data` object of [`GetTransferQuotas`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTransferQuotasData {
         /// `available` (field).
-        #[serde(
-            rename = "available",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "available")]
         pub available: Option<Dec>,
         /// `balance` (field).
-        #[serde(rename = "balance", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "balance")]
         pub balance: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `holds` (field).
-        #[serde(rename = "holds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "holds")]
         pub holds: Option<Dec>,
         /// `transferable` (field).
-        #[serde(
-            rename = "transferable",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "transferable")]
         pub transferable: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTransferQuotasData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTransferQuotasData {
+        const NAME: &'static str = "GetTransferQuotasData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "available" => self.available = map.next_value::<answer_de::OptDec>()?.0,
+                "balance" => self.balance = map.next_value::<answer_de::OptDec>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "holds" => self.holds = map.next_value::<answer_de::OptDec>()?.0,
+                "transferable" => self.transferable = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/accounts/universal-transfer` (Spot host, private, permission FlexTransfers, pool Management, weight 4).
@@ -4884,19 +4578,6 @@ pub mod transfer {
             parse: parse_erased::<FlexTransfer>,
         };
     }
-
-    /// The `Data` object of [`FlexTransfer`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct FlexTransferData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
 }
 
 /// Account Withdrawal: the operations of `account.withdrawal` and their types.
@@ -4905,16 +4586,8 @@ pub mod withdrawal {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Review = "REVIEW",
-            Success = "SUCCESS",
-            WalletProcessing = "WALLET_PROCESSING",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker::Status2 as Status;
 
     string_enum! {
         /// Values of `CancelType`.
@@ -5090,101 +4763,127 @@ pub mod withdrawal {
     }
 
     /// The `items` object of [`GetWithdrawalHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetWithdrawalHistoryDataItems {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `chain` (field).
-        #[serde(rename = "chain", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "chain")]
         pub chain: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isInner` (field).
-        #[serde(rename = "isInner", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isInner")]
         pub is_inner: Option<bool>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `walletTxId` (field).
-        #[serde(
-            rename = "walletTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "walletTxId")]
         pub wallet_tx_id: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetWithdrawalHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetWithdrawalHistoryDataItems {
+        const NAME: &'static str = "GetWithdrawalHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "chain" => self.chain = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isInner" => self.is_inner = map.next_value::<answer_de::OptBool>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "walletTxId" => self.wallet_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetWithdrawalHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetWithdrawalHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetWithdrawalHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetWithdrawalHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetWithdrawalHistoryData {
+        const NAME: &'static str = "GetWithdrawalHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/withdrawals/quotas` (Spot host, private, permission General, pool Management, weight 20).
@@ -5258,117 +4957,111 @@ pub mod withdrawal {
     }
 
     /// The `Data` object of [`GetWithdrawalQuotas`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetWithdrawalQuotasData {
         /// `availableAmount` (field).
-        #[serde(
-            rename = "availableAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "availableAmount")]
         pub available_amount: Option<Dec>,
         /// `chain` (field).
-        #[serde(rename = "chain", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "chain")]
         pub chain: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `innerWithdrawMinFee` (field).
-        #[serde(
-            rename = "innerWithdrawMinFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "innerWithdrawMinFee")]
         pub inner_withdraw_min_fee: Option<Dec>,
         /// `isWithdrawEnabled` (field).
-        #[serde(
-            rename = "isWithdrawEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isWithdrawEnabled")]
         pub is_withdraw_enabled: Option<bool>,
         /// `limitBTCAmount` (field).
-        #[serde(
-            rename = "limitBTCAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "limitBTCAmount")]
         pub limit_btc_amount: Option<Dec>,
         /// `limitQuotaCurrencyAmount` (field).
-        #[serde(
-            rename = "limitQuotaCurrencyAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "limitQuotaCurrencyAmount")]
         pub limit_quota_currency_amount: Option<Dec>,
         /// `lockedAmount` (field).
-        #[serde(
-            rename = "lockedAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "lockedAmount")]
         pub locked_amount: Option<Dec>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `quotaCurrency` (field).
-        #[serde(
-            rename = "quotaCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quotaCurrency")]
         pub quota_currency: Option<String>,
         /// `reason` (field).
-        #[serde(
-            rename = "reason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "reason")]
         pub reason: Option<String>,
         /// `remainAmount` (field).
-        #[serde(
-            rename = "remainAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainAmount")]
         pub remain_amount: Option<Dec>,
         /// `usedBTCAmount` (field).
-        #[serde(
-            rename = "usedBTCAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "usedBTCAmount")]
         pub used_btc_amount: Option<Dec>,
         /// `usedQuotaCurrencyAmount` (field).
-        #[serde(
-            rename = "usedQuotaCurrencyAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "usedQuotaCurrencyAmount")]
         pub used_quota_currency_amount: Option<Dec>,
         /// `withdrawMinFee` (field).
-        #[serde(
-            rename = "withdrawMinFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawMinFee")]
         pub withdraw_min_fee: Option<Dec>,
         /// `withdrawMinSize` (field).
-        #[serde(
-            rename = "withdrawMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawMinSize")]
         pub withdraw_min_size: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetWithdrawalQuotasData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetWithdrawalQuotasData {
+        const NAME: &'static str = "GetWithdrawalQuotasData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "availableAmount" => {
+                    self.available_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "chain" => self.chain = map.next_value::<answer_de::OptString>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "innerWithdrawMinFee" => {
+                    self.inner_withdraw_min_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "isWithdrawEnabled" => {
+                    self.is_withdraw_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "limitBTCAmount" => {
+                    self.limit_btc_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "limitQuotaCurrencyAmount" => {
+                    self.limit_quota_currency_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "lockedAmount" => self.locked_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "quotaCurrency" => {
+                    self.quota_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "reason" => self.reason = map.next_value::<answer_de::OptString>()?.0,
+                "remainAmount" => self.remain_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "usedBTCAmount" => self.used_btc_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "usedQuotaCurrencyAmount" => {
+                    self.used_quota_currency_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawMinFee" => {
+                    self.withdraw_min_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawMinSize" => {
+                    self.withdraw_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/withdrawals/{withdrawalId}` (Spot host, private, permission Withdrawal, pool Management, weight 20).
@@ -5470,141 +5163,135 @@ pub mod withdrawal {
     }
 
     /// The `Data` object of [`GetWithdrawalHistoryById`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetWithdrawalHistoryByIdData {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `addressRemark` (field).
-        #[serde(
-            rename = "addressRemark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "addressRemark")]
         pub address_remark: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `cancelType` (field).
-        #[serde(rename = "cancelType", default)]
+        #[serde(rename = "cancelType")]
         pub cancel_type: Option<CancelType>,
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `currencyName` (field).
-        #[serde(
-            rename = "currencyName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currencyName")]
         pub currency_name: Option<String>,
         /// `failureReason` (field).
-        #[serde(
-            rename = "failureReason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "failureReason")]
         pub failure_reason: Option<String>,
         /// `failureReasonMsg` (field).
-        #[serde(
-            rename = "failureReasonMsg",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "failureReasonMsg")]
         pub failure_reason_msg: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isInner` (field).
-        #[serde(rename = "isInner", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isInner")]
         pub is_inner: Option<bool>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `returnAmount` (field).
-        #[serde(
-            rename = "returnAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnAmount")]
         pub return_amount: Option<Dec>,
         /// `returnCurrency` (field).
-        #[serde(
-            rename = "returnCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "returnCurrency")]
         pub return_currency: Option<String>,
         /// `returnStatus` (field).
-        #[serde(rename = "returnStatus", default)]
+        #[serde(rename = "returnStatus")]
         pub return_status: Option<ReturnStatus>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `taxDescription` (field).
-        #[serde(
-            rename = "taxDescription",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "taxDescription")]
         pub tax_description: Option<String>,
         /// `taxes` (field).
-        #[serde(rename = "taxes", default)]
+        #[serde(rename = "taxes")]
         pub taxes: Option<Vec<serde_json::Value>>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "uid")]
         pub uid: Option<i64>,
         /// `walletTxId` (field).
-        #[serde(
-            rename = "walletTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "walletTxId")]
         pub wallet_tx_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetWithdrawalHistoryByIdData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetWithdrawalHistoryByIdData {
+        const NAME: &'static str = "GetWithdrawalHistoryByIdData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "addressRemark" => {
+                    self.address_remark = map.next_value::<answer_de::OptString>()?.0
+                }
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelType" => self.cancel_type = map.next_value()?,
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "currencyName" => self.currency_name = map.next_value::<answer_de::OptString>()?.0,
+                "failureReason" => {
+                    self.failure_reason = map.next_value::<answer_de::OptString>()?.0
+                }
+                "failureReasonMsg" => {
+                    self.failure_reason_msg = map.next_value::<answer_de::OptString>()?.0
+                }
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isInner" => self.is_inner = map.next_value::<answer_de::OptBool>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "returnAmount" => self.return_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "returnCurrency" => {
+                    self.return_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "returnStatus" => self.return_status = map.next_value()?,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "taxDescription" => {
+                    self.tax_description = map.next_value::<answer_de::OptString>()?.0
+                }
+                "taxes" => self.taxes = map.next_value()?,
+                "uid" => self.uid = map.next_value::<answer_de::OptI64>()?.0,
+                "walletTxId" => self.wallet_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/withdrawals` (Spot host, private, permission Withdrawal, pool Management, weight 5).
@@ -5748,16 +5435,33 @@ pub mod withdrawal {
     }
 
     /// The `Data` object of [`WithdrawalV3`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct WithdrawalV3Data {
         /// `withdrawalId` (field).
-        #[serde(
-            rename = "withdrawalId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "withdrawalId")]
         pub withdrawal_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for WithdrawalV3Data {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for WithdrawalV3Data {
+        const NAME: &'static str = "WithdrawalV3Data";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "withdrawalId" => self.withdrawal_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 

@@ -9,6 +9,12 @@ pub mod affiliate {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountData;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataLtv;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataMargins;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataOrders;
+
     /// `GET /api/v2/affiliate/inviter/statistics` (Spot host, private, permission General, pool Management, weight 30).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetAccount {}
@@ -46,140 +52,6 @@ pub mod affiliate {
             body: false,
             parse: parse_erased::<GetAccount>,
         };
-    }
-
-    /// The `ltv` object of [`GetAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAccountDataLtv {
-        /// `currentLtv` (field).
-        #[serde(
-            rename = "currentLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub current_ltv: Option<String>,
-        /// `delayedLiquidationLtv` (field).
-        #[serde(
-            rename = "delayedLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub delayed_liquidation_ltv: Option<String>,
-        /// `instantLiquidationLtv` (field).
-        #[serde(
-            rename = "instantLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub instant_liquidation_ltv: Option<String>,
-        /// `onlyClosePosLtv` (field).
-        #[serde(
-            rename = "onlyClosePosLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub only_close_pos_ltv: Option<String>,
-        /// `transferLtv` (field).
-        #[serde(
-            rename = "transferLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub transfer_ltv: Option<String>,
-    }
-
-    /// The `margins` object of [`GetAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAccountDataMargins {
-        /// `marginCcy` (field).
-        #[serde(
-            rename = "marginCcy",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_ccy: Option<String>,
-        /// `marginFactor` (field).
-        #[serde(
-            rename = "marginFactor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_factor: Option<String>,
-        /// `marginQty` (field).
-        #[serde(
-            rename = "marginQty",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub margin_qty: Option<Dec>,
-    }
-
-    /// The `orders` object of [`GetAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAccountDataOrders {
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `interest` (field).
-        #[serde(rename = "interest", default, deserialize_with = "crate::num::opt_dec")]
-        pub interest: Option<Dec>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-        /// `principal` (field).
-        #[serde(
-            rename = "principal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub principal: Option<Dec>,
-    }
-
-    /// The `Data` object of [`GetAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAccountData {
-        /// `ltv` (field).
-        #[serde(rename = "ltv", default)]
-        pub ltv: Option<GetAccountDataLtv>,
-        /// `margins` (field).
-        #[serde(rename = "margins", default)]
-        pub margins: Option<Vec<GetAccountDataMargins>>,
-        /// `orders` (field).
-        #[serde(rename = "orders", default)]
-        pub orders: Option<Vec<GetAccountDataOrders>>,
-        /// `parentUid` (field).
-        #[serde(
-            rename = "parentUid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub parent_uid: Option<String>,
-        /// `totalMarginAmount` (field).
-        #[serde(
-            rename = "totalMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub total_margin_amount: Option<Dec>,
-        /// `transferMarginAmount` (field).
-        #[serde(
-            rename = "transferMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub transfer_margin_amount: Option<Dec>,
     }
 }
 

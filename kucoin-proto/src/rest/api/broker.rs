@@ -9,13 +9,9 @@ pub mod apibroker {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `TradeType`.
-        TradeType {
-            V1 = "1",
-            V2 = "2",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::broker::GetRebaseData;
+    pub use crate::rest::api::shared::broker::TradeType;
 
     /// `GET /api/v1/broker/api/rebase/download` (Spot host, private, permission General, pool Management, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,15 +84,6 @@ pub mod apibroker {
             parse: parse_erased::<GetRebase>,
         };
     }
-
-    /// The `Data` object of [`GetRebase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetRebaseData {
-        /// `url` (field).
-        #[serde(rename = "url", default, deserialize_with = "crate::num::opt_string")]
-        pub url: Option<String>,
-    }
 }
 
 /// Broker NDBroker: the operations of `broker.ndbroker` and their types.
@@ -105,15 +92,25 @@ pub mod ndbroker {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            None = "NONE",
-            Pass = "PASS",
-            Process = "PROCESS",
-            Reject = "REJECT",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker::Status as GetDepositListDataStatus;
+    pub use crate::rest::api::shared::account_broker::Status as GetDepositDetailDataStatus;
+    pub use crate::rest::api::shared::account_broker::Status as GetTransferHistoryDataStatus;
+    pub use crate::rest::api::shared::account_broker::Status2 as GetWithdrawDetailDataStatus;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as AccountType;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as SpecialAccountType;
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData as TransferData;
+    pub use crate::rest::api::shared::broker::FromAccountType2 as FromAccountType;
+    pub use crate::rest::api::shared::broker::FromAccountType2 as ToAccountType;
+    pub use crate::rest::api::shared::broker::GetKycStatusData;
+    pub use crate::rest::api::shared::broker::GetKycStatusData as GetKycStatusListDataItems;
+    pub use crate::rest::api::shared::broker::GetRebaseData;
+    pub use crate::rest::api::shared::broker::GetSubAccountApiData;
+    pub use crate::rest::api::shared::broker::GetSubAccountApiData as ModifySubAccountApiData;
+    pub use crate::rest::api::shared::broker::GetSubAccountDataItems;
+    pub use crate::rest::api::shared::broker::GetSubAccountDataItems as AddSubAccountData;
+    pub use crate::rest::api::shared::broker::Status3 as Status;
+    pub use crate::rest::api::shared::broker::TradeType;
 
     string_enum! {
         /// Values of `IdentityType`.
@@ -126,94 +123,10 @@ pub mod ndbroker {
     }
 
     string_enum! {
-        /// Values of `GetDepositListDataStatus`.
-        GetDepositListDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TradeType`.
-        TradeType {
-            V1 = "1",
-            V2 = "2",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AccountType`.
-        AccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
         /// Values of `Direction`.
         Direction {
             In = "IN",
             Out = "OUT",
-        }
-    }
-
-    string_enum! {
-        /// Values of `SpecialAccountType`.
-        SpecialAccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetDepositDetailDataStatus`.
-        GetDepositDetailDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FromAccountType`.
-        FromAccountType {
-            Contract = "CONTRACT",
-            Isolated = "ISOLATED",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetTransferHistoryDataStatus`.
-        GetTransferHistoryDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `ToAccountType`.
-        ToAccountType {
-            Contract = "CONTRACT",
-            Isolated = "ISOLATED",
-            Main = "MAIN",
-            Margin = "MARGIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetWithdrawDetailDataStatus`.
-        GetWithdrawDetailDataStatus {
-            Failure = "FAILURE",
-            Processing = "PROCESSING",
-            Review = "REVIEW",
-            Success = "SUCCESS",
-            WalletProcessing = "WALLET_PROCESSING",
         }
     }
 
@@ -269,29 +182,6 @@ pub mod ndbroker {
             body: false,
             parse: parse_erased::<GetKycStatus>,
         };
-    }
-
-    /// The `Data` object of [`GetKycStatus`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetKycStatusData {
-        /// `clientUid` (field).
-        #[serde(
-            rename = "clientUid",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub client_uid: Option<i64>,
-        /// `rejectReason` (field).
-        #[serde(
-            rename = "rejectReason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub reject_reason: Option<String>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
     }
 
     /// `GET /api/kyc/ndBroker/proxyClient/status/page` (Broker host, private, permission General, pool Broker, weight not given).
@@ -371,56 +261,50 @@ pub mod ndbroker {
         };
     }
 
-    /// The `items` object of [`GetKycStatusListData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetKycStatusListDataItems {
-        /// `clientUid` (field).
-        #[serde(
-            rename = "clientUid",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub client_uid: Option<i64>,
-        /// `rejectReason` (field).
-        #[serde(
-            rename = "rejectReason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub reject_reason: Option<String>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
-    }
-
     /// The `Data` object of [`GetKycStatusList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetKycStatusListData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetKycStatusListDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetKycStatusListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetKycStatusListData {
+        const NAME: &'static str = "GetKycStatusListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/kyc/ndBroker/proxyClient/submit` (Broker host, private, permission General, pool Broker, weight not given).
@@ -674,80 +558,85 @@ pub mod ndbroker {
     }
 
     /// The `Data` object of [`GetDepositList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDepositListData {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `chain` (field).
-        #[serde(rename = "chain", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "chain")]
         pub chain: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `hash` (field).
-        #[serde(rename = "hash", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "hash")]
         pub hash: Option<String>,
         /// `isInner` (field).
-        #[serde(rename = "isInner", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isInner")]
         pub is_inner: Option<bool>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<GetDepositListDataStatus>,
         /// `uid` (field).
-        #[serde(
-            rename = "uid",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "uid", serialize_with = "crate::num::opt_dec_as_number")]
         pub uid: Option<Dec>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `walletTxId` (field).
-        #[serde(
-            rename = "walletTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "walletTxId")]
         pub wallet_tx_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDepositListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDepositListData {
+        const NAME: &'static str = "GetDepositListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "chain" => self.chain = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "hash" => self.hash = map.next_value::<answer_de::OptString>()?.0,
+                "isInner" => self.is_inner = map.next_value::<answer_de::OptBool>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                "uid" => self.uid = map.next_value::<answer_de::OptDec>()?.0,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "walletTxId" => self.wallet_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/broker/nd/account` (Broker host, private, permission General, pool Broker, weight 2).
@@ -859,59 +748,50 @@ pub mod ndbroker {
         }
     }
 
-    /// The `items` object of [`GetSubAccountData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSubAccountDataItems {
-        /// `accountName` (field).
-        #[serde(
-            rename = "accountName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub account_name: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
-        pub level: Option<i64>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
-    }
-
     /// The `Data` object of [`GetSubAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSubAccountData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetSubAccountDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSubAccountData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSubAccountData {
+        const NAME: &'static str = "GetSubAccountData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/broker/nd/account` (Broker host, private, permission General, pool Broker, weight 3).
@@ -963,32 +843,6 @@ pub mod ndbroker {
             body: true,
             parse: parse_erased::<AddSubAccount>,
         };
-    }
-
-    /// The `Data` object of [`AddSubAccount`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddSubAccountData {
-        /// `accountName` (field).
-        #[serde(
-            rename = "accountName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub account_name: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
-        pub level: Option<i64>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
     }
 
     /// `DELETE /api/v1/broker/nd/account/apikey` (Broker host, private, permission General, pool Broker, weight 3).
@@ -1124,45 +978,6 @@ pub mod ndbroker {
         };
     }
 
-    /// The `Data` object of [`GetSubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSubAccountApiData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(rename = "ipWhitelist", default)]
-        pub ip_whitelist: Option<Vec<String>>,
-        /// `label` (field).
-        #[serde(rename = "label", default, deserialize_with = "crate::num::opt_string")]
-        pub label: Option<String>,
-        /// `permissions` (field).
-        #[serde(rename = "permissions", default)]
-        pub permissions: Option<Vec<String>>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
-    }
-
     /// `POST /api/v1/broker/nd/account/apikey` (Broker host, private, permission General, pool Broker, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct AddSubAccountApi {
@@ -1234,49 +1049,61 @@ pub mod ndbroker {
     }
 
     /// The `Data` object of [`AddSubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddSubAccountApiData {
         /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "apiKey")]
         pub api_key: Option<String>,
         /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "apiVersion")]
         pub api_version: Option<i64>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `ipWhitelist` (field).
-        #[serde(rename = "ipWhitelist", default)]
+        #[serde(rename = "ipWhitelist")]
         pub ip_whitelist: Option<Vec<String>>,
         /// `label` (field).
-        #[serde(rename = "label", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "label")]
         pub label: Option<String>,
         /// `permissions` (field).
-        #[serde(rename = "permissions", default)]
+        #[serde(rename = "permissions")]
         pub permissions: Option<Vec<String>>,
         /// `secretKey` (field).
-        #[serde(
-            rename = "secretKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "secretKey")]
         pub secret_key: Option<String>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "uid")]
         pub uid: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddSubAccountApiData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddSubAccountApiData {
+        const NAME: &'static str = "AddSubAccountApiData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "apiKey" => self.api_key = map.next_value::<answer_de::OptString>()?.0,
+                "apiVersion" => self.api_version = map.next_value::<answer_de::OptI64>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "ipWhitelist" => self.ip_whitelist = map.next_value()?,
+                "label" => self.label = map.next_value::<answer_de::OptString>()?.0,
+                "permissions" => self.permissions = map.next_value()?,
+                "secretKey" => self.secret_key = map.next_value::<answer_de::OptString>()?.0,
+                "uid" => self.uid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/broker/nd/account/update-apikey` (Broker host, private, permission General, pool Broker, weight 3).
@@ -1347,45 +1174,6 @@ pub mod ndbroker {
             body: true,
             parse: parse_erased::<ModifySubAccountApi>,
         };
-    }
-
-    /// The `Data` object of [`ModifySubAccountApi`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct ModifySubAccountApiData {
-        /// `apiKey` (field).
-        #[serde(
-            rename = "apiKey",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub api_key: Option<String>,
-        /// `apiVersion` (field).
-        #[serde(
-            rename = "apiVersion",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub api_version: Option<i64>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `ipWhitelist` (field).
-        #[serde(rename = "ipWhitelist", default)]
-        pub ip_whitelist: Option<Vec<String>>,
-        /// `label` (field).
-        #[serde(rename = "label", default, deserialize_with = "crate::num::opt_string")]
-        pub label: Option<String>,
-        /// `permissions` (field).
-        #[serde(rename = "permissions", default)]
-        pub permissions: Option<Vec<String>>,
-        /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
-        pub uid: Option<String>,
     }
 
     /// `GET /api/v1/broker/nd/info` (Broker host, private, permission General, pool Broker, weight 2).
@@ -1461,28 +1249,49 @@ pub mod ndbroker {
     }
 
     /// The `Data` object of [`GetBrokerInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetBrokerInfoData {
         /// `accountSize` (field).
         #[serde(
             rename = "accountSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub account_size: Option<Dec>,
         /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "level")]
         pub level: Option<i64>,
         /// `maxAccountSize` (field).
         #[serde(
             rename = "maxAccountSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_account_size: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetBrokerInfoData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetBrokerInfoData {
+        const NAME: &'static str = "GetBrokerInfoData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountSize" => self.account_size = map.next_value::<answer_de::OptDec>()?.0,
+                "level" => self.level = map.next_value::<answer_de::OptI64>()?.0,
+                "maxAccountSize" => {
+                    self.max_account_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/broker/nd/rebase/download` (Broker host, private, permission General, pool Broker, weight 3).
@@ -1555,15 +1364,6 @@ pub mod ndbroker {
             body: false,
             parse: parse_erased::<GetRebase>,
         };
-    }
-
-    /// The `Data` object of [`GetRebase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetRebaseData {
-        /// `url` (field).
-        #[serde(rename = "url", default, deserialize_with = "crate::num::opt_string")]
-        pub url: Option<String>,
     }
 
     /// `POST /api/v1/broker/nd/transfer` (Broker host, private, permission General, pool Broker, weight 1).
@@ -1646,19 +1446,6 @@ pub mod ndbroker {
         };
     }
 
-    /// The `Data` object of [`Transfer`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct TransferData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `GET /api/v3/broker/nd/deposit/detail` (Broker host, private, permission General, pool Broker, weight 1).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetDepositDetail {
@@ -1723,75 +1510,85 @@ pub mod ndbroker {
     }
 
     /// The `Data` object of [`GetDepositDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDepositDetailData {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `chain` (field).
-        #[serde(rename = "chain", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "chain")]
         pub chain: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `hash` (field).
-        #[serde(rename = "hash", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "hash")]
         pub hash: Option<String>,
         /// `isInner` (field).
-        #[serde(rename = "isInner", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isInner")]
         pub is_inner: Option<bool>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<GetDepositDetailDataStatus>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "uid")]
         pub uid: Option<i64>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `walletTxId` (field).
-        #[serde(
-            rename = "walletTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "walletTxId")]
         pub wallet_tx_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDepositDetailData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDepositDetailData {
+        const NAME: &'static str = "GetDepositDetailData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "chain" => self.chain = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "hash" => self.hash = map.next_value::<answer_de::OptString>()?.0,
+                "isInner" => self.is_inner = map.next_value::<answer_de::OptBool>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                "uid" => self.uid = map.next_value::<answer_de::OptI64>()?.0,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "walletTxId" => self.wallet_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/broker/nd/transfer/detail` (Broker host, private, permission General, pool Broker, weight 1).
@@ -1849,69 +1646,79 @@ pub mod ndbroker {
     }
 
     /// The `Data` object of [`GetTransferHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTransferHistoryData {
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fromAccountTag` (field).
-        #[serde(
-            rename = "fromAccountTag",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fromAccountTag")]
         pub from_account_tag: Option<String>,
         /// `fromAccountType` (field).
-        #[serde(rename = "fromAccountType", default)]
+        #[serde(rename = "fromAccountType")]
         pub from_account_type: Option<FromAccountType>,
         /// `fromUid` (field).
-        #[serde(rename = "fromUid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "fromUid")]
         pub from_uid: Option<i64>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `reason` (field).
-        #[serde(
-            rename = "reason",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "reason")]
         pub reason: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<GetTransferHistoryDataStatus>,
         /// `toAccountTag` (field).
-        #[serde(
-            rename = "toAccountTag",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "toAccountTag")]
         pub to_account_tag: Option<String>,
         /// `toAccountType` (field).
-        #[serde(rename = "toAccountType", default)]
+        #[serde(rename = "toAccountType")]
         pub to_account_type: Option<ToAccountType>,
         /// `toUid` (field).
-        #[serde(rename = "toUid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "toUid")]
         pub to_uid: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTransferHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTransferHistoryData {
+        const NAME: &'static str = "GetTransferHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fromAccountTag" => {
+                    self.from_account_tag = map.next_value::<answer_de::OptString>()?.0
+                }
+                "fromAccountType" => self.from_account_type = map.next_value()?,
+                "fromUid" => self.from_uid = map.next_value::<answer_de::OptI64>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "reason" => self.reason = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                "toAccountTag" => self.to_account_tag = map.next_value::<answer_de::OptString>()?.0,
+                "toAccountType" => self.to_account_type = map.next_value()?,
+                "toUid" => self.to_uid = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/broker/nd/withdraw/detail` (Broker host, private, permission General, pool Broker, weight 1).
@@ -1969,75 +1776,85 @@ pub mod ndbroker {
     }
 
     /// The `Data` object of [`GetWithdrawDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetWithdrawDetailData {
         /// `address` (field).
-        #[serde(
-            rename = "address",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "address")]
         pub address: Option<String>,
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `chain` (field).
-        #[serde(rename = "chain", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "chain")]
         pub chain: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isInner` (field).
-        #[serde(rename = "isInner", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isInner")]
         pub is_inner: Option<bool>,
         /// `memo` (field).
-        #[serde(rename = "memo", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "memo")]
         pub memo: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<GetWithdrawDetailDataStatus>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "uid")]
         pub uid: Option<i64>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `walletTxId` (field).
-        #[serde(
-            rename = "walletTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "walletTxId")]
         pub wallet_tx_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetWithdrawDetailData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetWithdrawDetailData {
+        const NAME: &'static str = "GetWithdrawDetailData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => self.address = map.next_value::<answer_de::OptString>()?.0,
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "chain" => self.chain = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isInner" => self.is_inner = map.next_value::<answer_de::OptBool>()?.0,
+                "memo" => self.memo = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                "uid" => self.uid = map.next_value::<answer_de::OptI64>()?.0,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "walletTxId" => self.wallet_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 

@@ -9,6 +9,17 @@ pub mod futures {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::copytrading_futures::Stop;
+    pub use crate::rest::api::shared::copytrading_futures::TimeInForce;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::CancelOrderByClientOidData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddOrderTestData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddTpslOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::CancelOrderByIdData;
+
     string_enum! {
         /// Values of `MarginMode`.
         MarginMode {
@@ -17,42 +28,10 @@ pub mod futures {
     }
 
     string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Stop`.
-        Stop {
-            Down = "down",
-            Up = "up",
-        }
-    }
-
-    string_enum! {
         /// Values of `StopPriceType`.
         StopPriceType {
             Mp = "MP",
             Tp = "TP",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TimeInForce`.
-        TimeInForce {
-            Gtc = "GTC",
-            Ioc = "IOC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Limit = "limit",
-            Market = "market",
         }
     }
 
@@ -125,30 +104,45 @@ pub mod futures {
     }
 
     /// The `Data` object of [`GetMaxOpenSize`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMaxOpenSizeData {
         /// `maxBuyOpenSize` (field).
-        #[serde(
-            rename = "maxBuyOpenSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxBuyOpenSize")]
         pub max_buy_open_size: Option<Dec>,
         /// `maxSellOpenSize` (field).
-        #[serde(
-            rename = "maxSellOpenSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxSellOpenSize")]
         pub max_sell_open_size: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetMaxOpenSizeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMaxOpenSizeData {
+        const NAME: &'static str = "GetMaxOpenSizeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "maxBuyOpenSize" => {
+                    self.max_buy_open_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxSellOpenSize" => {
+                    self.max_sell_open_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/copy-trade/futures/orders` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 1).
@@ -208,15 +202,6 @@ pub mod futures {
             body: false,
             parse: parse_erased::<CancelOrderById>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderById`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByIdData {
-        /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
-        pub cancelled_order_ids: Option<Vec<String>>,
     }
 
     /// `POST /api/v1/copy-trade/futures/orders` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 2).
@@ -491,26 +476,6 @@ pub mod futures {
         };
     }
 
-    /// The `Data` object of [`AddOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `DELETE /api/v1/copy-trade/futures/orders/client-order` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 1).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderByClientOid {
@@ -572,19 +537,6 @@ pub mod futures {
             body: false,
             parse: parse_erased::<CancelOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByClientOidData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
     }
 
     /// `POST /api/v1/copy-trade/futures/orders/test` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 2).
@@ -849,26 +801,6 @@ pub mod futures {
         };
     }
 
-    /// The `Data` object of [`AddOrderTest`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderTestData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `POST /api/v1/copy-trade/futures/position/margin/auto-deposit-status` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 4).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct ModifyAutoDepositStatus {
@@ -978,248 +910,199 @@ pub mod futures {
     }
 
     /// The `Data` object of [`AddIsolatedMargin`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddIsolatedMarginData {
         /// `autoDeposit` (field).
-        #[serde(
-            rename = "autoDeposit",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "autoDeposit")]
         pub auto_deposit: Option<bool>,
         /// `avgEntryPrice` (field).
-        #[serde(
-            rename = "avgEntryPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "avgEntryPrice")]
         pub avg_entry_price: Option<Dec>,
         /// `bankruptPrice` (field).
-        #[serde(
-            rename = "bankruptPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bankruptPrice")]
         pub bankrupt_price: Option<Dec>,
         /// `crossMode` (field).
-        #[serde(
-            rename = "crossMode",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "crossMode")]
         pub cross_mode: Option<bool>,
         /// `currentComm` (field).
-        #[serde(
-            rename = "currentComm",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currentComm")]
         pub current_comm: Option<String>,
         /// `currentCost` (field).
-        #[serde(
-            rename = "currentCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "currentCost")]
         pub current_cost: Option<Dec>,
         /// `currentQty` (field).
         #[serde(
             rename = "currentQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_qty: Option<Dec>,
         /// `currentTimestamp` (field).
-        #[serde(
-            rename = "currentTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTimestamp")]
         pub current_timestamp: Option<i64>,
         /// `delevPercentage` (field).
         #[serde(
             rename = "delevPercentage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub delev_percentage: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isOpen` (field).
-        #[serde(rename = "isOpen", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isOpen")]
         pub is_open: Option<bool>,
         /// `liquidationPrice` (field).
-        #[serde(
-            rename = "liquidationPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liquidationPrice")]
         pub liquidation_price: Option<Dec>,
         /// `maintMargin` (field).
-        #[serde(
-            rename = "maintMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maintMargin")]
         pub maint_margin: Option<Dec>,
         /// `maintMarginReq` (field).
-        #[serde(
-            rename = "maintMarginReq",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "maintMarginReq")]
         pub maint_margin_req: Option<String>,
         /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "markPrice")]
         pub mark_price: Option<Dec>,
         /// `markValue` (field).
-        #[serde(
-            rename = "markValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "markValue")]
         pub mark_value: Option<Dec>,
         /// `openingTimestamp` (field).
-        #[serde(
-            rename = "openingTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "openingTimestamp")]
         pub opening_timestamp: Option<i64>,
         /// `posComm` (field).
-        #[serde(
-            rename = "posComm",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "posComm")]
         pub pos_comm: Option<String>,
         /// `posCost` (field).
-        #[serde(rename = "posCost", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "posCost")]
         pub pos_cost: Option<Dec>,
         /// `posCross` (field).
-        #[serde(
-            rename = "posCross",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "posCross")]
         pub pos_cross: Option<String>,
         /// `posInit` (field).
-        #[serde(
-            rename = "posInit",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "posInit")]
         pub pos_init: Option<String>,
         /// `posLoss` (field).
-        #[serde(rename = "posLoss", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "posLoss")]
         pub pos_loss: Option<Dec>,
         /// `posMaint` (field).
-        #[serde(
-            rename = "posMaint",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "posMaint")]
         pub pos_maint: Option<String>,
         /// `posMargin` (field).
-        #[serde(
-            rename = "posMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "posMargin")]
         pub pos_margin: Option<Dec>,
         /// `realLeverage` (field).
-        #[serde(
-            rename = "realLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "realLeverage")]
         pub real_leverage: Option<Dec>,
         /// `realisedCost` (field).
-        #[serde(
-            rename = "realisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "realisedCost")]
         pub realised_cost: Option<Dec>,
         /// `realisedGrossCost` (field).
-        #[serde(
-            rename = "realisedGrossCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "realisedGrossCost")]
         pub realised_gross_cost: Option<Dec>,
         /// `realisedGrossPnl` (field).
-        #[serde(
-            rename = "realisedGrossPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "realisedGrossPnl")]
         pub realised_gross_pnl: Option<Dec>,
         /// `realisedPnl` (field).
-        #[serde(
-            rename = "realisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "realisedPnl")]
         pub realised_pnl: Option<Dec>,
         /// `riskLimit` (field).
-        #[serde(
-            rename = "riskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "riskLimit", serialize_with = "crate::num::opt_dec_as_number")]
         pub risk_limit: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `unrealisedCost` (field).
-        #[serde(
-            rename = "unrealisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "unrealisedCost")]
         pub unrealised_cost: Option<Dec>,
         /// `unrealisedPnl` (field).
-        #[serde(
-            rename = "unrealisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "unrealisedPnl")]
         pub unrealised_pnl: Option<Dec>,
         /// `unrealisedPnlPcnt` (field).
-        #[serde(
-            rename = "unrealisedPnlPcnt",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "unrealisedPnlPcnt")]
         pub unrealised_pnl_pcnt: Option<String>,
         /// `unrealisedRoePcnt` (field).
-        #[serde(
-            rename = "unrealisedRoePcnt",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "unrealisedRoePcnt")]
         pub unrealised_roe_pcnt: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddIsolatedMarginData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddIsolatedMarginData {
+        const NAME: &'static str = "AddIsolatedMarginData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "autoDeposit" => self.auto_deposit = map.next_value::<answer_de::OptBool>()?.0,
+                "avgEntryPrice" => self.avg_entry_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bankruptPrice" => self.bankrupt_price = map.next_value::<answer_de::OptDec>()?.0,
+                "crossMode" => self.cross_mode = map.next_value::<answer_de::OptBool>()?.0,
+                "currentComm" => self.current_comm = map.next_value::<answer_de::OptString>()?.0,
+                "currentCost" => self.current_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "currentQty" => self.current_qty = map.next_value::<answer_de::OptDec>()?.0,
+                "currentTimestamp" => {
+                    self.current_timestamp = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "delevPercentage" => {
+                    self.delev_percentage = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isOpen" => self.is_open = map.next_value::<answer_de::OptBool>()?.0,
+                "liquidationPrice" => {
+                    self.liquidation_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maintMargin" => self.maint_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "maintMarginReq" => {
+                    self.maint_margin_req = map.next_value::<answer_de::OptString>()?.0
+                }
+                "markPrice" => self.mark_price = map.next_value::<answer_de::OptDec>()?.0,
+                "markValue" => self.mark_value = map.next_value::<answer_de::OptDec>()?.0,
+                "openingTimestamp" => {
+                    self.opening_timestamp = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "posComm" => self.pos_comm = map.next_value::<answer_de::OptString>()?.0,
+                "posCost" => self.pos_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "posCross" => self.pos_cross = map.next_value::<answer_de::OptString>()?.0,
+                "posInit" => self.pos_init = map.next_value::<answer_de::OptString>()?.0,
+                "posLoss" => self.pos_loss = map.next_value::<answer_de::OptDec>()?.0,
+                "posMaint" => self.pos_maint = map.next_value::<answer_de::OptString>()?.0,
+                "posMargin" => self.pos_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "realLeverage" => self.real_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedCost" => self.realised_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedGrossCost" => {
+                    self.realised_gross_cost = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedGrossPnl" => {
+                    self.realised_gross_pnl = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedPnl" => self.realised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "riskLimit" => self.risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "unrealisedCost" => self.unrealised_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPnl" => self.unrealised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPnlPcnt" => {
+                    self.unrealised_pnl_pcnt = map.next_value::<answer_de::OptString>()?.0
+                }
+                "unrealisedRoePcnt" => {
+                    self.unrealised_roe_pcnt = map.next_value::<answer_de::OptString>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/copy-trade/futures/position/margin/max-withdraw-margin` (Futures host, private, permission LeadtradeFutures, pool CopyTrading, weight 10).
@@ -1648,26 +1531,6 @@ pub mod futures {
             body: true,
             parse: parse_erased::<AddTpslOrder>,
         };
-    }
-
-    /// The `Data` object of [`AddTpslOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddTpslOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
     }
 }
 

@@ -9,6 +9,16 @@ pub mod earn {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as FromAccountType;
+    pub use crate::rest::api::shared::account_broker_earn::GetDepositAddressV3DataTo as AccountType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType as GetPromotionProductsDataType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType as GetSavingsProductsDataType;
+    pub use crate::rest::api::shared::earn::GetKcsStakingProductsDataType as GetStakingProductsDataType;
+    pub use crate::rest::api::shared::earn::Type2 as Type;
+    pub use crate::rest::api::shared::earn::Type2 as GetSavingsProductsDataCategory;
+
     string_enum! {
         /// Values of `Category`.
         Category {
@@ -44,13 +54,6 @@ pub mod earn {
     }
 
     string_enum! {
-        /// Values of `Type`.
-        Type {
-            Demand = "DEMAND",
-        }
-    }
-
-    string_enum! {
         /// Values of `ProductCategory`.
         ProductCategory {
             Activity = "ACTIVITY",
@@ -77,34 +80,10 @@ pub mod earn {
     }
 
     string_enum! {
-        /// Values of `GetKcsStakingProductsDataType`.
-        GetKcsStakingProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FromAccountType`.
-        FromAccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
-        }
-    }
-
-    string_enum! {
         /// Values of `RedeemDataStatus`.
         RedeemDataStatus {
             Pending = "PENDING",
             Success = "SUCCESS",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AccountType`.
-        AccountType {
-            Main = "MAIN",
-            Trade = "TRADE",
         }
     }
 
@@ -116,40 +95,9 @@ pub mod earn {
     }
 
     string_enum! {
-        /// Values of `GetPromotionProductsDataType`.
-        GetPromotionProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetSavingsProductsDataCategory`.
-        GetSavingsProductsDataCategory {
-            Demand = "DEMAND",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetSavingsProductsDataType`.
-        GetSavingsProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
-        }
-    }
-
-    string_enum! {
         /// Values of `GetStakingProductsDataCategory`.
         GetStakingProductsDataCategory {
             Staking = "STAKING",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetStakingProductsDataType`.
-        GetStakingProductsDataType {
-            Demand = "DEMAND",
-            Time = "TIME",
         }
     }
 
@@ -213,142 +161,135 @@ pub mod earn {
     }
 
     /// The `Data` object of [`GetEthStakingProducts`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetEthStakingProductsData {
         /// `applyEndTime` (field).
-        #[serde(
-            rename = "applyEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyEndTime")]
         pub apply_end_time: Option<i64>,
         /// `applyStartTime` (field).
-        #[serde(
-            rename = "applyStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyStartTime")]
         pub apply_start_time: Option<i64>,
         /// `category` (field).
-        #[serde(rename = "category", default)]
+        #[serde(rename = "category")]
         pub category: Option<Category>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `duration` (field).
-        #[serde(rename = "duration", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "duration")]
         pub duration: Option<i64>,
         /// `earlyRedeemSupported` (field).
-        #[serde(
-            rename = "earlyRedeemSupported",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "earlyRedeemSupported")]
         pub early_redeem_supported: Option<i64>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `incomeCurrency` (field).
-        #[serde(
-            rename = "incomeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "incomeCurrency")]
         pub income_currency: Option<String>,
         /// `incomeReleaseType` (field).
-        #[serde(rename = "incomeReleaseType", default)]
+        #[serde(rename = "incomeReleaseType")]
         pub income_release_type: Option<IncomeReleaseType>,
         /// `interestDate` (field).
-        #[serde(
-            rename = "interestDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "interestDate")]
         pub interest_date: Option<i64>,
         /// `lockEndTime` (field).
-        #[serde(
-            rename = "lockEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockEndTime")]
         pub lock_end_time: Option<i64>,
         /// `lockStartTime` (field).
-        #[serde(
-            rename = "lockStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockStartTime")]
         pub lock_start_time: Option<i64>,
         /// `newUserOnly` (field).
-        #[serde(
-            rename = "newUserOnly",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "newUserOnly")]
         pub new_user_only: Option<i64>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `productRemainAmount` (field).
-        #[serde(
-            rename = "productRemainAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productRemainAmount")]
         pub product_remain_amount: Option<Dec>,
         /// `productUpperLimit` (field).
-        #[serde(
-            rename = "productUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productUpperLimit")]
         pub product_upper_limit: Option<Dec>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
         /// `redeemType` (field).
-        #[serde(rename = "redeemType", default)]
+        #[serde(rename = "redeemType")]
         pub redeem_type: Option<RedeemType>,
         /// `returnRate` (field).
-        #[serde(
-            rename = "returnRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnRate")]
         pub return_rate: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<Type>,
         /// `userLowerLimit` (field).
-        #[serde(
-            rename = "userLowerLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userLowerLimit")]
         pub user_lower_limit: Option<Dec>,
         /// `userUpperLimit` (field).
-        #[serde(
-            rename = "userUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userUpperLimit")]
         pub user_upper_limit: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetEthStakingProductsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetEthStakingProductsData {
+        const NAME: &'static str = "GetEthStakingProductsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyEndTime" => self.apply_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "applyStartTime" => {
+                    self.apply_start_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "category" => self.category = map.next_value()?,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "duration" => self.duration = map.next_value::<answer_de::OptI64>()?.0,
+                "earlyRedeemSupported" => {
+                    self.early_redeem_supported = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "incomeCurrency" => {
+                    self.income_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "incomeReleaseType" => self.income_release_type = map.next_value()?,
+                "interestDate" => self.interest_date = map.next_value::<answer_de::OptI64>()?.0,
+                "lockEndTime" => self.lock_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "lockStartTime" => self.lock_start_time = map.next_value::<answer_de::OptI64>()?.0,
+                "newUserOnly" => self.new_user_only = map.next_value::<answer_de::OptI64>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "productRemainAmount" => {
+                    self.product_remain_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "productUpperLimit" => {
+                    self.product_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemType" => self.redeem_type = map.next_value()?,
+                "returnRate" => self.return_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "type" => self.r#type = map.next_value()?,
+                "userLowerLimit" => {
+                    self.user_lower_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "userUpperLimit" => {
+                    self.user_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/earn/hold-assets` (Spot host, private, permission General, pool Earn, weight 5).
@@ -488,146 +429,147 @@ pub mod earn {
     }
 
     /// The `items` object of [`GetAccountHoldingData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountHoldingDataItems {
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `earlyRedeemSupported` (field).
-        #[serde(
-            rename = "earlyRedeemSupported",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "earlyRedeemSupported")]
         pub early_redeem_supported: Option<i64>,
         /// `holdAmount` (field).
-        #[serde(
-            rename = "holdAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "holdAmount")]
         pub hold_amount: Option<Dec>,
         /// `incomeCurrency` (field).
-        #[serde(
-            rename = "incomeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "incomeCurrency")]
         pub income_currency: Option<String>,
         /// `lockEndTime` (field).
-        #[serde(
-            rename = "lockEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockEndTime")]
         pub lock_end_time: Option<i64>,
         /// `lockStartTime` (field).
-        #[serde(
-            rename = "lockStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockStartTime")]
         pub lock_start_time: Option<i64>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `productCategory` (field).
-        #[serde(
-            rename = "productCategory",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "productCategory")]
         pub product_category: Option<String>,
         /// `productId` (field).
-        #[serde(
-            rename = "productId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "productId")]
         pub product_id: Option<String>,
         /// `productType` (field).
-        #[serde(
-            rename = "productType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "productType")]
         pub product_type: Option<String>,
         /// `purchaseTime` (field).
-        #[serde(
-            rename = "purchaseTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "purchaseTime")]
         pub purchase_time: Option<i64>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
         /// `redeemedAmount` (field).
-        #[serde(
-            rename = "redeemedAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "redeemedAmount")]
         pub redeemed_amount: Option<Dec>,
         /// `redeemingAmount` (field).
-        #[serde(
-            rename = "redeemingAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "redeemingAmount")]
         pub redeeming_amount: Option<Dec>,
         /// `returnRate` (field).
-        #[serde(
-            rename = "returnRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnRate")]
         pub return_rate: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<GetAccountHoldingDataItemsStatus>,
     }
 
+    impl<'de> Deserialize<'de> for GetAccountHoldingDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountHoldingDataItems {
+        const NAME: &'static str = "GetAccountHoldingDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "earlyRedeemSupported" => {
+                    self.early_redeem_supported = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "holdAmount" => self.hold_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "incomeCurrency" => {
+                    self.income_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "lockEndTime" => self.lock_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "lockStartTime" => self.lock_start_time = map.next_value::<answer_de::OptI64>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "productCategory" => {
+                    self.product_category = map.next_value::<answer_de::OptString>()?.0
+                }
+                "productId" => self.product_id = map.next_value::<answer_de::OptString>()?.0,
+                "productType" => self.product_type = map.next_value::<answer_de::OptString>()?.0,
+                "purchaseTime" => self.purchase_time = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemedAmount" => self.redeemed_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "redeemingAmount" => {
+                    self.redeeming_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "returnRate" => self.return_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAccountHolding`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountHoldingData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetAccountHoldingDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAccountHoldingData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountHoldingData {
+        const NAME: &'static str = "GetAccountHoldingData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/earn/kcs-staking/products` (Spot host, private, permission General, pool Earn, weight 5).
@@ -690,142 +632,135 @@ pub mod earn {
     }
 
     /// The `Data` object of [`GetKcsStakingProducts`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetKcsStakingProductsData {
         /// `applyEndTime` (field).
-        #[serde(
-            rename = "applyEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyEndTime")]
         pub apply_end_time: Option<i64>,
         /// `applyStartTime` (field).
-        #[serde(
-            rename = "applyStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyStartTime")]
         pub apply_start_time: Option<i64>,
         /// `category` (field).
-        #[serde(rename = "category", default)]
+        #[serde(rename = "category")]
         pub category: Option<GetKcsStakingProductsDataCategory>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `duration` (field).
-        #[serde(rename = "duration", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "duration")]
         pub duration: Option<i64>,
         /// `earlyRedeemSupported` (field).
-        #[serde(
-            rename = "earlyRedeemSupported",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "earlyRedeemSupported")]
         pub early_redeem_supported: Option<i64>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `incomeCurrency` (field).
-        #[serde(
-            rename = "incomeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "incomeCurrency")]
         pub income_currency: Option<String>,
         /// `incomeReleaseType` (field).
-        #[serde(rename = "incomeReleaseType", default)]
+        #[serde(rename = "incomeReleaseType")]
         pub income_release_type: Option<IncomeReleaseType>,
         /// `interestDate` (field).
-        #[serde(
-            rename = "interestDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "interestDate")]
         pub interest_date: Option<i64>,
         /// `lockEndTime` (field).
-        #[serde(
-            rename = "lockEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockEndTime")]
         pub lock_end_time: Option<i64>,
         /// `lockStartTime` (field).
-        #[serde(
-            rename = "lockStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockStartTime")]
         pub lock_start_time: Option<i64>,
         /// `newUserOnly` (field).
-        #[serde(
-            rename = "newUserOnly",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "newUserOnly")]
         pub new_user_only: Option<i64>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `productRemainAmount` (field).
-        #[serde(
-            rename = "productRemainAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productRemainAmount")]
         pub product_remain_amount: Option<Dec>,
         /// `productUpperLimit` (field).
-        #[serde(
-            rename = "productUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productUpperLimit")]
         pub product_upper_limit: Option<Dec>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
         /// `redeemType` (field).
-        #[serde(rename = "redeemType", default)]
+        #[serde(rename = "redeemType")]
         pub redeem_type: Option<RedeemType>,
         /// `returnRate` (field).
-        #[serde(
-            rename = "returnRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnRate")]
         pub return_rate: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<GetKcsStakingProductsDataType>,
         /// `userLowerLimit` (field).
-        #[serde(
-            rename = "userLowerLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userLowerLimit")]
         pub user_lower_limit: Option<Dec>,
         /// `userUpperLimit` (field).
-        #[serde(
-            rename = "userUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userUpperLimit")]
         pub user_upper_limit: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetKcsStakingProductsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetKcsStakingProductsData {
+        const NAME: &'static str = "GetKcsStakingProductsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyEndTime" => self.apply_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "applyStartTime" => {
+                    self.apply_start_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "category" => self.category = map.next_value()?,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "duration" => self.duration = map.next_value::<answer_de::OptI64>()?.0,
+                "earlyRedeemSupported" => {
+                    self.early_redeem_supported = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "incomeCurrency" => {
+                    self.income_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "incomeReleaseType" => self.income_release_type = map.next_value()?,
+                "interestDate" => self.interest_date = map.next_value::<answer_de::OptI64>()?.0,
+                "lockEndTime" => self.lock_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "lockStartTime" => self.lock_start_time = map.next_value::<answer_de::OptI64>()?.0,
+                "newUserOnly" => self.new_user_only = map.next_value::<answer_de::OptI64>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "productRemainAmount" => {
+                    self.product_remain_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "productUpperLimit" => {
+                    self.product_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemType" => self.redeem_type = map.next_value()?,
+                "returnRate" => self.return_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "type" => self.r#type = map.next_value()?,
+                "userLowerLimit" => {
+                    self.user_lower_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "userUpperLimit" => {
+                    self.user_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/earn/orders` (Spot host, private, permission Earn, pool Earn, weight 5).
@@ -919,29 +854,45 @@ pub mod earn {
     }
 
     /// The `Data` object of [`Redeem`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct RedeemData {
         /// `amount` (field).
-        #[serde(rename = "amount", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "amount")]
         pub amount: Option<Dec>,
         /// `deliverTime` (field).
-        #[serde(
-            rename = "deliverTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "deliverTime")]
         pub deliver_time: Option<i64>,
         /// `orderTxId` (field).
-        #[serde(
-            rename = "orderTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderTxId")]
         pub order_tx_id: Option<String>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<RedeemDataStatus>,
+    }
+
+    impl<'de> Deserialize<'de> for RedeemData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for RedeemData {
+        const NAME: &'static str = "RedeemData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "amount" => self.amount = map.next_value::<answer_de::OptDec>()?.0,
+                "deliverTime" => self.deliver_time = map.next_value::<answer_de::OptI64>()?.0,
+                "orderTxId" => self.order_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/earn/orders` (Spot host, private, permission Earn, pool Earn, weight 5).
@@ -1001,23 +952,37 @@ pub mod earn {
     }
 
     /// The `Data` object of [`Purchase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct PurchaseData {
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderTxId` (field).
-        #[serde(
-            rename = "orderTxId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderTxId")]
         pub order_tx_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for PurchaseData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for PurchaseData {
+        const NAME: &'static str = "PurchaseData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderTxId" => self.order_tx_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/earn/promotion/products` (Spot host, private, permission General, pool Earn, weight not given).
@@ -1080,142 +1045,135 @@ pub mod earn {
     }
 
     /// The `Data` object of [`GetPromotionProducts`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPromotionProductsData {
         /// `applyEndTime` (field).
-        #[serde(
-            rename = "applyEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyEndTime")]
         pub apply_end_time: Option<i64>,
         /// `applyStartTime` (field).
-        #[serde(
-            rename = "applyStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyStartTime")]
         pub apply_start_time: Option<i64>,
         /// `category` (field).
-        #[serde(rename = "category", default)]
+        #[serde(rename = "category")]
         pub category: Option<GetPromotionProductsDataCategory>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `duration` (field).
-        #[serde(rename = "duration", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "duration")]
         pub duration: Option<i64>,
         /// `earlyRedeemSupported` (field).
-        #[serde(
-            rename = "earlyRedeemSupported",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "earlyRedeemSupported")]
         pub early_redeem_supported: Option<i64>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `incomeCurrency` (field).
-        #[serde(
-            rename = "incomeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "incomeCurrency")]
         pub income_currency: Option<String>,
         /// `incomeReleaseType` (field).
-        #[serde(rename = "incomeReleaseType", default)]
+        #[serde(rename = "incomeReleaseType")]
         pub income_release_type: Option<IncomeReleaseType>,
         /// `interestDate` (field).
-        #[serde(
-            rename = "interestDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "interestDate")]
         pub interest_date: Option<i64>,
         /// `lockEndTime` (field).
-        #[serde(
-            rename = "lockEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockEndTime")]
         pub lock_end_time: Option<i64>,
         /// `lockStartTime` (field).
-        #[serde(
-            rename = "lockStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockStartTime")]
         pub lock_start_time: Option<i64>,
         /// `newUserOnly` (field).
-        #[serde(
-            rename = "newUserOnly",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "newUserOnly")]
         pub new_user_only: Option<i64>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `productRemainAmount` (field).
-        #[serde(
-            rename = "productRemainAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productRemainAmount")]
         pub product_remain_amount: Option<Dec>,
         /// `productUpperLimit` (field).
-        #[serde(
-            rename = "productUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productUpperLimit")]
         pub product_upper_limit: Option<Dec>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
         /// `redeemType` (field).
-        #[serde(rename = "redeemType", default)]
+        #[serde(rename = "redeemType")]
         pub redeem_type: Option<RedeemType>,
         /// `returnRate` (field).
-        #[serde(
-            rename = "returnRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnRate")]
         pub return_rate: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<GetPromotionProductsDataType>,
         /// `userLowerLimit` (field).
-        #[serde(
-            rename = "userLowerLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userLowerLimit")]
         pub user_lower_limit: Option<Dec>,
         /// `userUpperLimit` (field).
-        #[serde(
-            rename = "userUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userUpperLimit")]
         pub user_upper_limit: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetPromotionProductsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPromotionProductsData {
+        const NAME: &'static str = "GetPromotionProductsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyEndTime" => self.apply_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "applyStartTime" => {
+                    self.apply_start_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "category" => self.category = map.next_value()?,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "duration" => self.duration = map.next_value::<answer_de::OptI64>()?.0,
+                "earlyRedeemSupported" => {
+                    self.early_redeem_supported = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "incomeCurrency" => {
+                    self.income_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "incomeReleaseType" => self.income_release_type = map.next_value()?,
+                "interestDate" => self.interest_date = map.next_value::<answer_de::OptI64>()?.0,
+                "lockEndTime" => self.lock_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "lockStartTime" => self.lock_start_time = map.next_value::<answer_de::OptI64>()?.0,
+                "newUserOnly" => self.new_user_only = map.next_value::<answer_de::OptI64>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "productRemainAmount" => {
+                    self.product_remain_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "productUpperLimit" => {
+                    self.product_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemType" => self.redeem_type = map.next_value()?,
+                "returnRate" => self.return_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "type" => self.r#type = map.next_value()?,
+                "userLowerLimit" => {
+                    self.user_lower_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "userUpperLimit" => {
+                    self.user_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/earn/redeem-preview` (Spot host, private, permission Earn, pool Earn, weight 5).
@@ -1284,58 +1242,61 @@ pub mod earn {
     }
 
     /// The `Data` object of [`GetRedeemPreview`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRedeemPreviewData {
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `deliverTime` (field).
-        #[serde(
-            rename = "deliverTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "deliverTime")]
         pub deliver_time: Option<i64>,
         /// `manualRedeemable` (field).
-        #[serde(
-            rename = "manualRedeemable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "manualRedeemable")]
         pub manual_redeemable: Option<bool>,
         /// `penaltyInterestAmount` (field).
-        #[serde(
-            rename = "penaltyInterestAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "penaltyInterestAmount")]
         pub penalty_interest_amount: Option<Dec>,
         /// `redeemAll` (field).
-        #[serde(
-            rename = "redeemAll",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "redeemAll")]
         pub redeem_all: Option<bool>,
         /// `redeemAmount` (field).
-        #[serde(
-            rename = "redeemAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "redeemAmount")]
         pub redeem_amount: Option<Dec>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetRedeemPreviewData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRedeemPreviewData {
+        const NAME: &'static str = "GetRedeemPreviewData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "deliverTime" => self.deliver_time = map.next_value::<answer_de::OptI64>()?.0,
+                "manualRedeemable" => {
+                    self.manual_redeemable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "penaltyInterestAmount" => {
+                    self.penalty_interest_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "redeemAll" => self.redeem_all = map.next_value::<answer_de::OptBool>()?.0,
+                "redeemAmount" => self.redeem_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/earn/saving/products` (Spot host, private, permission General, pool Earn, weight 5).
@@ -1398,142 +1359,135 @@ pub mod earn {
     }
 
     /// The `Data` object of [`GetSavingsProducts`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSavingsProductsData {
         /// `applyEndTime` (field).
-        #[serde(
-            rename = "applyEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyEndTime")]
         pub apply_end_time: Option<i64>,
         /// `applyStartTime` (field).
-        #[serde(
-            rename = "applyStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyStartTime")]
         pub apply_start_time: Option<i64>,
         /// `category` (field).
-        #[serde(rename = "category", default)]
+        #[serde(rename = "category")]
         pub category: Option<GetSavingsProductsDataCategory>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `duration` (field).
-        #[serde(rename = "duration", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "duration")]
         pub duration: Option<i64>,
         /// `earlyRedeemSupported` (field).
-        #[serde(
-            rename = "earlyRedeemSupported",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "earlyRedeemSupported")]
         pub early_redeem_supported: Option<i64>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `incomeCurrency` (field).
-        #[serde(
-            rename = "incomeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "incomeCurrency")]
         pub income_currency: Option<String>,
         /// `incomeReleaseType` (field).
-        #[serde(rename = "incomeReleaseType", default)]
+        #[serde(rename = "incomeReleaseType")]
         pub income_release_type: Option<IncomeReleaseType>,
         /// `interestDate` (field).
-        #[serde(
-            rename = "interestDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "interestDate")]
         pub interest_date: Option<i64>,
         /// `lockEndTime` (field).
-        #[serde(
-            rename = "lockEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockEndTime")]
         pub lock_end_time: Option<i64>,
         /// `lockStartTime` (field).
-        #[serde(
-            rename = "lockStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockStartTime")]
         pub lock_start_time: Option<i64>,
         /// `newUserOnly` (field).
-        #[serde(
-            rename = "newUserOnly",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "newUserOnly")]
         pub new_user_only: Option<i64>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `productRemainAmount` (field).
-        #[serde(
-            rename = "productRemainAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productRemainAmount")]
         pub product_remain_amount: Option<Dec>,
         /// `productUpperLimit` (field).
-        #[serde(
-            rename = "productUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productUpperLimit")]
         pub product_upper_limit: Option<Dec>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
         /// `redeemType` (field).
-        #[serde(rename = "redeemType", default)]
+        #[serde(rename = "redeemType")]
         pub redeem_type: Option<RedeemType>,
         /// `returnRate` (field).
-        #[serde(
-            rename = "returnRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnRate")]
         pub return_rate: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<GetSavingsProductsDataType>,
         /// `userLowerLimit` (field).
-        #[serde(
-            rename = "userLowerLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userLowerLimit")]
         pub user_lower_limit: Option<Dec>,
         /// `userUpperLimit` (field).
-        #[serde(
-            rename = "userUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userUpperLimit")]
         pub user_upper_limit: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSavingsProductsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSavingsProductsData {
+        const NAME: &'static str = "GetSavingsProductsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyEndTime" => self.apply_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "applyStartTime" => {
+                    self.apply_start_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "category" => self.category = map.next_value()?,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "duration" => self.duration = map.next_value::<answer_de::OptI64>()?.0,
+                "earlyRedeemSupported" => {
+                    self.early_redeem_supported = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "incomeCurrency" => {
+                    self.income_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "incomeReleaseType" => self.income_release_type = map.next_value()?,
+                "interestDate" => self.interest_date = map.next_value::<answer_de::OptI64>()?.0,
+                "lockEndTime" => self.lock_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "lockStartTime" => self.lock_start_time = map.next_value::<answer_de::OptI64>()?.0,
+                "newUserOnly" => self.new_user_only = map.next_value::<answer_de::OptI64>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "productRemainAmount" => {
+                    self.product_remain_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "productUpperLimit" => {
+                    self.product_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemType" => self.redeem_type = map.next_value()?,
+                "returnRate" => self.return_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "type" => self.r#type = map.next_value()?,
+                "userLowerLimit" => {
+                    self.user_lower_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "userUpperLimit" => {
+                    self.user_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/earn/staking/products` (Spot host, private, permission General, pool Earn, weight 5).
@@ -1596,142 +1550,135 @@ pub mod earn {
     }
 
     /// The `Data` object of [`GetStakingProducts`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStakingProductsData {
         /// `applyEndTime` (field).
-        #[serde(
-            rename = "applyEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyEndTime")]
         pub apply_end_time: Option<i64>,
         /// `applyStartTime` (field).
-        #[serde(
-            rename = "applyStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyStartTime")]
         pub apply_start_time: Option<i64>,
         /// `category` (field).
-        #[serde(rename = "category", default)]
+        #[serde(rename = "category")]
         pub category: Option<GetStakingProductsDataCategory>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `duration` (field).
-        #[serde(rename = "duration", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "duration")]
         pub duration: Option<i64>,
         /// `earlyRedeemSupported` (field).
-        #[serde(
-            rename = "earlyRedeemSupported",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "earlyRedeemSupported")]
         pub early_redeem_supported: Option<i64>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `incomeCurrency` (field).
-        #[serde(
-            rename = "incomeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "incomeCurrency")]
         pub income_currency: Option<String>,
         /// `incomeReleaseType` (field).
-        #[serde(rename = "incomeReleaseType", default)]
+        #[serde(rename = "incomeReleaseType")]
         pub income_release_type: Option<IncomeReleaseType>,
         /// `interestDate` (field).
-        #[serde(
-            rename = "interestDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "interestDate")]
         pub interest_date: Option<i64>,
         /// `lockEndTime` (field).
-        #[serde(
-            rename = "lockEndTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockEndTime")]
         pub lock_end_time: Option<i64>,
         /// `lockStartTime` (field).
-        #[serde(
-            rename = "lockStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lockStartTime")]
         pub lock_start_time: Option<i64>,
         /// `newUserOnly` (field).
-        #[serde(
-            rename = "newUserOnly",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "newUserOnly")]
         pub new_user_only: Option<i64>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `productRemainAmount` (field).
-        #[serde(
-            rename = "productRemainAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productRemainAmount")]
         pub product_remain_amount: Option<Dec>,
         /// `productUpperLimit` (field).
-        #[serde(
-            rename = "productUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "productUpperLimit")]
         pub product_upper_limit: Option<Dec>,
         /// `redeemPeriod` (field).
-        #[serde(
-            rename = "redeemPeriod",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "redeemPeriod")]
         pub redeem_period: Option<i64>,
         /// `redeemType` (field).
-        #[serde(rename = "redeemType", default)]
+        #[serde(rename = "redeemType")]
         pub redeem_type: Option<RedeemType>,
         /// `returnRate` (field).
-        #[serde(
-            rename = "returnRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "returnRate")]
         pub return_rate: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<GetStakingProductsDataType>,
         /// `userLowerLimit` (field).
-        #[serde(
-            rename = "userLowerLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userLowerLimit")]
         pub user_lower_limit: Option<Dec>,
         /// `userUpperLimit` (field).
-        #[serde(
-            rename = "userUpperLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "userUpperLimit")]
         pub user_upper_limit: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetStakingProductsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStakingProductsData {
+        const NAME: &'static str = "GetStakingProductsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyEndTime" => self.apply_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "applyStartTime" => {
+                    self.apply_start_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "category" => self.category = map.next_value()?,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "duration" => self.duration = map.next_value::<answer_de::OptI64>()?.0,
+                "earlyRedeemSupported" => {
+                    self.early_redeem_supported = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "incomeCurrency" => {
+                    self.income_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "incomeReleaseType" => self.income_release_type = map.next_value()?,
+                "interestDate" => self.interest_date = map.next_value::<answer_de::OptI64>()?.0,
+                "lockEndTime" => self.lock_end_time = map.next_value::<answer_de::OptI64>()?.0,
+                "lockStartTime" => self.lock_start_time = map.next_value::<answer_de::OptI64>()?.0,
+                "newUserOnly" => self.new_user_only = map.next_value::<answer_de::OptI64>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "productRemainAmount" => {
+                    self.product_remain_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "productUpperLimit" => {
+                    self.product_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "redeemPeriod" => self.redeem_period = map.next_value::<answer_de::OptI64>()?.0,
+                "redeemType" => self.redeem_type = map.next_value()?,
+                "returnRate" => self.return_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "type" => self.r#type = map.next_value()?,
+                "userLowerLimit" => {
+                    self.user_lower_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "userUpperLimit" => {
+                    self.user_upper_limit = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 

@@ -9,13 +9,8 @@ pub mod fundingfees {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `MarginMode`.
-        MarginMode {
-            Cross = "CROSS",
-            Isolated = "ISOLATED",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::futures::MarginMode;
 
     /// `GET /api/v1/contract/funding-rates` (Futures host, public, permission Futures, pool Public, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,31 +85,44 @@ pub mod fundingfees {
     }
 
     /// The `Data` object of [`GetPublicFundingHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPublicFundingHistoryData {
         /// `fundingRate` (field).
         #[serde(
             rename = "fundingRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub funding_rate: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timepoint` (field).
-        #[serde(
-            rename = "timepoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timepoint")]
         pub timepoint: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetPublicFundingHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPublicFundingHistoryData {
+        const NAME: &'static str = "GetPublicFundingHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "fundingRate" => self.funding_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timepoint" => self.timepoint = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/funding-history` (Futures host, private, permission Futures, pool Futures, weight 5).
@@ -268,95 +276,118 @@ pub mod fundingfees {
     }
 
     /// The `dataList` object of [`GetPrivateFundingHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPrivateFundingHistoryDataDataList {
         /// `context` (field).
-        #[serde(
-            rename = "context",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "context")]
         pub context: Option<String>,
         /// `funding` (field).
-        #[serde(
-            rename = "funding",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "funding", serialize_with = "crate::num::opt_dec_as_number")]
         pub funding: Option<Dec>,
         /// `fundingRate` (field).
         #[serde(
             rename = "fundingRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub funding_rate: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "id")]
         pub id: Option<i64>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "markPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub mark_price: Option<Dec>,
         /// `positionCost` (field).
         #[serde(
             rename = "positionCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub position_cost: Option<Dec>,
         /// `positionQty` (field).
         #[serde(
             rename = "positionQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub position_qty: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timePoint")]
         pub time_point: Option<i64>,
     }
 
+    impl<'de> Deserialize<'de> for GetPrivateFundingHistoryDataDataList {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPrivateFundingHistoryDataDataList {
+        const NAME: &'static str = "GetPrivateFundingHistoryDataDataList";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "context" => self.context = map.next_value::<answer_de::OptString>()?.0,
+                "funding" => self.funding = map.next_value::<answer_de::OptDec>()?.0,
+                "fundingRate" => self.funding_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptI64>()?.0,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "markPrice" => self.mark_price = map.next_value::<answer_de::OptDec>()?.0,
+                "positionCost" => self.position_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "positionQty" => self.position_qty = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timePoint" => self.time_point = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetPrivateFundingHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPrivateFundingHistoryData {
         /// `dataList` (field).
-        #[serde(rename = "dataList", default)]
+        #[serde(rename = "dataList")]
         pub data_list: Option<Vec<GetPrivateFundingHistoryDataDataList>>,
         /// `hasMore` (field).
-        #[serde(rename = "hasMore", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hasMore")]
         pub has_more: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for GetPrivateFundingHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPrivateFundingHistoryData {
+        const NAME: &'static str = "GetPrivateFundingHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "dataList" => self.data_list = map.next_value()?,
+                "hasMore" => self.has_more = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/funding-rate/{symbol}/current` (Futures host, public, permission Futures, pool Public, weight 2).
@@ -409,72 +440,78 @@ pub mod fundingfees {
     }
 
     /// The `Data` object of [`GetCurrentFundingRate`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCurrentFundingRateData {
         /// `fundingRateCap` (field).
         #[serde(
             rename = "fundingRateCap",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub funding_rate_cap: Option<Dec>,
         /// `fundingRateFloor` (field).
         #[serde(
             rename = "fundingRateFloor",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub funding_rate_floor: Option<Dec>,
         /// `fundingTime` (field).
-        #[serde(
-            rename = "fundingTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "fundingTime")]
         pub funding_time: Option<i64>,
         /// `granularity` (field).
-        #[serde(
-            rename = "granularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "granularity")]
         pub granularity: Option<i64>,
         /// `period` (field).
-        #[serde(rename = "period", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "period")]
         pub period: Option<i64>,
         /// `predictedValue` (field).
         #[serde(
             rename = "predictedValue",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub predicted_value: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timePoint")]
         pub time_point: Option<i64>,
         /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "value", serialize_with = "crate::num::opt_dec_as_number")]
         pub value: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCurrentFundingRateData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCurrentFundingRateData {
+        const NAME: &'static str = "GetCurrentFundingRateData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "fundingRateCap" => {
+                    self.funding_rate_cap = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "fundingRateFloor" => {
+                    self.funding_rate_floor = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "fundingTime" => self.funding_time = map.next_value::<answer_de::OptI64>()?.0,
+                "granularity" => self.granularity = map.next_value::<answer_de::OptI64>()?.0,
+                "period" => self.period = map.next_value::<answer_de::OptI64>()?.0,
+                "predictedValue" => self.predicted_value = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timePoint" => self.time_point = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -484,64 +521,29 @@ pub mod market {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Protocol`.
-        Protocol {
-            Websocket = "websocket",
-        }
-    }
-
-    string_enum! {
-        /// Values of `FairMethod`.
-        FairMethod {
-            FundingRate = "FundingRate",
-        }
-    }
-
-    string_enum! {
-        /// Values of `MarkMethod`.
-        MarkMethod {
-            FairPrice = "FairPrice",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            BeingSettled = "BeingSettled",
-            CancelOnly = "CancelOnly",
-            Closed = "Closed",
-            Init = "Init",
-            Open = "Open",
-            Paused = "Paused",
-            Settled = "Settled",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Fficsx = "FFICSX",
-            Ffwcsx = "FFWCSX",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetServiceStatusDataStatus`.
-        GetServiceStatusDataStatus {
-            Cancelonly = "cancelonly",
-            Close = "close",
-            Open = "open",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::futures::FairMethod;
+    pub use crate::rest::api::shared::futures::GetAllSymbolsData;
+    pub use crate::rest::api::shared::futures::GetAllSymbolsData as GetSymbolData;
+    pub use crate::rest::api::shared::futures::GetAllTickersData;
+    pub use crate::rest::api::shared::futures::GetAllTickersData as GetTickerData;
+    pub use crate::rest::api::shared::futures::GetInterestRateIndexData;
+    pub use crate::rest::api::shared::futures::GetInterestRateIndexData as GetPremiumIndexData;
+    pub use crate::rest::api::shared::futures::GetInterestRateIndexDataDataList;
+    pub use crate::rest::api::shared::futures::GetInterestRateIndexDataDataList as GetPremiumIndexDataDataList;
+    pub use crate::rest::api::shared::futures::GetPartOrderBookData;
+    pub use crate::rest::api::shared::futures::GetPartOrderBookData as GetFullOrderBookData;
+    pub use crate::rest::api::shared::futures::MarkMethod;
+    pub use crate::rest::api::shared::futures::Status4 as Status;
+    pub use crate::rest::api::shared::futures::Type3 as Type;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenData;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenData as GetPublicTokenData;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenDataInstanceServers;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenDataInstanceServers as GetPublicTokenDataInstanceServers;
+    pub use crate::rest::api::shared::futures_spot::GetServiceStatusData;
+    pub use crate::rest::api::shared::futures_spot::GetServiceStatusDataStatus;
+    pub use crate::rest::api::shared::futures_spot::Protocol;
 
     /// `GET /api/v1/allTickers` (Futures host, public, pool Public, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -580,76 +582,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetAllTickers>,
         };
-    }
-
-    /// The `Data` object of [`GetAllTickers`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAllTickersData {
-        /// `bestAskPrice` (field).
-        #[serde(
-            rename = "bestAskPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub best_ask_price: Option<Dec>,
-        /// `bestAskSize` (field).
-        #[serde(
-            rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub best_ask_size: Option<Dec>,
-        /// `bestBidPrice` (field).
-        #[serde(
-            rename = "bestBidPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub best_bid_price: Option<Dec>,
-        /// `bestBidSize` (field).
-        #[serde(
-            rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub best_bid_size: Option<Dec>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
-        pub sequence: Option<i64>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub size: Option<Dec>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tradeId` (field).
-        #[serde(
-            rename = "tradeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_id: Option<String>,
-        /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
-        pub ts: Option<i64>,
     }
 
     /// `POST /api/v1/bullet-private` (Futures host, private, permission General, pool Futures, weight 10).
@@ -691,51 +623,6 @@ pub mod market {
         };
     }
 
-    /// The `instanceServers` object of [`GetPrivateTokenData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPrivateTokenDataInstanceServers {
-        /// `encrypt` (field).
-        #[serde(rename = "encrypt", default, deserialize_with = "crate::num::opt_bool")]
-        pub encrypt: Option<bool>,
-        /// `endpoint` (field).
-        #[serde(
-            rename = "endpoint",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub endpoint: Option<String>,
-        /// `pingInterval` (field).
-        #[serde(
-            rename = "pingInterval",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_interval: Option<i64>,
-        /// `pingTimeout` (field).
-        #[serde(
-            rename = "pingTimeout",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_timeout: Option<i64>,
-        /// `protocol` (field).
-        #[serde(rename = "protocol", default)]
-        pub protocol: Option<Protocol>,
-    }
-
-    /// The `Data` object of [`GetPrivateToken`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPrivateTokenData {
-        /// `instanceServers` (field).
-        #[serde(rename = "instanceServers", default)]
-        pub instance_servers: Option<Vec<GetPrivateTokenDataInstanceServers>>,
-        /// `token` (field).
-        #[serde(rename = "token", default, deserialize_with = "crate::num::opt_string")]
-        pub token: Option<String>,
-    }
-
     /// `POST /api/v1/bullet-public` (Futures host, public, pool Public, weight 10).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetPublicToken {}
@@ -775,51 +662,6 @@ pub mod market {
         };
     }
 
-    /// The `instanceServers` object of [`GetPublicTokenData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPublicTokenDataInstanceServers {
-        /// `encrypt` (field).
-        #[serde(rename = "encrypt", default, deserialize_with = "crate::num::opt_bool")]
-        pub encrypt: Option<bool>,
-        /// `endpoint` (field).
-        #[serde(
-            rename = "endpoint",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub endpoint: Option<String>,
-        /// `pingInterval` (field).
-        #[serde(
-            rename = "pingInterval",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_interval: Option<i64>,
-        /// `pingTimeout` (field).
-        #[serde(
-            rename = "pingTimeout",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_timeout: Option<i64>,
-        /// `protocol` (field).
-        #[serde(rename = "protocol", default)]
-        pub protocol: Option<Protocol>,
-    }
-
-    /// The `Data` object of [`GetPublicToken`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPublicTokenData {
-        /// `instanceServers` (field).
-        #[serde(rename = "instanceServers", default)]
-        pub instance_servers: Option<Vec<GetPublicTokenDataInstanceServers>>,
-        /// `token` (field).
-        #[serde(rename = "token", default, deserialize_with = "crate::num::opt_string")]
-        pub token: Option<String>,
-    }
-
     /// `GET /api/v1/contracts/active` (Futures host, public, pool Public, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetAllSymbols {}
@@ -857,470 +699,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetAllSymbols>,
         };
-    }
-
-    /// The `Data` object of [`GetAllSymbols`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAllSymbolsData {
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `buyLimit` (field).
-        #[serde(
-            rename = "buyLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub buy_limit: Option<Dec>,
-        /// `expireDate` (field).
-        #[serde(
-            rename = "expireDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub expire_date: Option<i64>,
-        /// `f` (field).
-        #[serde(
-            rename = "f",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub f: Option<Dec>,
-        /// `fairMethod` (field).
-        #[serde(rename = "fairMethod", default)]
-        pub fair_method: Option<FairMethod>,
-        /// `firstOpenDate` (field).
-        #[serde(
-            rename = "firstOpenDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub first_open_date: Option<i64>,
-        /// `fundingBaseSymbol` (field).
-        #[serde(
-            rename = "fundingBaseSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_base_symbol: Option<String>,
-        /// `fundingBaseSymbol1M` (field).
-        #[serde(
-            rename = "fundingBaseSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_base_symbol1_m: Option<String>,
-        /// `fundingFeeRate` (field).
-        #[serde(
-            rename = "fundingFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub funding_fee_rate: Option<Dec>,
-        /// `fundingQuoteSymbol` (field).
-        #[serde(
-            rename = "fundingQuoteSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_quote_symbol: Option<String>,
-        /// `fundingQuoteSymbol1M` (field).
-        #[serde(
-            rename = "fundingQuoteSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_quote_symbol1_m: Option<String>,
-        /// `fundingRateGranularity` (field).
-        #[serde(
-            rename = "fundingRateGranularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub funding_rate_granularity: Option<i64>,
-        /// `fundingRateSymbol` (field).
-        #[serde(
-            rename = "fundingRateSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_rate_symbol: Option<String>,
-        /// `highPrice` (field).
-        #[serde(
-            rename = "highPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub high_price: Option<Dec>,
-        /// `indexPrice` (field).
-        #[serde(
-            rename = "indexPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub index_price: Option<Dec>,
-        /// `indexPriceTickSize` (field).
-        #[serde(
-            rename = "indexPriceTickSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub index_price_tick_size: Option<Dec>,
-        /// `indexSymbol` (field).
-        #[serde(
-            rename = "indexSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub index_symbol: Option<String>,
-        /// `initialMargin` (field).
-        #[serde(
-            rename = "initialMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub initial_margin: Option<Dec>,
-        /// `isDeleverage` (field).
-        #[serde(
-            rename = "isDeleverage",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_deleverage: Option<bool>,
-        /// `isInverse` (field).
-        #[serde(
-            rename = "isInverse",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_inverse: Option<bool>,
-        /// `isQuanto` (field).
-        #[serde(
-            rename = "isQuanto",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_quanto: Option<bool>,
-        /// `k` (field).
-        #[serde(
-            rename = "k",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub k: Option<Dec>,
-        /// `lastTradePrice` (field).
-        #[serde(
-            rename = "lastTradePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub last_trade_price: Option<Dec>,
-        /// `lotSize` (field).
-        #[serde(
-            rename = "lotSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub lot_size: Option<Dec>,
-        /// `lowPrice` (field).
-        #[serde(
-            rename = "lowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub low_price: Option<Dec>,
-        /// `m` (field).
-        #[serde(
-            rename = "m",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub m: Option<Dec>,
-        /// `maintainMargin` (field).
-        #[serde(
-            rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maintain_margin: Option<Dec>,
-        /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maker_fee_rate: Option<Dec>,
-        /// `makerFixFee` (field).
-        #[serde(
-            rename = "makerFixFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maker_fix_fee: Option<Dec>,
-        /// `markMethod` (field).
-        #[serde(rename = "markMethod", default)]
-        pub mark_method: Option<MarkMethod>,
-        /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mark_price: Option<Dec>,
-        /// `maxLeverage` (field).
-        #[serde(
-            rename = "maxLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_leverage: Option<Dec>,
-        /// `maxOrderQty` (field).
-        #[serde(
-            rename = "maxOrderQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_order_qty: Option<Dec>,
-        /// `maxPrice` (field).
-        #[serde(
-            rename = "maxPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_price: Option<Dec>,
-        /// `maxRiskLimit` (field).
-        #[serde(
-            rename = "maxRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_risk_limit: Option<Dec>,
-        /// `minRiskLimit` (field).
-        #[serde(
-            rename = "minRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub min_risk_limit: Option<Dec>,
-        /// `mmrLevConstant` (field).
-        #[serde(
-            rename = "mmrLevConstant",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mmr_lev_constant: Option<Dec>,
-        /// `mmrLimit` (field).
-        #[serde(
-            rename = "mmrLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mmr_limit: Option<Dec>,
-        /// `multiplier` (field).
-        #[serde(
-            rename = "multiplier",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub multiplier: Option<Dec>,
-        /// `nextFundingRateTime` (field).
-        #[serde(
-            rename = "nextFundingRateTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub next_funding_rate_time: Option<i64>,
-        /// `openInterest` (field).
-        #[serde(
-            rename = "openInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub open_interest: Option<Dec>,
-        /// `predictedFundingFeeRate` (field).
-        #[serde(
-            rename = "predictedFundingFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub predicted_funding_fee_rate: Option<Dec>,
-        /// `premiumsSymbol1M` (field).
-        #[serde(
-            rename = "premiumsSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub premiums_symbol1_m: Option<String>,
-        /// `premiumsSymbol8H` (field).
-        #[serde(
-            rename = "premiumsSymbol8H",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub premiums_symbol8_h: Option<String>,
-        /// `priceChg` (field).
-        #[serde(
-            rename = "priceChg",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub price_chg: Option<Dec>,
-        /// `priceChgPct` (field).
-        #[serde(
-            rename = "priceChgPct",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub price_chg_pct: Option<Dec>,
-        /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub quote_currency: Option<String>,
-        /// `riskStep` (field).
-        #[serde(rename = "riskStep", default, deserialize_with = "crate::num::opt_i64")]
-        pub risk_step: Option<i64>,
-        /// `rootSymbol` (field).
-        #[serde(
-            rename = "rootSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub root_symbol: Option<String>,
-        /// `sellLimit` (field).
-        #[serde(
-            rename = "sellLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub sell_limit: Option<Dec>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `settleDate` (field).
-        #[serde(
-            rename = "settleDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub settle_date: Option<i64>,
-        /// `settlementFee` (field).
-        #[serde(
-            rename = "settlementFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub settlement_fee: Option<Dec>,
-        /// `settlementSymbol` (field).
-        #[serde(
-            rename = "settlementSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settlement_symbol: Option<String>,
-        /// `sourceExchanges` (field).
-        #[serde(rename = "sourceExchanges", default)]
-        pub source_exchanges: Option<Vec<String>>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
-        /// `supportCross` (field).
-        #[serde(
-            rename = "supportCross",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub support_cross: Option<bool>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub taker_fee_rate: Option<Dec>,
-        /// `takerFixFee` (field).
-        #[serde(
-            rename = "takerFixFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub taker_fix_fee: Option<Dec>,
-        /// `tickSize` (field).
-        #[serde(
-            rename = "tickSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub tick_size: Option<Dec>,
-        /// `turnoverOf24h` (field).
-        #[serde(
-            rename = "turnoverOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub turnover_of24h: Option<Dec>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `volumeOf24h` (field).
-        #[serde(
-            rename = "volumeOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub volume_of24h: Option<Dec>,
     }
 
     /// `GET /api/v1/contracts/{symbol}` (Futures host, public, pool Public, weight 3).
@@ -1370,470 +748,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetSymbol>,
         };
-    }
-
-    /// The `Data` object of [`GetSymbol`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSymbolData {
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `buyLimit` (field).
-        #[serde(
-            rename = "buyLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub buy_limit: Option<Dec>,
-        /// `expireDate` (field).
-        #[serde(
-            rename = "expireDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub expire_date: Option<i64>,
-        /// `f` (field).
-        #[serde(
-            rename = "f",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub f: Option<Dec>,
-        /// `fairMethod` (field).
-        #[serde(rename = "fairMethod", default)]
-        pub fair_method: Option<FairMethod>,
-        /// `firstOpenDate` (field).
-        #[serde(
-            rename = "firstOpenDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub first_open_date: Option<i64>,
-        /// `fundingBaseSymbol` (field).
-        #[serde(
-            rename = "fundingBaseSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_base_symbol: Option<String>,
-        /// `fundingBaseSymbol1M` (field).
-        #[serde(
-            rename = "fundingBaseSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_base_symbol1_m: Option<String>,
-        /// `fundingFeeRate` (field).
-        #[serde(
-            rename = "fundingFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub funding_fee_rate: Option<Dec>,
-        /// `fundingQuoteSymbol` (field).
-        #[serde(
-            rename = "fundingQuoteSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_quote_symbol: Option<String>,
-        /// `fundingQuoteSymbol1M` (field).
-        #[serde(
-            rename = "fundingQuoteSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_quote_symbol1_m: Option<String>,
-        /// `fundingRateGranularity` (field).
-        #[serde(
-            rename = "fundingRateGranularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub funding_rate_granularity: Option<i64>,
-        /// `fundingRateSymbol` (field).
-        #[serde(
-            rename = "fundingRateSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub funding_rate_symbol: Option<String>,
-        /// `highPrice` (field).
-        #[serde(
-            rename = "highPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub high_price: Option<Dec>,
-        /// `indexPrice` (field).
-        #[serde(
-            rename = "indexPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub index_price: Option<Dec>,
-        /// `indexPriceTickSize` (field).
-        #[serde(
-            rename = "indexPriceTickSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub index_price_tick_size: Option<Dec>,
-        /// `indexSymbol` (field).
-        #[serde(
-            rename = "indexSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub index_symbol: Option<String>,
-        /// `initialMargin` (field).
-        #[serde(
-            rename = "initialMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub initial_margin: Option<Dec>,
-        /// `isDeleverage` (field).
-        #[serde(
-            rename = "isDeleverage",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_deleverage: Option<bool>,
-        /// `isInverse` (field).
-        #[serde(
-            rename = "isInverse",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_inverse: Option<bool>,
-        /// `isQuanto` (field).
-        #[serde(
-            rename = "isQuanto",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_quanto: Option<bool>,
-        /// `k` (field).
-        #[serde(
-            rename = "k",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub k: Option<Dec>,
-        /// `lastTradePrice` (field).
-        #[serde(
-            rename = "lastTradePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub last_trade_price: Option<Dec>,
-        /// `lotSize` (field).
-        #[serde(
-            rename = "lotSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub lot_size: Option<Dec>,
-        /// `lowPrice` (field).
-        #[serde(
-            rename = "lowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub low_price: Option<Dec>,
-        /// `m` (field).
-        #[serde(
-            rename = "m",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub m: Option<Dec>,
-        /// `maintainMargin` (field).
-        #[serde(
-            rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maintain_margin: Option<Dec>,
-        /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maker_fee_rate: Option<Dec>,
-        /// `makerFixFee` (field).
-        #[serde(
-            rename = "makerFixFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maker_fix_fee: Option<Dec>,
-        /// `markMethod` (field).
-        #[serde(rename = "markMethod", default)]
-        pub mark_method: Option<MarkMethod>,
-        /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mark_price: Option<Dec>,
-        /// `maxLeverage` (field).
-        #[serde(
-            rename = "maxLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_leverage: Option<Dec>,
-        /// `maxOrderQty` (field).
-        #[serde(
-            rename = "maxOrderQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_order_qty: Option<Dec>,
-        /// `maxPrice` (field).
-        #[serde(
-            rename = "maxPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_price: Option<Dec>,
-        /// `maxRiskLimit` (field).
-        #[serde(
-            rename = "maxRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub max_risk_limit: Option<Dec>,
-        /// `minRiskLimit` (field).
-        #[serde(
-            rename = "minRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub min_risk_limit: Option<Dec>,
-        /// `mmrLevConstant` (field).
-        #[serde(
-            rename = "mmrLevConstant",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mmr_lev_constant: Option<Dec>,
-        /// `mmrLimit` (field).
-        #[serde(
-            rename = "mmrLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mmr_limit: Option<Dec>,
-        /// `multiplier` (field).
-        #[serde(
-            rename = "multiplier",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub multiplier: Option<Dec>,
-        /// `nextFundingRateTime` (field).
-        #[serde(
-            rename = "nextFundingRateTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub next_funding_rate_time: Option<i64>,
-        /// `openInterest` (field).
-        #[serde(
-            rename = "openInterest",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub open_interest: Option<Dec>,
-        /// `predictedFundingFeeRate` (field).
-        #[serde(
-            rename = "predictedFundingFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub predicted_funding_fee_rate: Option<Dec>,
-        /// `premiumsSymbol1M` (field).
-        #[serde(
-            rename = "premiumsSymbol1M",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub premiums_symbol1_m: Option<String>,
-        /// `premiumsSymbol8H` (field).
-        #[serde(
-            rename = "premiumsSymbol8H",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub premiums_symbol8_h: Option<String>,
-        /// `priceChg` (field).
-        #[serde(
-            rename = "priceChg",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub price_chg: Option<Dec>,
-        /// `priceChgPct` (field).
-        #[serde(
-            rename = "priceChgPct",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub price_chg_pct: Option<Dec>,
-        /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub quote_currency: Option<String>,
-        /// `riskStep` (field).
-        #[serde(rename = "riskStep", default, deserialize_with = "crate::num::opt_i64")]
-        pub risk_step: Option<i64>,
-        /// `rootSymbol` (field).
-        #[serde(
-            rename = "rootSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub root_symbol: Option<String>,
-        /// `sellLimit` (field).
-        #[serde(
-            rename = "sellLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub sell_limit: Option<Dec>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `settleDate` (field).
-        #[serde(
-            rename = "settleDate",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub settle_date: Option<i64>,
-        /// `settlementFee` (field).
-        #[serde(
-            rename = "settlementFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub settlement_fee: Option<Dec>,
-        /// `settlementSymbol` (field).
-        #[serde(
-            rename = "settlementSymbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settlement_symbol: Option<String>,
-        /// `sourceExchanges` (field).
-        #[serde(rename = "sourceExchanges", default)]
-        pub source_exchanges: Option<Vec<String>>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
-        /// `supportCross` (field).
-        #[serde(
-            rename = "supportCross",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub support_cross: Option<bool>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub taker_fee_rate: Option<Dec>,
-        /// `takerFixFee` (field).
-        #[serde(
-            rename = "takerFixFee",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub taker_fix_fee: Option<Dec>,
-        /// `tickSize` (field).
-        #[serde(
-            rename = "tickSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub tick_size: Option<Dec>,
-        /// `turnoverOf24h` (field).
-        #[serde(
-            rename = "turnoverOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub turnover_of24h: Option<Dec>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `volumeOf24h` (field).
-        #[serde(
-            rename = "volumeOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub volume_of24h: Option<Dec>,
     }
 
     /// `GET /api/v1/index/query` (Futures host, public, pool Public, weight 2).
@@ -1987,82 +901,121 @@ pub mod market {
     }
 
     /// The `decomposionList` object of [`GetSpotIndexPriceDataDataList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotIndexPriceDataDataListDecomposionList {
         /// `exchange` (field).
-        #[serde(
-            rename = "exchange",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "exchange")]
         pub exchange: Option<String>,
         /// `price` (field).
-        #[serde(
-            rename = "price",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "price", serialize_with = "crate::num::opt_dec_as_number")]
         pub price: Option<Dec>,
         /// `weight` (field).
-        #[serde(
-            rename = "weight",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "weight", serialize_with = "crate::num::opt_dec_as_number")]
         pub weight: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetSpotIndexPriceDataDataListDecomposionList {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotIndexPriceDataDataListDecomposionList {
+        const NAME: &'static str = "GetSpotIndexPriceDataDataListDecomposionList";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "exchange" => self.exchange = map.next_value::<answer_de::OptString>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "weight" => self.weight = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `dataList` object of [`GetSpotIndexPriceData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotIndexPriceDataDataList {
         /// `decomposionList` (field).
-        #[serde(rename = "decomposionList", default)]
+        #[serde(rename = "decomposionList")]
         pub decomposion_list: Option<Vec<GetSpotIndexPriceDataDataListDecomposionList>>,
         /// `granularity` (field).
-        #[serde(
-            rename = "granularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "granularity")]
         pub granularity: Option<i64>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timePoint")]
         pub time_point: Option<i64>,
         /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "value", serialize_with = "crate::num::opt_dec_as_number")]
         pub value: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetSpotIndexPriceDataDataList {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotIndexPriceDataDataList {
+        const NAME: &'static str = "GetSpotIndexPriceDataDataList";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "decomposionList" => self.decomposion_list = map.next_value()?,
+                "granularity" => self.granularity = map.next_value::<answer_de::OptI64>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timePoint" => self.time_point = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetSpotIndexPrice`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSpotIndexPriceData {
         /// `dataList` (field).
-        #[serde(rename = "dataList", default)]
+        #[serde(rename = "dataList")]
         pub data_list: Option<Vec<GetSpotIndexPriceDataDataList>>,
         /// `hasMore` (field).
-        #[serde(rename = "hasMore", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hasMore")]
         pub has_more: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSpotIndexPriceData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSpotIndexPriceData {
+        const NAME: &'static str = "GetSpotIndexPriceData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "dataList" => self.data_list = map.next_value()?,
+                "hasMore" => self.has_more = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/interest/query` (Futures host, public, pool Public, weight 5).
@@ -2213,53 +1166,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetInterestRateIndex>,
         };
-    }
-
-    /// The `dataList` object of [`GetInterestRateIndexData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetInterestRateIndexDataDataList {
-        /// `granularity` (field).
-        #[serde(
-            rename = "granularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub granularity: Option<i64>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub time_point: Option<i64>,
-        /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub value: Option<Dec>,
-    }
-
-    /// The `Data` object of [`GetInterestRateIndex`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetInterestRateIndexData {
-        /// `dataList` (field).
-        #[serde(rename = "dataList", default)]
-        pub data_list: Option<Vec<GetInterestRateIndexDataDataList>>,
-        /// `hasMore` (field).
-        #[serde(rename = "hasMore", default, deserialize_with = "crate::num::opt_bool")]
-        pub has_more: Option<bool>,
     }
 
     /// `GET /api/v1/kline/query` (Futures host, public, pool Public, weight 3).
@@ -2419,31 +1325,6 @@ pub mod market {
         };
     }
 
-    /// The `Data` object of [`GetPartOrderBook`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPartOrderBookData {
-        /// `asks` (field).
-        #[serde(rename = "asks", default)]
-        pub asks: Option<Vec<Vec<Dec>>>,
-        /// `bids` (field).
-        #[serde(rename = "bids", default)]
-        pub bids: Option<Vec<Vec<Dec>>>,
-        /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
-        pub sequence: Option<i64>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
-        pub ts: Option<i64>,
-    }
-
     /// `GET /api/v1/level2/snapshot` (Futures host, public, pool Public, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetFullOrderBook {
@@ -2503,31 +1384,6 @@ pub mod market {
         };
     }
 
-    /// The `Data` object of [`GetFullOrderBook`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetFullOrderBookData {
-        /// `asks` (field).
-        #[serde(rename = "asks", default)]
-        pub asks: Option<Vec<Vec<Dec>>>,
-        /// `bids` (field).
-        #[serde(rename = "bids", default)]
-        pub bids: Option<Vec<Vec<Dec>>>,
-        /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
-        pub sequence: Option<i64>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
-        pub ts: Option<i64>,
-    }
-
     /// `GET /api/v1/mark-price/{symbol}/current` (Futures host, public, pool Public, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetMarkPrice {
@@ -2578,46 +1434,52 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetMarkPrice`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMarkPriceData {
         /// `granularity` (field).
-        #[serde(
-            rename = "granularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "granularity")]
         pub granularity: Option<i64>,
         /// `indexPrice` (field).
         #[serde(
             rename = "indexPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub index_price: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timePoint")]
         pub time_point: Option<i64>,
         /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "value", serialize_with = "crate::num::opt_dec_as_number")]
         pub value: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetMarkPriceData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMarkPriceData {
+        const NAME: &'static str = "GetMarkPriceData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "granularity" => self.granularity = map.next_value::<answer_de::OptI64>()?.0,
+                "indexPrice" => self.index_price = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timePoint" => self.time_point = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/premium/query` (Futures host, public, pool Public, weight 3).
@@ -2770,53 +1632,6 @@ pub mod market {
         };
     }
 
-    /// The `dataList` object of [`GetPremiumIndexData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPremiumIndexDataDataList {
-        /// `granularity` (field).
-        #[serde(
-            rename = "granularity",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub granularity: Option<i64>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub time_point: Option<i64>,
-        /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub value: Option<Dec>,
-    }
-
-    /// The `Data` object of [`GetPremiumIndex`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPremiumIndexData {
-        /// `dataList` (field).
-        #[serde(rename = "dataList", default)]
-        pub data_list: Option<Vec<GetPremiumIndexDataDataList>>,
-        /// `hasMore` (field).
-        #[serde(rename = "hasMore", default, deserialize_with = "crate::num::opt_bool")]
-        pub has_more: Option<bool>,
-    }
-
     /// `GET /api/v1/status` (Futures host, public, pool Public, weight 4).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetServiceStatus {}
@@ -2854,18 +1669,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetServiceStatus>,
         };
-    }
-
-    /// The `Data` object of [`GetServiceStatus`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetServiceStatusData {
-        /// `msg` (field).
-        #[serde(rename = "msg", default, deserialize_with = "crate::num::opt_string")]
-        pub msg: Option<String>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<GetServiceStatusDataStatus>,
     }
 
     /// `GET /api/v1/ticker` (Futures host, public, pool Public, weight 2).
@@ -2920,76 +1723,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetTicker>,
         };
-    }
-
-    /// The `Data` object of [`GetTicker`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTickerData {
-        /// `bestAskPrice` (field).
-        #[serde(
-            rename = "bestAskPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub best_ask_price: Option<Dec>,
-        /// `bestAskSize` (field).
-        #[serde(
-            rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub best_ask_size: Option<Dec>,
-        /// `bestBidPrice` (field).
-        #[serde(
-            rename = "bestBidPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub best_bid_price: Option<Dec>,
-        /// `bestBidSize` (field).
-        #[serde(
-            rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub best_bid_size: Option<Dec>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
-        pub sequence: Option<i64>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub size: Option<Dec>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tradeId` (field).
-        #[serde(
-            rename = "tradeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_id: Option<String>,
-        /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
-        pub ts: Option<i64>,
     }
 
     /// `GET /api/v1/timestamp` (Futures host, public, pool Public, weight 2).
@@ -3071,17 +1804,36 @@ pub mod market {
     }
 
     /// The `Data` object of [`Get24hrStats`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct Get24hrStatsData {
         /// `turnoverOf24h` (field).
         #[serde(
             rename = "turnoverOf24h",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub turnover_of24h: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for Get24hrStatsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for Get24hrStatsData {
+        const NAME: &'static str = "Get24hrStatsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "turnoverOf24h" => self.turnover_of24h = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/trade/history` (Futures host, public, pool Public, weight 5).
@@ -3139,57 +1891,65 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryData {
         /// `contractId` (field).
-        #[serde(
-            rename = "contractId",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "contractId")]
         pub contract_id: Option<i64>,
         /// `makerOrderId` (field).
-        #[serde(
-            rename = "makerOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "makerOrderId")]
         pub maker_order_id: Option<String>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `sequence` (field).
-        #[serde(rename = "sequence", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "sequence")]
         pub sequence: Option<i64>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<Side>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `takerOrderId` (field).
-        #[serde(
-            rename = "takerOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "takerOrderId")]
         pub taker_order_id: Option<String>,
         /// `tradeId` (field).
-        #[serde(
-            rename = "tradeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeId")]
         pub trade_id: Option<String>,
         /// `ts` (field).
-        #[serde(rename = "ts", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "ts")]
         pub ts: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTradeHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryData {
+        const NAME: &'static str = "GetTradeHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "contractId" => self.contract_id = map.next_value::<answer_de::OptI64>()?.0,
+                "makerOrderId" => self.maker_order_id = map.next_value::<answer_de::OptString>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptI64>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "takerOrderId" => self.taker_order_id = map.next_value::<answer_de::OptString>()?.0,
+                "tradeId" => self.trade_id = map.next_value::<answer_de::OptString>()?.0,
+                "ts" => self.ts = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -3199,66 +1959,45 @@ pub mod order {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Limit = "limit",
-            LimitStop = "limit_stop",
-            Market = "market",
-            MarketStop = "market_stop",
-        }
-    }
-
-    string_enum! {
-        /// Values of `DisplayType`.
-        DisplayType {
-            Limit = "limit",
-            LimitStop = "limit_stop",
-            Market = "market",
-            MarketStop = "market_stop",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Liquidity`.
-        Liquidity {
-            Maker = "maker",
-            Taker = "taker",
-        }
-    }
-
-    string_enum! {
-        /// Values of `MarginMode`.
-        MarginMode {
-            Cross = "CROSS",
-            Isolated = "ISOLATED",
-        }
-    }
-
-    string_enum! {
-        /// Values of `OrderType`.
-        OrderType {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Stop`.
-        Stop {
-            Empty = "",
-            Down = "down",
-            Up = "up",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::copytrading_futures::Stop as AddOrderStop;
+    pub use crate::rest::api::shared::copytrading_futures::Stop as BatchAddOrdersItemStop;
+    pub use crate::rest::api::shared::copytrading_futures::Stop as AddOrderTestStop;
+    pub use crate::rest::api::shared::copytrading_futures::TimeInForce;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::CancelOrderByClientOidData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as OrderType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as AddOrderType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as GetOrderByClientOidDataType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as BatchAddOrdersItemType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as AddOrderTestType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as GetOrderByOrderIdDataType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as AddTpslOrderType;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type as GetStopOrderListType;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddOrderTestData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddTpslOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::CancelOrderByIdData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::CancelOrderByIdData as CancelAllStopOrdersData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::CancelOrderByIdData as CancelAllOrdersV3Data;
+    pub use crate::rest::api::shared::futures::AddOrderStopPriceType;
+    pub use crate::rest::api::shared::futures::AddOrderStopPriceType as BatchAddOrdersItemStopPriceType;
+    pub use crate::rest::api::shared::futures::AddOrderStopPriceType as AddOrderTestStopPriceType;
+    pub use crate::rest::api::shared::futures::AddOrderStopPriceType as AddTpslOrderStopPriceType;
+    pub use crate::rest::api::shared::futures::GetOrderByClientOidData;
+    pub use crate::rest::api::shared::futures::GetOrderByClientOidData as GetOrderByOrderIdData;
+    pub use crate::rest::api::shared::futures::GetOrderByClientOidDataStp;
+    pub use crate::rest::api::shared::futures::GetOrderByClientOidDataStp as GetOrderByOrderIdDataStp;
+    pub use crate::rest::api::shared::futures::GetOrderListDataItems;
+    pub use crate::rest::api::shared::futures::GetOrderListDataItems as GetRecentClosedOrdersData;
+    pub use crate::rest::api::shared::futures::MarginMode;
+    pub use crate::rest::api::shared::futures::Stop2 as Stop;
+    pub use crate::rest::api::shared::futures::StopPriceType;
+    pub use crate::rest::api::shared::futures::Type4 as Type;
+    pub use crate::rest::api::shared::futures::Type4 as DisplayType;
+    pub use crate::rest::api::shared::futures_margin_spot::Liquidity;
+    pub use crate::rest::api::shared::futures_spot::GetOrderByClientOidDataStatus;
+    pub use crate::rest::api::shared::futures_spot::GetOrderByClientOidDataStatus as GetOrderByOrderIdDataStatus;
 
     string_enum! {
         /// Values of `TradeType`.
@@ -3291,156 +2030,11 @@ pub mod order {
     }
 
     string_enum! {
-        /// Values of `StopPriceType`.
-        StopPriceType {
-            Empty = "",
-            Ip = "IP",
-            Mp = "MP",
-            Tp = "TP",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddOrderStop`.
-        AddOrderStop {
-            Down = "down",
-            Up = "up",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddOrderStopPriceType`.
-        AddOrderStopPriceType {
-            Ip = "IP",
-            Mp = "MP",
-            Tp = "TP",
-        }
-    }
-
-    string_enum! {
         /// Values of `Stp`.
         Stp {
             Cb = "CB",
             Cn = "CN",
             Co = "CO",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TimeInForce`.
-        TimeInForce {
-            Gtc = "GTC",
-            Ioc = "IOC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddOrderType`.
-        AddOrderType {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetOrderByClientOidDataStatus`.
-        GetOrderByClientOidDataStatus {
-            Done = "done",
-            Open = "open",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetOrderByClientOidDataStp`.
-        GetOrderByClientOidDataStp {
-            Empty = "",
-            Cb = "CB",
-            Cn = "CN",
-            Co = "CO",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetOrderByClientOidDataType`.
-        GetOrderByClientOidDataType {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `BatchAddOrdersItemStop`.
-        BatchAddOrdersItemStop {
-            Down = "down",
-            Up = "up",
-        }
-    }
-
-    string_enum! {
-        /// Values of `BatchAddOrdersItemStopPriceType`.
-        BatchAddOrdersItemStopPriceType {
-            Ip = "IP",
-            Mp = "MP",
-            Tp = "TP",
-        }
-    }
-
-    string_enum! {
-        /// Values of `BatchAddOrdersItemType`.
-        BatchAddOrdersItemType {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddOrderTestStop`.
-        AddOrderTestStop {
-            Down = "down",
-            Up = "up",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddOrderTestStopPriceType`.
-        AddOrderTestStopPriceType {
-            Ip = "IP",
-            Mp = "MP",
-            Tp = "TP",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddOrderTestType`.
-        AddOrderTestType {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetOrderByOrderIdDataStatus`.
-        GetOrderByOrderIdDataStatus {
-            Done = "done",
-            Open = "open",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetOrderByOrderIdDataStp`.
-        GetOrderByOrderIdDataStp {
-            Empty = "",
-            Cb = "CB",
-            Cn = "CN",
-            Co = "CO",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetOrderByOrderIdDataType`.
-        GetOrderByOrderIdDataType {
-            Limit = "limit",
-            Market = "market",
         }
     }
 
@@ -3452,31 +2046,6 @@ pub mod order {
             Liquid = "liquid",
             Settlement = "settlement",
             Trade = "trade",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddTpslOrderStopPriceType`.
-        AddTpslOrderStopPriceType {
-            Ip = "IP",
-            Mp = "MP",
-            Tp = "TP",
-        }
-    }
-
-    string_enum! {
-        /// Values of `AddTpslOrderType`.
-        AddTpslOrderType {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `GetStopOrderListType`.
-        GetStopOrderListType {
-            Limit = "limit",
-            Market = "market",
         }
     }
 
@@ -3676,173 +2245,185 @@ pub mod order {
     }
 
     /// The `items` object of [`GetTradeHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryDataItems {
         /// `closeFeePay` (field).
-        #[serde(
-            rename = "closeFeePay",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "closeFeePay")]
         pub close_fee_pay: Option<String>,
         /// `closeFeeTaxPay` (field).
-        #[serde(
-            rename = "closeFeeTaxPay",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "closeFeeTaxPay")]
         pub close_fee_tax_pay: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `displayType` (field).
-        #[serde(rename = "displayType", default)]
+        #[serde(rename = "displayType")]
         pub display_type: Option<DisplayType>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `feeRate` (field).
-        #[serde(rename = "feeRate", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "feeRate")]
         pub fee_rate: Option<Dec>,
         /// `fixFee` (field).
-        #[serde(rename = "fixFee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fixFee")]
         pub fix_fee: Option<Dec>,
         /// `forceTaker` (field).
-        #[serde(
-            rename = "forceTaker",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "forceTaker")]
         pub force_taker: Option<bool>,
         /// `liquidity` (field).
-        #[serde(rename = "liquidity", default)]
+        #[serde(rename = "liquidity")]
         pub liquidity: Option<Liquidity>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `openFeePay` (field).
-        #[serde(
-            rename = "openFeePay",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "openFeePay")]
         pub open_fee_pay: Option<String>,
         /// `openFeeTaxPay` (field).
-        #[serde(
-            rename = "openFeeTaxPay",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "openFeeTaxPay")]
         pub open_fee_tax_pay: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderType` (field).
-        #[serde(rename = "orderType", default)]
+        #[serde(rename = "orderType")]
         pub order_type: Option<OrderType>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<Side>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `stop` (field).
-        #[serde(rename = "stop", default)]
+        #[serde(rename = "stop")]
         pub stop: Option<Stop>,
         /// `subTradeType` (field).
-        #[serde(
-            rename = "subTradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subTradeType")]
         pub sub_trade_type: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tradeId` (field).
-        #[serde(
-            rename = "tradeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeId")]
         pub trade_id: Option<String>,
         /// `tradeTime` (field).
-        #[serde(
-            rename = "tradeTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "tradeTime")]
         pub trade_time: Option<i64>,
         /// `tradeType` (field).
-        #[serde(rename = "tradeType", default)]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<TradeType>,
         /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "value")]
         pub value: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetTradeHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryDataItems {
+        const NAME: &'static str = "GetTradeHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "closeFeePay" => self.close_fee_pay = map.next_value::<answer_de::OptString>()?.0,
+                "closeFeeTaxPay" => {
+                    self.close_fee_tax_pay = map.next_value::<answer_de::OptString>()?.0
+                }
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "displayType" => self.display_type = map.next_value()?,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "feeRate" => self.fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "fixFee" => self.fix_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "forceTaker" => self.force_taker = map.next_value::<answer_de::OptBool>()?.0,
+                "liquidity" => self.liquidity = map.next_value()?,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "openFeePay" => self.open_fee_pay = map.next_value::<answer_de::OptString>()?.0,
+                "openFeeTaxPay" => {
+                    self.open_fee_tax_pay = map.next_value::<answer_de::OptString>()?.0
+                }
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderType" => self.order_type = map.next_value()?,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "stop" => self.stop = map.next_value()?,
+                "subTradeType" => self.sub_trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tradeId" => self.trade_id = map.next_value::<answer_de::OptString>()?.0,
+                "tradeTime" => self.trade_time = map.next_value::<answer_de::OptI64>()?.0,
+                "tradeType" => self.trade_type = map.next_value()?,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetTradeHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTradeHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryData {
+        const NAME: &'static str = "GetTradeHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/openOrderStatistics` (Futures host, private, permission General, pool Futures, weight 10).
@@ -3900,46 +2481,65 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetOpenOrderValue`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOpenOrderValueData {
         /// `openOrderBuyCost` (field).
-        #[serde(
-            rename = "openOrderBuyCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "openOrderBuyCost")]
         pub open_order_buy_cost: Option<Dec>,
         /// `openOrderBuySize` (field).
         #[serde(
             rename = "openOrderBuySize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub open_order_buy_size: Option<Dec>,
         /// `openOrderSellCost` (field).
-        #[serde(
-            rename = "openOrderSellCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "openOrderSellCost")]
         pub open_order_sell_cost: Option<Dec>,
         /// `openOrderSellSize` (field).
         #[serde(
             rename = "openOrderSellSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub open_order_sell_size: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOpenOrderValueData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOpenOrderValueData {
+        const NAME: &'static str = "GetOpenOrderValueData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "openOrderBuyCost" => {
+                    self.open_order_buy_cost = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "openOrderBuySize" => {
+                    self.open_order_buy_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "openOrderSellCost" => {
+                    self.open_order_sell_cost = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "openOrderSellSize" => {
+                    self.open_order_sell_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/orders` (Futures host, private, permission General, pool Futures, weight 2).
@@ -4116,258 +2716,50 @@ pub mod order {
         }
     }
 
-    /// The `items` object of [`GetOrderListData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderListDataItems {
-        /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub avg_deal_price: Option<Dec>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub close_order: Option<bool>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub deal_size: Option<Dec>,
-        /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_value: Option<Dec>,
-        /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
-        pub end_at: Option<i64>,
-        /// `filledSize` (field).
-        #[serde(
-            rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub filled_size: Option<Dec>,
-        /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub filled_value: Option<Dec>,
-        /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_hold: Option<bool>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_active: Option<bool>,
-        /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
-        pub leverage: Option<Dec>,
-        /// `marginMode` (field).
-        #[serde(
-            rename = "marginMode",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_mode: Option<String>,
-        /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub order_time: Option<i64>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub reduce_only: Option<bool>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
-        pub side: Option<String>,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub size: Option<Dec>,
-        /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub status: Option<String>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default)]
-        pub stop: Option<Stop>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
-        pub stop_price_type: Option<StopPriceType>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
-        pub stp: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub time_in_force: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_string")]
-        pub r#type: Option<String>,
-        /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub updated_at: Option<i64>,
-        /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
-        pub value: Option<Dec>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// The `Data` object of [`GetOrderList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOrderListData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetOrderListDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOrderListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOrderListData {
+        const NAME: &'static str = "GetOrderListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/orders` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -4702,26 +3094,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`AddOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `GET /api/v1/orders/byClientOid` (Futures host, private, permission General, pool Futures, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByClientOid {
@@ -4774,223 +3146,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`GetOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByClientOidData {
-        /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub avg_deal_price: Option<Dec>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub close_order: Option<bool>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub deal_size: Option<Dec>,
-        /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_value: Option<Dec>,
-        /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
-        pub end_at: Option<i64>,
-        /// `filledSize` (field).
-        #[serde(
-            rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub filled_size: Option<Dec>,
-        /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub filled_value: Option<Dec>,
-        /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_hold: Option<bool>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_active: Option<bool>,
-        /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
-        pub leverage: Option<Dec>,
-        /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
-        pub margin_mode: Option<MarginMode>,
-        /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub order_time: Option<i64>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub reduce_only: Option<bool>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub size: Option<Dec>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<GetOrderByClientOidDataStatus>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default)]
-        pub stop: Option<Stop>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
-        pub stop_price_type: Option<StopPriceType>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<GetOrderByClientOidDataStp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub time_in_force: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<GetOrderByClientOidDataType>,
-        /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub updated_at: Option<i64>,
-        /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
-        pub value: Option<Dec>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub visible_size: Option<Dec>,
     }
 
     /// `DELETE /api/v1/orders/client-order/{clientOid}` (Futures host, private, permission Futures, pool Futures, weight 1).
@@ -5053,19 +3208,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<CancelOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByClientOidData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
     }
 
     /// The `item` object of [`BatchAddOrders`].
@@ -5266,36 +3408,49 @@ pub mod order {
     }
 
     /// The `Data` object of [`BatchAddOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchAddOrdersData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `code` (field).
-        #[serde(rename = "code", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "code")]
         pub code: Option<String>,
         /// `msg` (field).
-        #[serde(rename = "msg", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "msg")]
         pub msg: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for BatchAddOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchAddOrdersData {
+        const NAME: &'static str = "BatchAddOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "code" => self.code = map.next_value::<answer_de::OptString>()?.0,
+                "msg" => self.msg = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// The `clientOidsList` object of [`BatchCancelOrders`].
@@ -5372,29 +3527,45 @@ pub mod order {
     }
 
     /// The `Data` object of [`BatchCancelOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchCancelOrdersData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `code` (field).
-        #[serde(rename = "code", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "code")]
         pub code: Option<String>,
         /// `msg` (field).
-        #[serde(rename = "msg", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "msg")]
         pub msg: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for BatchCancelOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchCancelOrdersData {
+        const NAME: &'static str = "BatchCancelOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "code" => self.code = map.next_value::<answer_de::OptString>()?.0,
+                "msg" => self.msg = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/orders/test` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -5724,26 +3895,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`AddOrderTest`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderTestData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `GET /api/v1/orders/{order-id}` (Futures host, private, permission General, pool Futures, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByOrderId {
@@ -5793,223 +3944,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`GetOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByOrderIdData {
-        /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub avg_deal_price: Option<Dec>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub close_order: Option<bool>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub deal_size: Option<Dec>,
-        /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_value: Option<Dec>,
-        /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
-        pub end_at: Option<i64>,
-        /// `filledSize` (field).
-        #[serde(
-            rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub filled_size: Option<Dec>,
-        /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub filled_value: Option<Dec>,
-        /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_hold: Option<bool>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_active: Option<bool>,
-        /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
-        pub leverage: Option<Dec>,
-        /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
-        pub margin_mode: Option<MarginMode>,
-        /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub order_time: Option<i64>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub reduce_only: Option<bool>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub size: Option<Dec>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<GetOrderByOrderIdDataStatus>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default)]
-        pub stop: Option<Stop>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
-        pub stop_price_type: Option<StopPriceType>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<GetOrderByOrderIdDataStp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub time_in_force: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<GetOrderByOrderIdDataType>,
-        /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub updated_at: Option<i64>,
-        /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
-        pub value: Option<Dec>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// `DELETE /api/v1/orders/{orderId}` (Futures host, private, permission Futures, pool Futures, weight 1).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderById {
@@ -6057,15 +3991,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<CancelOrderById>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderById`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByIdData {
-        /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
-        pub cancelled_order_ids: Option<Vec<String>>,
     }
 
     /// `GET /api/v1/recentDoneOrders` (Futures host, private, permission General, pool Futures, weight 5).
@@ -6125,231 +4050,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetRecentClosedOrders>,
         };
-    }
-
-    /// The `Data` object of [`GetRecentClosedOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetRecentClosedOrdersData {
-        /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub avg_deal_price: Option<Dec>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub close_order: Option<bool>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub deal_size: Option<Dec>,
-        /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_value: Option<Dec>,
-        /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
-        pub end_at: Option<i64>,
-        /// `filledSize` (field).
-        #[serde(
-            rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub filled_size: Option<Dec>,
-        /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub filled_value: Option<Dec>,
-        /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_hold: Option<bool>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_active: Option<bool>,
-        /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
-        pub leverage: Option<Dec>,
-        /// `marginMode` (field).
-        #[serde(
-            rename = "marginMode",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_mode: Option<String>,
-        /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub order_time: Option<i64>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub reduce_only: Option<bool>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
-        pub side: Option<String>,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub size: Option<Dec>,
-        /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub status: Option<String>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default)]
-        pub stop: Option<Stop>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
-        pub stop_price_type: Option<StopPriceType>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
-        pub stp: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub time_in_force: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_string")]
-        pub r#type: Option<String>,
-        /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub updated_at: Option<i64>,
-        /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
-        pub value: Option<Dec>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub visible_size: Option<Dec>,
     }
 
     /// `GET /api/v1/recentFills` (Futures host, private, permission Futures, pool Futures, weight not given).
@@ -6412,130 +4112,127 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetRecentTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRecentTradeHistoryData {
         /// `closeFeePay` (field).
-        #[serde(
-            rename = "closeFeePay",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "closeFeePay")]
         pub close_fee_pay: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `displayType` (field).
-        #[serde(rename = "displayType", default)]
+        #[serde(rename = "displayType")]
         pub display_type: Option<DisplayType>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `feeRate` (field).
-        #[serde(rename = "feeRate", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "feeRate")]
         pub fee_rate: Option<Dec>,
         /// `fixFee` (field).
-        #[serde(rename = "fixFee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fixFee")]
         pub fix_fee: Option<Dec>,
         /// `forceTaker` (field).
-        #[serde(
-            rename = "forceTaker",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "forceTaker")]
         pub force_taker: Option<bool>,
         /// `liquidity` (field).
-        #[serde(rename = "liquidity", default)]
+        #[serde(rename = "liquidity")]
         pub liquidity: Option<Liquidity>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `openFeePay` (field).
-        #[serde(
-            rename = "openFeePay",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "openFeePay")]
         pub open_fee_pay: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderType` (field).
-        #[serde(rename = "orderType", default)]
+        #[serde(rename = "orderType")]
         pub order_type: Option<OrderType>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<Side>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `stop` (field).
-        #[serde(rename = "stop", default)]
+        #[serde(rename = "stop")]
         pub stop: Option<Stop>,
         /// `subTradeType` (field).
-        #[serde(
-            rename = "subTradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "subTradeType")]
         pub sub_trade_type: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tradeId` (field).
-        #[serde(
-            rename = "tradeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeId")]
         pub trade_id: Option<String>,
         /// `tradeTime` (field).
-        #[serde(
-            rename = "tradeTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "tradeTime")]
         pub trade_time: Option<i64>,
         /// `tradeType` (field).
-        #[serde(rename = "tradeType", default)]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<GetRecentTradeHistoryDataTradeType>,
         /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "value")]
         pub value: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetRecentTradeHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRecentTradeHistoryData {
+        const NAME: &'static str = "GetRecentTradeHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "closeFeePay" => self.close_fee_pay = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "displayType" => self.display_type = map.next_value()?,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "feeRate" => self.fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "fixFee" => self.fix_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "forceTaker" => self.force_taker = map.next_value::<answer_de::OptBool>()?.0,
+                "liquidity" => self.liquidity = map.next_value()?,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "openFeePay" => self.open_fee_pay = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderType" => self.order_type = map.next_value()?,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "stop" => self.stop = map.next_value()?,
+                "subTradeType" => self.sub_trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tradeId" => self.trade_id = map.next_value::<answer_de::OptString>()?.0,
+                "tradeTime" => self.trade_time = map.next_value::<answer_de::OptI64>()?.0,
+                "tradeType" => self.trade_type = map.next_value()?,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/st-orders` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -6870,26 +4567,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`AddTpslOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddTpslOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `DELETE /api/v1/stopOrders` (Futures host, private, permission Futures, pool Futures, weight 15).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelAllStopOrders {
@@ -6947,15 +4624,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<CancelAllStopOrders>,
         };
-    }
-
-    /// The `Data` object of [`CancelAllStopOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelAllStopOrdersData {
-        /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
-        pub cancelled_order_ids: Option<Vec<String>>,
     }
 
     /// `GET /api/v1/stopOrders` (Futures host, private, permission General, pool Futures, weight 6).
@@ -7122,256 +4790,235 @@ pub mod order {
     }
 
     /// The `items` object of [`GetStopOrderListData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrderListDataItems {
         /// `avgDealPrice` (field).
-        #[serde(
-            rename = "avgDealPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "avgDealPrice")]
         pub avg_deal_price: Option<Dec>,
         /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "cancelExist")]
         pub cancel_exist: Option<bool>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `closeOrder` (field).
-        #[serde(
-            rename = "closeOrder",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "closeOrder")]
         pub close_order: Option<bool>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `dealSize` (field).
-        #[serde(
-            rename = "dealSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "dealSize", serialize_with = "crate::num::opt_dec_as_number")]
         pub deal_size: Option<Dec>,
         /// `dealValue` (field).
-        #[serde(
-            rename = "dealValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "dealValue")]
         pub deal_value: Option<Dec>,
         /// `endAt` (field).
-        #[serde(rename = "endAt", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "endAt")]
         pub end_at: Option<i64>,
         /// `filledSize` (field).
         #[serde(
             rename = "filledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub filled_size: Option<Dec>,
         /// `filledValue` (field).
-        #[serde(
-            rename = "filledValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "filledValue")]
         pub filled_value: Option<Dec>,
         /// `forceHold` (field).
-        #[serde(
-            rename = "forceHold",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "forceHold")]
         pub force_hold: Option<bool>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isActive` (field).
-        #[serde(
-            rename = "isActive",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isActive")]
         pub is_active: Option<bool>,
         /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "leverage")]
         pub leverage: Option<Dec>,
         /// `marginMode` (field).
-        #[serde(
-            rename = "marginMode",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<String>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `reduceOnly` (field).
-        #[serde(
-            rename = "reduceOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "reduceOnly")]
         pub reduce_only: Option<bool>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "size", serialize_with = "crate::num::opt_dec_as_number")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `stop` (field).
-        #[serde(rename = "stop", default)]
+        #[serde(rename = "stop")]
         pub stop: Option<Stop>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "stopPrice")]
         pub stop_price: Option<Dec>,
         /// `stopPriceType` (field).
-        #[serde(rename = "stopPriceType", default)]
+        #[serde(rename = "stopPriceType")]
         pub stop_price_type: Option<StopPriceType>,
         /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "stopTriggered")]
         pub stop_triggered: Option<bool>,
         /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stp")]
         pub stp: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "type")]
         pub r#type: Option<String>,
         /// `updatedAt` (field).
-        #[serde(
-            rename = "updatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "updatedAt")]
         pub updated_at: Option<i64>,
         /// `value` (field).
-        #[serde(rename = "value", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "value")]
         pub value: Option<Dec>,
         /// `visibleSize` (field).
         #[serde(
             rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub visible_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetStopOrderListDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrderListDataItems {
+        const NAME: &'static str = "GetStopOrderListDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "avgDealPrice" => self.avg_deal_price = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelExist" => self.cancel_exist = map.next_value::<answer_de::OptBool>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "closeOrder" => self.close_order = map.next_value::<answer_de::OptBool>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "dealValue" => self.deal_value = map.next_value::<answer_de::OptDec>()?.0,
+                "endAt" => self.end_at = map.next_value::<answer_de::OptI64>()?.0,
+                "filledSize" => self.filled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "filledValue" => self.filled_value = map.next_value::<answer_de::OptDec>()?.0,
+                "forceHold" => self.force_hold = map.next_value::<answer_de::OptBool>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isActive" => self.is_active = map.next_value::<answer_de::OptBool>()?.0,
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "marginMode" => self.margin_mode = map.next_value::<answer_de::OptString>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "reduceOnly" => self.reduce_only = map.next_value::<answer_de::OptBool>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "stop" => self.stop = map.next_value()?,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopPriceType" => self.stop_price_type = map.next_value()?,
+                "stopTriggered" => self.stop_triggered = map.next_value::<answer_de::OptBool>()?.0,
+                "stp" => self.stp = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value::<answer_de::OptString>()?.0,
+                "updatedAt" => self.updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "value" => self.value = map.next_value::<answer_de::OptDec>()?.0,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetStopOrderList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrderListData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetStopOrderListDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetStopOrderListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrderListData {
+        const NAME: &'static str = "GetStopOrderListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v3/orders` (Futures host, private, permission Futures, pool Futures, weight 10).
@@ -7427,15 +5074,6 @@ pub mod order {
             parse: parse_erased::<CancelAllOrdersV3>,
         };
     }
-
-    /// The `Data` object of [`CancelAllOrdersV3`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelAllOrdersV3Data {
-        /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
-        pub cancelled_order_ids: Option<Vec<String>>,
-    }
 }
 
 /// Futures Positions: the operations of `futures.positions` and their types.
@@ -7444,20 +5082,13 @@ pub mod positions {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `MarginMode`.
-        MarginMode {
-            Cross = "CROSS",
-            Isolated = "ISOLATED",
-        }
-    }
-
-    string_enum! {
-        /// Values of `PositionSide`.
-        PositionSide {
-            Both = "BOTH",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::futures::GetPositionDetailsData;
+    pub use crate::rest::api::shared::futures::GetPositionDetailsData as GetPositionListData;
+    pub use crate::rest::api::shared::futures::MarginMode;
+    pub use crate::rest::api::shared::futures::PositionSide;
+    pub use crate::rest::api::shared::futures::SwitchMarginModeData;
+    pub use crate::rest::api::shared::futures::SwitchMarginModeData as GetMarginModeData;
 
     /// `GET /api/v1/contracts/risk-limit/{symbol}` (Futures host, private, pool Public, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -7509,59 +5140,72 @@ pub mod positions {
     }
 
     /// The `Data` object of [`GetIsolatedMarginRiskLimit`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetIsolatedMarginRiskLimitData {
         /// `initialMargin` (field).
         #[serde(
             rename = "initialMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub initial_margin: Option<Dec>,
         /// `level` (field).
-        #[serde(rename = "level", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "level")]
         pub level: Option<i64>,
         /// `maintainMargin` (field).
         #[serde(
             rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maintain_margin: Option<Dec>,
         /// `maxLeverage` (field).
         #[serde(
             rename = "maxLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_leverage: Option<Dec>,
         /// `maxRiskLimit` (field).
         #[serde(
             rename = "maxRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_risk_limit: Option<Dec>,
         /// `minRiskLimit` (field).
         #[serde(
             rename = "minRiskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub min_risk_limit: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetIsolatedMarginRiskLimitData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetIsolatedMarginRiskLimitData {
+        const NAME: &'static str = "GetIsolatedMarginRiskLimitData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "initialMargin" => self.initial_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "level" => self.level = map.next_value::<answer_de::OptI64>()?.0,
+                "maintainMargin" => self.maintain_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "maxLeverage" => self.max_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "maxRiskLimit" => self.max_risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "minRiskLimit" => self.min_risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/history-positions` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -7690,156 +5334,169 @@ pub mod positions {
     }
 
     /// The `items` object of [`GetPositionsHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPositionsHistoryDataItems {
         /// `closeId` (field).
-        #[serde(
-            rename = "closeId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "closeId")]
         pub close_id: Option<String>,
         /// `closePrice` (field).
-        #[serde(
-            rename = "closePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "closePrice")]
         pub close_price: Option<Dec>,
         /// `closeTime` (field).
-        #[serde(
-            rename = "closeTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "closeTime")]
         pub close_time: Option<i64>,
         /// `fundingFee` (field).
-        #[serde(
-            rename = "fundingFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "fundingFee")]
         pub funding_fee: Option<Dec>,
         /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "leverage")]
         pub leverage: Option<Dec>,
         /// `liquidAmount` (field).
-        #[serde(
-            rename = "liquidAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liquidAmount")]
         pub liquid_amount: Option<Dec>,
         /// `liquidPrice` (field).
-        #[serde(
-            rename = "liquidPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liquidPrice")]
         pub liquid_price: Option<Dec>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<MarginMode>,
         /// `openPrice` (field).
-        #[serde(
-            rename = "openPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "openPrice")]
         pub open_price: Option<Dec>,
         /// `openTime` (field).
-        #[serde(rename = "openTime", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "openTime")]
         pub open_time: Option<i64>,
         /// `pnl` (field).
-        #[serde(rename = "pnl", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "pnl")]
         pub pnl: Option<Dec>,
         /// `realisedGrossCost` (field).
-        #[serde(
-            rename = "realisedGrossCost",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "realisedGrossCost")]
         pub realised_gross_cost: Option<Dec>,
         /// `realisedGrossCostNew` (field).
-        #[serde(
-            rename = "realisedGrossCostNew",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "realisedGrossCostNew")]
         pub realised_gross_cost_new: Option<String>,
         /// `roe` (field).
-        #[serde(rename = "roe", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "roe")]
         pub roe: Option<String>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
         /// `tradeFee` (field).
-        #[serde(rename = "tradeFee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "tradeFee")]
         pub trade_fee: Option<Dec>,
         /// `type` (field).
-        #[serde(rename = "type", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "type")]
         pub r#type: Option<String>,
         /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "userId")]
         pub user_id: Option<String>,
         /// `withdrawPnl` (field).
-        #[serde(
-            rename = "withdrawPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawPnl")]
         pub withdraw_pnl: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetPositionsHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPositionsHistoryDataItems {
+        const NAME: &'static str = "GetPositionsHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "closeId" => self.close_id = map.next_value::<answer_de::OptString>()?.0,
+                "closePrice" => self.close_price = map.next_value::<answer_de::OptDec>()?.0,
+                "closeTime" => self.close_time = map.next_value::<answer_de::OptI64>()?.0,
+                "fundingFee" => self.funding_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "liquidAmount" => self.liquid_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "liquidPrice" => self.liquid_price = map.next_value::<answer_de::OptDec>()?.0,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                "openPrice" => self.open_price = map.next_value::<answer_de::OptDec>()?.0,
+                "openTime" => self.open_time = map.next_value::<answer_de::OptI64>()?.0,
+                "pnl" => self.pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedGrossCost" => {
+                    self.realised_gross_cost = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedGrossCostNew" => {
+                    self.realised_gross_cost_new = map.next_value::<answer_de::OptString>()?.0
+                }
+                "roe" => self.roe = map.next_value::<answer_de::OptString>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                "tradeFee" => self.trade_fee = map.next_value::<answer_de::OptDec>()?.0,
+                "type" => self.r#type = map.next_value::<answer_de::OptString>()?.0,
+                "userId" => self.user_id = map.next_value::<answer_de::OptString>()?.0,
+                "withdrawPnl" => self.withdraw_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetPositionsHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPositionsHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetPositionsHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetPositionsHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPositionsHistoryData {
+        const NAME: &'static str = "GetPositionsHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/margin/maxWithdrawMargin` (Futures host, private, permission Futures, pool Futures, weight 10).
@@ -8002,337 +5659,6 @@ pub mod positions {
         };
     }
 
-    /// The `Data` object of [`GetPositionDetails`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPositionDetailsData {
-        /// `autoDeposit` (field).
-        #[serde(
-            rename = "autoDeposit",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub auto_deposit: Option<bool>,
-        /// `avgEntryPrice` (field).
-        #[serde(
-            rename = "avgEntryPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub avg_entry_price: Option<Dec>,
-        /// `bankruptPrice` (field).
-        #[serde(
-            rename = "bankruptPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub bankrupt_price: Option<Dec>,
-        /// `crossMode` (field).
-        #[serde(
-            rename = "crossMode",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cross_mode: Option<bool>,
-        /// `currentComm` (field).
-        #[serde(
-            rename = "currentComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub current_comm: Option<Dec>,
-        /// `currentCost` (field).
-        #[serde(
-            rename = "currentCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub current_cost: Option<Dec>,
-        /// `currentQty` (field).
-        #[serde(
-            rename = "currentQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub current_qty: Option<Dec>,
-        /// `currentTimestamp` (field).
-        #[serde(
-            rename = "currentTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub current_timestamp: Option<i64>,
-        /// `delevPercentage` (field).
-        #[serde(
-            rename = "delevPercentage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub delev_percentage: Option<Dec>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `isInverse` (field).
-        #[serde(
-            rename = "isInverse",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_inverse: Option<bool>,
-        /// `isOpen` (field).
-        #[serde(rename = "isOpen", default, deserialize_with = "crate::num::opt_bool")]
-        pub is_open: Option<bool>,
-        /// `leverage` (field).
-        #[serde(
-            rename = "leverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub leverage: Option<Dec>,
-        /// `liquidationPrice` (field).
-        #[serde(
-            rename = "liquidationPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub liquidation_price: Option<Dec>,
-        /// `maintMargin` (field).
-        #[serde(
-            rename = "maintMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maint_margin: Option<Dec>,
-        /// `maintMarginReq` (field).
-        #[serde(
-            rename = "maintMarginReq",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maint_margin_req: Option<Dec>,
-        /// `maintainMargin` (field).
-        #[serde(
-            rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maintain_margin: Option<Dec>,
-        /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
-        pub margin_mode: Option<MarginMode>,
-        /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mark_price: Option<Dec>,
-        /// `markValue` (field).
-        #[serde(
-            rename = "markValue",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mark_value: Option<Dec>,
-        /// `openingTimestamp` (field).
-        #[serde(
-            rename = "openingTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub opening_timestamp: Option<i64>,
-        /// `posComm` (field).
-        #[serde(
-            rename = "posComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_comm: Option<Dec>,
-        /// `posCommCommon` (field).
-        #[serde(
-            rename = "posCommCommon",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_comm_common: Option<Dec>,
-        /// `posCost` (field).
-        #[serde(
-            rename = "posCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_cost: Option<Dec>,
-        /// `posCross` (field).
-        #[serde(
-            rename = "posCross",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_cross: Option<Dec>,
-        /// `posCrossMargin` (field).
-        #[serde(
-            rename = "posCrossMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_cross_margin: Option<Dec>,
-        /// `posFunding` (field).
-        #[serde(
-            rename = "posFunding",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_funding: Option<Dec>,
-        /// `posInit` (field).
-        #[serde(
-            rename = "posInit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_init: Option<Dec>,
-        /// `posLoss` (field).
-        #[serde(
-            rename = "posLoss",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_loss: Option<Dec>,
-        /// `posMaint` (field).
-        #[serde(
-            rename = "posMaint",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_maint: Option<Dec>,
-        /// `posMargin` (field).
-        #[serde(
-            rename = "posMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_margin: Option<Dec>,
-        /// `positionSide` (field).
-        #[serde(rename = "positionSide", default)]
-        pub position_side: Option<PositionSide>,
-        /// `realLeverage` (field).
-        #[serde(
-            rename = "realLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub real_leverage: Option<Dec>,
-        /// `realisedCost` (field).
-        #[serde(
-            rename = "realisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_cost: Option<Dec>,
-        /// `realisedGrossCost` (field).
-        #[serde(
-            rename = "realisedGrossCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_gross_cost: Option<Dec>,
-        /// `realisedGrossPnl` (field).
-        #[serde(
-            rename = "realisedGrossPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_gross_pnl: Option<Dec>,
-        /// `realisedPnl` (field).
-        #[serde(
-            rename = "realisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_pnl: Option<Dec>,
-        /// `riskLimit` (field).
-        #[serde(
-            rename = "riskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub risk_limit: Option<Dec>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `unrealisedCost` (field).
-        #[serde(
-            rename = "unrealisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_cost: Option<Dec>,
-        /// `unrealisedPnl` (field).
-        #[serde(
-            rename = "unrealisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_pnl: Option<Dec>,
-        /// `unrealisedPnlPcnt` (field).
-        #[serde(
-            rename = "unrealisedPnlPcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_pnl_pcnt: Option<Dec>,
-        /// `unrealisedRoePcnt` (field).
-        #[serde(
-            rename = "unrealisedRoePcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_roe_pcnt: Option<Dec>,
-    }
-
     /// `POST /api/v1/position/margin/deposit-margin` (Futures host, private, permission Futures, pool Futures, weight 4).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct AddIsolatedMargin {
@@ -8390,284 +5716,251 @@ pub mod positions {
     }
 
     /// The `Data` object of [`AddIsolatedMargin`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddIsolatedMarginData {
         /// `autoDeposit` (field).
-        #[serde(
-            rename = "autoDeposit",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "autoDeposit")]
         pub auto_deposit: Option<bool>,
         /// `avgEntryPrice` (field).
         #[serde(
             rename = "avgEntryPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub avg_entry_price: Option<Dec>,
         /// `bankruptPrice` (field).
         #[serde(
             rename = "bankruptPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub bankrupt_price: Option<Dec>,
         /// `crossMode` (field).
-        #[serde(
-            rename = "crossMode",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "crossMode")]
         pub cross_mode: Option<bool>,
         /// `currentComm` (field).
         #[serde(
             rename = "currentComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_comm: Option<Dec>,
         /// `currentCost` (field).
         #[serde(
             rename = "currentCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_cost: Option<Dec>,
         /// `currentQty` (field).
         #[serde(
             rename = "currentQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub current_qty: Option<Dec>,
         /// `currentTimestamp` (field).
-        #[serde(
-            rename = "currentTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTimestamp")]
         pub current_timestamp: Option<i64>,
         /// `delevPercentage` (field).
         #[serde(
             rename = "delevPercentage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub delev_percentage: Option<Dec>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `isOpen` (field).
-        #[serde(rename = "isOpen", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "isOpen")]
         pub is_open: Option<bool>,
         /// `liquidationPrice` (field).
         #[serde(
             rename = "liquidationPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub liquidation_price: Option<Dec>,
         /// `maintMargin` (field).
         #[serde(
             rename = "maintMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maint_margin: Option<Dec>,
         /// `maintMarginReq` (field).
         #[serde(
             rename = "maintMarginReq",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub maint_margin_req: Option<Dec>,
         /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "markPrice", serialize_with = "crate::num::opt_dec_as_number")]
         pub mark_price: Option<Dec>,
         /// `markValue` (field).
-        #[serde(
-            rename = "markValue",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "markValue", serialize_with = "crate::num::opt_dec_as_number")]
         pub mark_value: Option<Dec>,
         /// `openingTimestamp` (field).
-        #[serde(
-            rename = "openingTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "openingTimestamp")]
         pub opening_timestamp: Option<i64>,
         /// `posComm` (field).
-        #[serde(
-            rename = "posComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posComm", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_comm: Option<Dec>,
         /// `posCost` (field).
-        #[serde(
-            rename = "posCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posCost", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_cost: Option<Dec>,
         /// `posCross` (field).
-        #[serde(
-            rename = "posCross",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posCross", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_cross: Option<Dec>,
         /// `posInit` (field).
-        #[serde(
-            rename = "posInit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posInit", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_init: Option<Dec>,
         /// `posLoss` (field).
-        #[serde(
-            rename = "posLoss",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posLoss", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_loss: Option<Dec>,
         /// `posMaint` (field).
-        #[serde(
-            rename = "posMaint",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posMaint", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_maint: Option<Dec>,
         /// `posMargin` (field).
-        #[serde(
-            rename = "posMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "posMargin", serialize_with = "crate::num::opt_dec_as_number")]
         pub pos_margin: Option<Dec>,
         /// `realLeverage` (field).
         #[serde(
             rename = "realLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub real_leverage: Option<Dec>,
         /// `realisedCost` (field).
         #[serde(
             rename = "realisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_cost: Option<Dec>,
         /// `realisedGrossCost` (field).
         #[serde(
             rename = "realisedGrossCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_gross_cost: Option<Dec>,
         /// `realisedGrossPnl` (field).
         #[serde(
             rename = "realisedGrossPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_gross_pnl: Option<Dec>,
         /// `realisedPnl` (field).
         #[serde(
             rename = "realisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub realised_pnl: Option<Dec>,
         /// `riskLimit` (field).
-        #[serde(
-            rename = "riskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
+        #[serde(rename = "riskLimit", serialize_with = "crate::num::opt_dec_as_number")]
         pub risk_limit: Option<Dec>,
         /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "settleCurrency")]
         pub settle_currency: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `unrealisedCost` (field).
         #[serde(
             rename = "unrealisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_cost: Option<Dec>,
         /// `unrealisedPnl` (field).
         #[serde(
             rename = "unrealisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl: Option<Dec>,
         /// `unrealisedPnlPcnt` (field).
         #[serde(
             rename = "unrealisedPnlPcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_pnl_pcnt: Option<Dec>,
         /// `unrealisedRoePcnt` (field).
         #[serde(
             rename = "unrealisedRoePcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub unrealised_roe_pcnt: Option<Dec>,
         /// `userId` (field).
-        #[serde(rename = "userId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "userId")]
         pub user_id: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for AddIsolatedMarginData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddIsolatedMarginData {
+        const NAME: &'static str = "AddIsolatedMarginData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "autoDeposit" => self.auto_deposit = map.next_value::<answer_de::OptBool>()?.0,
+                "avgEntryPrice" => self.avg_entry_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bankruptPrice" => self.bankrupt_price = map.next_value::<answer_de::OptDec>()?.0,
+                "crossMode" => self.cross_mode = map.next_value::<answer_de::OptBool>()?.0,
+                "currentComm" => self.current_comm = map.next_value::<answer_de::OptDec>()?.0,
+                "currentCost" => self.current_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "currentQty" => self.current_qty = map.next_value::<answer_de::OptDec>()?.0,
+                "currentTimestamp" => {
+                    self.current_timestamp = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "delevPercentage" => {
+                    self.delev_percentage = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "isOpen" => self.is_open = map.next_value::<answer_de::OptBool>()?.0,
+                "liquidationPrice" => {
+                    self.liquidation_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maintMargin" => self.maint_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "maintMarginReq" => {
+                    self.maint_margin_req = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "markPrice" => self.mark_price = map.next_value::<answer_de::OptDec>()?.0,
+                "markValue" => self.mark_value = map.next_value::<answer_de::OptDec>()?.0,
+                "openingTimestamp" => {
+                    self.opening_timestamp = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "posComm" => self.pos_comm = map.next_value::<answer_de::OptDec>()?.0,
+                "posCost" => self.pos_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "posCross" => self.pos_cross = map.next_value::<answer_de::OptDec>()?.0,
+                "posInit" => self.pos_init = map.next_value::<answer_de::OptDec>()?.0,
+                "posLoss" => self.pos_loss = map.next_value::<answer_de::OptDec>()?.0,
+                "posMaint" => self.pos_maint = map.next_value::<answer_de::OptDec>()?.0,
+                "posMargin" => self.pos_margin = map.next_value::<answer_de::OptDec>()?.0,
+                "realLeverage" => self.real_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedCost" => self.realised_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "realisedGrossCost" => {
+                    self.realised_gross_cost = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedGrossPnl" => {
+                    self.realised_gross_pnl = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "realisedPnl" => self.realised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "riskLimit" => self.risk_limit = map.next_value::<answer_de::OptDec>()?.0,
+                "settleCurrency" => {
+                    self.settle_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "unrealisedCost" => self.unrealised_cost = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPnl" => self.unrealised_pnl = map.next_value::<answer_de::OptDec>()?.0,
+                "unrealisedPnlPcnt" => {
+                    self.unrealised_pnl_pcnt = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "unrealisedRoePcnt" => {
+                    self.unrealised_roe_pcnt = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "userId" => self.user_id = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/position/risk-limit-level/change` (Futures host, private, permission Futures, pool Futures, weight 5).
@@ -8781,337 +6074,6 @@ pub mod positions {
         };
     }
 
-    /// The `Data` object of [`GetPositionList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPositionListData {
-        /// `autoDeposit` (field).
-        #[serde(
-            rename = "autoDeposit",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub auto_deposit: Option<bool>,
-        /// `avgEntryPrice` (field).
-        #[serde(
-            rename = "avgEntryPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub avg_entry_price: Option<Dec>,
-        /// `bankruptPrice` (field).
-        #[serde(
-            rename = "bankruptPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub bankrupt_price: Option<Dec>,
-        /// `crossMode` (field).
-        #[serde(
-            rename = "crossMode",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cross_mode: Option<bool>,
-        /// `currentComm` (field).
-        #[serde(
-            rename = "currentComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub current_comm: Option<Dec>,
-        /// `currentCost` (field).
-        #[serde(
-            rename = "currentCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub current_cost: Option<Dec>,
-        /// `currentQty` (field).
-        #[serde(
-            rename = "currentQty",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub current_qty: Option<Dec>,
-        /// `currentTimestamp` (field).
-        #[serde(
-            rename = "currentTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub current_timestamp: Option<i64>,
-        /// `delevPercentage` (field).
-        #[serde(
-            rename = "delevPercentage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub delev_percentage: Option<Dec>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `isInverse` (field).
-        #[serde(
-            rename = "isInverse",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_inverse: Option<bool>,
-        /// `isOpen` (field).
-        #[serde(rename = "isOpen", default, deserialize_with = "crate::num::opt_bool")]
-        pub is_open: Option<bool>,
-        /// `leverage` (field).
-        #[serde(
-            rename = "leverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub leverage: Option<Dec>,
-        /// `liquidationPrice` (field).
-        #[serde(
-            rename = "liquidationPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub liquidation_price: Option<Dec>,
-        /// `maintMargin` (field).
-        #[serde(
-            rename = "maintMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maint_margin: Option<Dec>,
-        /// `maintMarginReq` (field).
-        #[serde(
-            rename = "maintMarginReq",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maint_margin_req: Option<Dec>,
-        /// `maintainMargin` (field).
-        #[serde(
-            rename = "maintainMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub maintain_margin: Option<Dec>,
-        /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
-        pub margin_mode: Option<MarginMode>,
-        /// `markPrice` (field).
-        #[serde(
-            rename = "markPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mark_price: Option<Dec>,
-        /// `markValue` (field).
-        #[serde(
-            rename = "markValue",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub mark_value: Option<Dec>,
-        /// `openingTimestamp` (field).
-        #[serde(
-            rename = "openingTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub opening_timestamp: Option<i64>,
-        /// `posComm` (field).
-        #[serde(
-            rename = "posComm",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_comm: Option<Dec>,
-        /// `posCommCommon` (field).
-        #[serde(
-            rename = "posCommCommon",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_comm_common: Option<Dec>,
-        /// `posCost` (field).
-        #[serde(
-            rename = "posCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_cost: Option<Dec>,
-        /// `posCross` (field).
-        #[serde(
-            rename = "posCross",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_cross: Option<Dec>,
-        /// `posCrossMargin` (field).
-        #[serde(
-            rename = "posCrossMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_cross_margin: Option<Dec>,
-        /// `posFunding` (field).
-        #[serde(
-            rename = "posFunding",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_funding: Option<Dec>,
-        /// `posInit` (field).
-        #[serde(
-            rename = "posInit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_init: Option<Dec>,
-        /// `posLoss` (field).
-        #[serde(
-            rename = "posLoss",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_loss: Option<Dec>,
-        /// `posMaint` (field).
-        #[serde(
-            rename = "posMaint",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_maint: Option<Dec>,
-        /// `posMargin` (field).
-        #[serde(
-            rename = "posMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub pos_margin: Option<Dec>,
-        /// `positionSide` (field).
-        #[serde(rename = "positionSide", default)]
-        pub position_side: Option<PositionSide>,
-        /// `realLeverage` (field).
-        #[serde(
-            rename = "realLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub real_leverage: Option<Dec>,
-        /// `realisedCost` (field).
-        #[serde(
-            rename = "realisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_cost: Option<Dec>,
-        /// `realisedGrossCost` (field).
-        #[serde(
-            rename = "realisedGrossCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_gross_cost: Option<Dec>,
-        /// `realisedGrossPnl` (field).
-        #[serde(
-            rename = "realisedGrossPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_gross_pnl: Option<Dec>,
-        /// `realisedPnl` (field).
-        #[serde(
-            rename = "realisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub realised_pnl: Option<Dec>,
-        /// `riskLimit` (field).
-        #[serde(
-            rename = "riskLimit",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub risk_limit: Option<Dec>,
-        /// `settleCurrency` (field).
-        #[serde(
-            rename = "settleCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub settle_currency: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `unrealisedCost` (field).
-        #[serde(
-            rename = "unrealisedCost",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_cost: Option<Dec>,
-        /// `unrealisedPnl` (field).
-        #[serde(
-            rename = "unrealisedPnl",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_pnl: Option<Dec>,
-        /// `unrealisedPnlPcnt` (field).
-        #[serde(
-            rename = "unrealisedPnlPcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_pnl_pcnt: Option<Dec>,
-        /// `unrealisedRoePcnt` (field).
-        #[serde(
-            rename = "unrealisedRoePcnt",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub unrealised_roe_pcnt: Option<Dec>,
-    }
-
     /// `GET /api/v2/batchGetCrossOrderLimit` (Futures host, private, permission Futures, pool Futures, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetCrossMarginRiskLimit {
@@ -9199,57 +6161,68 @@ pub mod positions {
     }
 
     /// The `Data` object of [`GetCrossMarginRiskLimit`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCrossMarginRiskLimitData {
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `imr` (field).
-        #[serde(rename = "imr", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "imr")]
         pub imr: Option<String>,
         /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "leverage")]
         pub leverage: Option<Dec>,
         /// `maxOpenSize` (field).
         #[serde(
             rename = "maxOpenSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_open_size: Option<Dec>,
         /// `maxOpenValue` (field).
-        #[serde(
-            rename = "maxOpenValue",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxOpenValue")]
         pub max_open_value: Option<Dec>,
         /// `mmr` (field).
-        #[serde(rename = "mmr", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "mmr")]
         pub mmr: Option<String>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `totalMargin` (field).
-        #[serde(
-            rename = "totalMargin",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "totalMargin")]
         pub total_margin: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCrossMarginRiskLimitData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCrossMarginRiskLimitData {
+        const NAME: &'static str = "GetCrossMarginRiskLimitData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "imr" => self.imr = map.next_value::<answer_de::OptString>()?.0,
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "maxOpenSize" => self.max_open_size = map.next_value::<answer_de::OptDec>()?.0,
+                "maxOpenValue" => self.max_open_value = map.next_value::<answer_de::OptDec>()?.0,
+                "mmr" => self.mmr = map.next_value::<answer_de::OptString>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "totalMargin" => self.total_margin = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v2/changeCrossUserLeverage` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -9359,19 +6332,37 @@ pub mod positions {
     }
 
     /// The `Data` object of [`GetCrossMarginLeverage`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCrossMarginLeverageData {
         /// `leverage` (field).
-        #[serde(rename = "leverage", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "leverage")]
         pub leverage: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCrossMarginLeverageData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCrossMarginLeverageData {
+        const NAME: &'static str = "GetCrossMarginLeverageData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "leverage" => self.leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v2/getMaxOpenSize` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -9447,32 +6438,51 @@ pub mod positions {
     }
 
     /// The `Data` object of [`GetMaxOpenSize`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMaxOpenSizeData {
         /// `maxBuyOpenSize` (field).
         #[serde(
             rename = "maxBuyOpenSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_buy_open_size: Option<Dec>,
         /// `maxSellOpenSize` (field).
         #[serde(
             rename = "maxSellOpenSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_sell_open_size: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetMaxOpenSizeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMaxOpenSizeData {
+        const NAME: &'static str = "GetMaxOpenSizeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "maxBuyOpenSize" => {
+                    self.max_buy_open_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxSellOpenSize" => {
+                    self.max_sell_open_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v2/position/batchChangeMarginMode` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -9528,34 +6538,75 @@ pub mod positions {
     }
 
     /// The `errors` object of [`BatchSwitchMarginModeData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchSwitchMarginModeDataErrors {
         /// `code` (field).
-        #[serde(rename = "code", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "code")]
         pub code: Option<String>,
         /// `msg` (field).
-        #[serde(rename = "msg", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "msg")]
         pub msg: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for BatchSwitchMarginModeDataErrors {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchSwitchMarginModeDataErrors {
+        const NAME: &'static str = "BatchSwitchMarginModeDataErrors";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "code" => self.code = map.next_value::<answer_de::OptString>()?.0,
+                "msg" => self.msg = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`BatchSwitchMarginMode`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchSwitchMarginModeData {
         /// `errors` (field).
-        #[serde(rename = "errors", default)]
+        #[serde(rename = "errors")]
         pub errors: Option<Vec<BatchSwitchMarginModeDataErrors>>,
         /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
+        #[serde(rename = "marginMode")]
         pub margin_mode: Option<serde_json::Value>,
+    }
+
+    impl<'de> Deserialize<'de> for BatchSwitchMarginModeData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchSwitchMarginModeData {
+        const NAME: &'static str = "BatchSwitchMarginModeData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "errors" => self.errors = map.next_value()?,
+                "marginMode" => self.margin_mode = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v2/position/changeMarginMode` (Futures host, private, permission Futures, pool Futures, weight 2).
@@ -9610,22 +6661,6 @@ pub mod positions {
         };
     }
 
-    /// The `Data` object of [`SwitchMarginMode`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct SwitchMarginModeData {
-        /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
-        pub margin_mode: Option<MarginMode>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-    }
-
     /// `GET /api/v2/position/getMarginMode` (Futures host, private, permission Futures, pool Futures, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetMarginMode {
@@ -9678,22 +6713,6 @@ pub mod positions {
             body: false,
             parse: parse_erased::<GetMarginMode>,
         };
-    }
-
-    /// The `Data` object of [`GetMarginMode`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetMarginModeData {
-        /// `marginMode` (field).
-        #[serde(rename = "marginMode", default)]
-        pub margin_mode: Option<MarginMode>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
     }
 }
 

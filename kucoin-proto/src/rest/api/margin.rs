@@ -9,6 +9,10 @@ pub mod credit {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::margin::PurchaseData;
+    pub use crate::rest::api::shared::margin::PurchaseData as RedeemData;
+
     string_enum! {
         /// Values of `Status`.
         Status {
@@ -140,86 +144,89 @@ pub mod credit {
     }
 
     /// The `Data` object of [`GetLoanMarket`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetLoanMarketData {
         /// `autoPurchaseEnable` (field).
-        #[serde(
-            rename = "autoPurchaseEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "autoPurchaseEnable")]
         pub auto_purchase_enable: Option<bool>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `increment` (field).
-        #[serde(
-            rename = "increment",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "increment")]
         pub increment: Option<Dec>,
         /// `interestIncrement` (field).
-        #[serde(
-            rename = "interestIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "interestIncrement")]
         pub interest_increment: Option<Dec>,
         /// `marketInterestRate` (field).
-        #[serde(
-            rename = "marketInterestRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "marketInterestRate")]
         pub market_interest_rate: Option<Dec>,
         /// `maxInterestRate` (field).
-        #[serde(
-            rename = "maxInterestRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxInterestRate")]
         pub max_interest_rate: Option<Dec>,
         /// `maxPurchaseSize` (field).
-        #[serde(
-            rename = "maxPurchaseSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxPurchaseSize")]
         pub max_purchase_size: Option<Dec>,
         /// `minInterestRate` (field).
-        #[serde(
-            rename = "minInterestRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "minInterestRate")]
         pub min_interest_rate: Option<Dec>,
         /// `minPurchaseSize` (field).
-        #[serde(
-            rename = "minPurchaseSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "minPurchaseSize")]
         pub min_purchase_size: Option<Dec>,
         /// `purchaseEnable` (field).
-        #[serde(
-            rename = "purchaseEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "purchaseEnable")]
         pub purchase_enable: Option<bool>,
         /// `redeemEnable` (field).
-        #[serde(
-            rename = "redeemEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "redeemEnable")]
         pub redeem_enable: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for GetLoanMarketData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetLoanMarketData {
+        const NAME: &'static str = "GetLoanMarketData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "autoPurchaseEnable" => {
+                    self.auto_purchase_enable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "increment" => self.increment = map.next_value::<answer_de::OptDec>()?.0,
+                "interestIncrement" => {
+                    self.interest_increment = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "marketInterestRate" => {
+                    self.market_interest_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxInterestRate" => {
+                    self.max_interest_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "maxPurchaseSize" => {
+                    self.max_purchase_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "minInterestRate" => {
+                    self.min_interest_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "minPurchaseSize" => {
+                    self.min_purchase_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "purchaseEnable" => {
+                    self.purchase_enable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "redeemEnable" => self.redeem_enable = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/project/marketInterestRate` (Spot host, public, pool Public, weight 5).
@@ -277,19 +284,39 @@ pub mod credit {
     }
 
     /// The `Data` object of [`GetLoanMarketInterestRate`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetLoanMarketInterestRateData {
         /// `marketInterestRate` (field).
-        #[serde(
-            rename = "marketInterestRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "marketInterestRate")]
         pub market_interest_rate: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "time")]
         pub time: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetLoanMarketInterestRateData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetLoanMarketInterestRateData {
+        const NAME: &'static str = "GetLoanMarketInterestRateData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "marketInterestRate" => {
+                    self.market_interest_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "time" => self.time = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/purchase` (Spot host, private, permission Margin, pool Spot, weight 15).
@@ -346,19 +373,6 @@ pub mod credit {
             body: true,
             parse: parse_erased::<Purchase>,
         };
-    }
-
-    /// The `Data` object of [`Purchase`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct PurchaseData {
-        /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_no: Option<String>,
     }
 
     /// `GET /api/v3/purchase/orders` (Spot host, private, permission General, pool Spot, weight 10).
@@ -492,90 +506,109 @@ pub mod credit {
     }
 
     /// The `items` object of [`GetPurchaseOrdersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPurchaseOrdersDataItems {
         /// `applyTime` (field).
-        #[serde(
-            rename = "applyTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "applyTime")]
         pub apply_time: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `incomeSize` (field).
-        #[serde(
-            rename = "incomeSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "incomeSize")]
         pub income_size: Option<Dec>,
         /// `interestRate` (field).
-        #[serde(
-            rename = "interestRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "interestRate")]
         pub interest_rate: Option<Dec>,
         /// `matchSize` (field).
-        #[serde(
-            rename = "matchSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "matchSize")]
         pub match_size: Option<Dec>,
         /// `purchaseOrderNo` (field).
-        #[serde(
-            rename = "purchaseOrderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "purchaseOrderNo")]
         pub purchase_order_no: Option<String>,
         /// `purchaseSize` (field).
-        #[serde(
-            rename = "purchaseSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "purchaseSize")]
         pub purchase_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
     }
 
+    impl<'de> Deserialize<'de> for GetPurchaseOrdersDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPurchaseOrdersDataItems {
+        const NAME: &'static str = "GetPurchaseOrdersDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyTime" => self.apply_time = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "incomeSize" => self.income_size = map.next_value::<answer_de::OptDec>()?.0,
+                "interestRate" => self.interest_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "matchSize" => self.match_size = map.next_value::<answer_de::OptDec>()?.0,
+                "purchaseOrderNo" => {
+                    self.purchase_order_no = map.next_value::<answer_de::OptString>()?.0
+                }
+                "purchaseSize" => self.purchase_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetPurchaseOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetPurchaseOrdersData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetPurchaseOrdersDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetPurchaseOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetPurchaseOrdersData {
+        const NAME: &'static str = "GetPurchaseOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/redeem` (Spot host, private, permission Margin, pool Spot, weight 15).
@@ -639,19 +672,6 @@ pub mod credit {
             body: true,
             parse: parse_erased::<Redeem>,
         };
-    }
-
-    /// The `Data` object of [`Redeem`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct RedeemData {
-        /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_no: Option<String>,
     }
 
     /// `GET /api/v3/redeem/orders` (Spot host, private, permission General, pool Spot, weight 10).
@@ -785,87 +805,107 @@ pub mod credit {
     }
 
     /// The `items` object of [`GetRedeemOrdersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRedeemOrdersDataItems {
         /// `applyTime` (field).
-        #[serde(
-            rename = "applyTime",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "applyTime")]
         pub apply_time: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `purchaseOrderNo` (field).
-        #[serde(
-            rename = "purchaseOrderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "purchaseOrderNo")]
         pub purchase_order_no: Option<String>,
         /// `receiptSize` (field).
-        #[serde(
-            rename = "receiptSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "receiptSize")]
         pub receipt_size: Option<Dec>,
         /// `redeemOrderNo` (field).
-        #[serde(
-            rename = "redeemOrderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "redeemOrderNo")]
         pub redeem_order_no: Option<String>,
         /// `redeemSize` (field).
-        #[serde(
-            rename = "redeemSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "redeemSize")]
         pub redeem_size: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetRedeemOrdersDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRedeemOrdersDataItems {
+        const NAME: &'static str = "GetRedeemOrdersDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "applyTime" => self.apply_time = map.next_value::<answer_de::OptString>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "purchaseOrderNo" => {
+                    self.purchase_order_no = map.next_value::<answer_de::OptString>()?.0
+                }
+                "receiptSize" => self.receipt_size = map.next_value::<answer_de::OptDec>()?.0,
+                "redeemOrderNo" => {
+                    self.redeem_order_no = map.next_value::<answer_de::OptString>()?.0
+                }
+                "redeemSize" => self.redeem_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetRedeemOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRedeemOrdersData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetRedeemOrdersDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetRedeemOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRedeemOrdersData {
+        const NAME: &'static str = "GetRedeemOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 
@@ -1075,86 +1115,107 @@ pub mod debit {
     }
 
     /// The `items` object of [`GetBorrowHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetBorrowHistoryDataItems {
         /// `actualSize` (field).
-        #[serde(
-            rename = "actualSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "actualSize")]
         pub actual_size: Option<Dec>,
         /// `createdTime` (field).
-        #[serde(
-            rename = "createdTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdTime")]
         pub created_time: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderNo")]
         pub order_no: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetBorrowHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetBorrowHistoryDataItems {
+        const NAME: &'static str = "GetBorrowHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "actualSize" => self.actual_size = map.next_value::<answer_de::OptDec>()?.0,
+                "createdTime" => self.created_time = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "orderNo" => self.order_no = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetBorrowHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetBorrowHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetBorrowHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetBorrowHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetBorrowHistoryData {
+        const NAME: &'static str = "GetBorrowHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/margin/borrow` (Spot host, private, permission Margin, pool Spot, weight 15).
@@ -1259,23 +1320,37 @@ pub mod debit {
     }
 
     /// The `Data` object of [`Borrow`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BorrowData {
         /// `actualSize` (field).
-        #[serde(
-            rename = "actualSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "actualSize")]
         pub actual_size: Option<Dec>,
         /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderNo")]
         pub order_no: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for BorrowData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BorrowData {
+        const NAME: &'static str = "BorrowData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "actualSize" => self.actual_size = map.next_value::<answer_de::OptDec>()?.0,
+                "orderNo" => self.order_no = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/margin/interest` (Spot host, private, permission Margin, pool Spot, weight 20).
@@ -1452,69 +1527,95 @@ pub mod debit {
     }
 
     /// The `items` object of [`GetInterestHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetInterestHistoryDataItems {
         /// `createdTime` (field).
-        #[serde(
-            rename = "createdTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdTime")]
         pub created_time: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `dayRatio` (field).
-        #[serde(rename = "dayRatio", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dayRatio")]
         pub day_ratio: Option<Dec>,
         /// `interestAmount` (field).
-        #[serde(
-            rename = "interestAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "interestAmount")]
         pub interest_amount: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetInterestHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetInterestHistoryDataItems {
+        const NAME: &'static str = "GetInterestHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "createdTime" => self.created_time = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "dayRatio" => self.day_ratio = map.next_value::<answer_de::OptDec>()?.0,
+                "interestAmount" => self.interest_amount = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetInterestHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetInterestHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetInterestHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetInterestHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetInterestHistoryData {
+        const NAME: &'static str = "GetInterestHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/margin/repay` (Spot host, private, permission Margin, pool Spot, weight 15).
@@ -1700,89 +1801,111 @@ pub mod debit {
     }
 
     /// The `items` object of [`GetRepayHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRepayHistoryDataItems {
         /// `createdTime` (field).
-        #[serde(
-            rename = "createdTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdTime")]
         pub created_time: Option<i64>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `interest` (field).
-        #[serde(rename = "interest", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "interest")]
         pub interest: Option<Dec>,
         /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderNo")]
         pub order_no: Option<String>,
         /// `principal` (field).
-        #[serde(
-            rename = "principal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "principal")]
         pub principal: Option<Dec>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetRepayHistoryDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRepayHistoryDataItems {
+        const NAME: &'static str = "GetRepayHistoryDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "createdTime" => self.created_time = map.next_value::<answer_de::OptI64>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "interest" => self.interest = map.next_value::<answer_de::OptDec>()?.0,
+                "orderNo" => self.order_no = map.next_value::<answer_de::OptString>()?.0,
+                "principal" => self.principal = map.next_value::<answer_de::OptDec>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetRepayHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetRepayHistoryData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetRepayHistoryDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetRepayHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetRepayHistoryData {
+        const NAME: &'static str = "GetRepayHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/margin/repay` (Spot host, private, permission Margin, pool Spot, weight 10).
@@ -1883,30 +2006,41 @@ pub mod debit {
     }
 
     /// The `Data` object of [`Repay`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct RepayData {
         /// `actualSize` (field).
-        #[serde(
-            rename = "actualSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "actualSize")]
         pub actual_size: Option<Dec>,
         /// `orderNo` (field).
-        #[serde(
-            rename = "orderNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderNo")]
         pub order_no: Option<String>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for RepayData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for RepayData {
+        const NAME: &'static str = "RepayData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "actualSize" => self.actual_size = map.next_value::<answer_de::OptDec>()?.0,
+                "orderNo" => self.order_no = map.next_value::<answer_de::OptString>()?.0,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/position/update-user-leverage` (Spot host, private, permission Margin, pool Spot, weight 8).
@@ -1994,6 +2128,10 @@ pub mod market {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::margin::GetMarkPriceDetailData;
+    pub use crate::rest::api::shared::margin::GetMarkPriceDetailData as GetMarkPriceListData;
+
     /// `GET /api/v1/isolated/symbols` (Spot host, public, pool Public, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetIsolatedMarginSymbols {}
@@ -2034,108 +2172,104 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetIsolatedMarginSymbols`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetIsolatedMarginSymbolsData {
         /// `autoRenewMaxDebtRatio` (field).
-        #[serde(
-            rename = "autoRenewMaxDebtRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "autoRenewMaxDebtRatio")]
         pub auto_renew_max_debt_ratio: Option<Dec>,
         /// `baseBorrowCoefficient` (field).
-        #[serde(
-            rename = "baseBorrowCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseBorrowCoefficient")]
         pub base_borrow_coefficient: Option<String>,
         /// `baseBorrowEnable` (field).
-        #[serde(
-            rename = "baseBorrowEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "baseBorrowEnable")]
         pub base_borrow_enable: Option<bool>,
         /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseCurrency")]
         pub base_currency: Option<String>,
         /// `baseTransferInEnable` (field).
-        #[serde(
-            rename = "baseTransferInEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "baseTransferInEnable")]
         pub base_transfer_in_enable: Option<bool>,
         /// `flDebtRatio` (field).
-        #[serde(
-            rename = "flDebtRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "flDebtRatio")]
         pub fl_debt_ratio: Option<Dec>,
         /// `maxLeverage` (field).
         #[serde(
             rename = "maxLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_leverage: Option<Dec>,
         /// `quoteBorrowCoefficient` (field).
-        #[serde(
-            rename = "quoteBorrowCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteBorrowCoefficient")]
         pub quote_borrow_coefficient: Option<String>,
         /// `quoteBorrowEnable` (field).
-        #[serde(
-            rename = "quoteBorrowEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "quoteBorrowEnable")]
         pub quote_borrow_enable: Option<bool>,
         /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteCurrency")]
         pub quote_currency: Option<String>,
         /// `quoteTransferInEnable` (field).
-        #[serde(
-            rename = "quoteTransferInEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "quoteTransferInEnable")]
         pub quote_transfer_in_enable: Option<bool>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `symbolName` (field).
-        #[serde(
-            rename = "symbolName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbolName")]
         pub symbol_name: Option<String>,
         /// `tradeEnable` (field).
-        #[serde(
-            rename = "tradeEnable",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "tradeEnable")]
         pub trade_enable: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for GetIsolatedMarginSymbolsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetIsolatedMarginSymbolsData {
+        const NAME: &'static str = "GetIsolatedMarginSymbolsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "autoRenewMaxDebtRatio" => {
+                    self.auto_renew_max_debt_ratio = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "baseBorrowCoefficient" => {
+                    self.base_borrow_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "baseBorrowEnable" => {
+                    self.base_borrow_enable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "baseCurrency" => self.base_currency = map.next_value::<answer_de::OptString>()?.0,
+                "baseTransferInEnable" => {
+                    self.base_transfer_in_enable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "flDebtRatio" => self.fl_debt_ratio = map.next_value::<answer_de::OptDec>()?.0,
+                "maxLeverage" => self.max_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteBorrowCoefficient" => {
+                    self.quote_borrow_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteBorrowEnable" => {
+                    self.quote_borrow_enable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "quoteCurrency" => {
+                    self.quote_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteTransferInEnable" => {
+                    self.quote_transfer_in_enable = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "symbolName" => self.symbol_name = map.next_value::<answer_de::OptString>()?.0,
+                "tradeEnable" => self.trade_enable = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/margin/config` (Spot host, public, pool Spot, weight 25).
@@ -2178,34 +2312,50 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetMarginConfig`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMarginConfigData {
         /// `currencyList` (field).
-        #[serde(rename = "currencyList", default)]
+        #[serde(rename = "currencyList")]
         pub currency_list: Option<Vec<String>>,
         /// `liqDebtRatio` (field).
-        #[serde(
-            rename = "liqDebtRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "liqDebtRatio")]
         pub liq_debt_ratio: Option<Dec>,
         /// `maxLeverage` (field).
         #[serde(
             rename = "maxLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_leverage: Option<Dec>,
         /// `warningDebtRatio` (field).
-        #[serde(
-            rename = "warningDebtRatio",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "warningDebtRatio")]
         pub warning_debt_ratio: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for GetMarginConfigData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMarginConfigData {
+        const NAME: &'static str = "GetMarginConfigData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currencyList" => self.currency_list = map.next_value()?,
+                "liqDebtRatio" => self.liq_debt_ratio = map.next_value::<answer_de::OptDec>()?.0,
+                "maxLeverage" => self.max_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "warningDebtRatio" => {
+                    self.warning_debt_ratio = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/mark-price/{symbol}/current` (Spot host, public, pool Public, weight 2).
@@ -2255,34 +2405,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetMarkPriceDetail>,
         };
-    }
-
-    /// The `Data` object of [`GetMarkPriceDetail`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetMarkPriceDetailData {
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub time_point: Option<i64>,
-        /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub value: Option<Dec>,
     }
 
     /// `GET /api/v3/etf/info` (Spot host, public, pool Public, weight 3).
@@ -2345,47 +2467,55 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetEtfInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetEtfInfoData {
         /// `actualLeverage` (field).
-        #[serde(
-            rename = "actualLeverage",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "actualLeverage")]
         pub actual_leverage: Option<Dec>,
         /// `basket` (field).
-        #[serde(
-            rename = "basket",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "basket")]
         pub basket: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `issuedSize` (field).
-        #[serde(
-            rename = "issuedSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "issuedSize")]
         pub issued_size: Option<Dec>,
         /// `netAsset` (field).
-        #[serde(rename = "netAsset", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "netAsset")]
         pub net_asset: Option<Dec>,
         /// `targetLeverage` (field).
-        #[serde(
-            rename = "targetLeverage",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "targetLeverage")]
         pub target_leverage: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetEtfInfoData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetEtfInfoData {
+        const NAME: &'static str = "GetEtfInfoData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "actualLeverage" => self.actual_leverage = map.next_value::<answer_de::OptDec>()?.0,
+                "basket" => self.basket = map.next_value::<answer_de::OptString>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "issuedSize" => self.issued_size = map.next_value::<answer_de::OptDec>()?.0,
+                "netAsset" => self.net_asset = map.next_value::<answer_de::OptDec>()?.0,
+                "targetLeverage" => {
+                    self.target_leverage = map.next_value::<answer_de::OptString>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/margin/symbols` (Spot host, public, pool Public, weight 3).
@@ -2448,129 +2578,131 @@ pub mod market {
     }
 
     /// The `items` object of [`GetCrossMarginSymbolsData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCrossMarginSymbolsDataItems {
         /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseCurrency")]
         pub base_currency: Option<String>,
         /// `baseIncrement` (field).
-        #[serde(
-            rename = "baseIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseIncrement")]
         pub base_increment: Option<Dec>,
         /// `baseMaxSize` (field).
-        #[serde(
-            rename = "baseMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMaxSize")]
         pub base_max_size: Option<Dec>,
         /// `baseMinSize` (field).
-        #[serde(
-            rename = "baseMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMinSize")]
         pub base_min_size: Option<Dec>,
         /// `enableTrading` (field).
-        #[serde(
-            rename = "enableTrading",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "enableTrading")]
         pub enable_trading: Option<bool>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `market` (field).
-        #[serde(
-            rename = "market",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "market")]
         pub market: Option<String>,
         /// `minFunds` (field).
-        #[serde(rename = "minFunds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "minFunds")]
         pub min_funds: Option<Dec>,
         /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "name")]
         pub name: Option<String>,
         /// `priceIncrement` (field).
-        #[serde(
-            rename = "priceIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "priceIncrement")]
         pub price_increment: Option<Dec>,
         /// `priceLimitRate` (field).
-        #[serde(
-            rename = "priceLimitRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "priceLimitRate")]
         pub price_limit_rate: Option<Dec>,
         /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteCurrency")]
         pub quote_currency: Option<String>,
         /// `quoteIncrement` (field).
-        #[serde(
-            rename = "quoteIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteIncrement")]
         pub quote_increment: Option<Dec>,
         /// `quoteMaxSize` (field).
-        #[serde(
-            rename = "quoteMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMaxSize")]
         pub quote_max_size: Option<Dec>,
         /// `quoteMinSize` (field).
-        #[serde(
-            rename = "quoteMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMinSize")]
         pub quote_min_size: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetCrossMarginSymbolsDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCrossMarginSymbolsDataItems {
+        const NAME: &'static str = "GetCrossMarginSymbolsDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "baseCurrency" => self.base_currency = map.next_value::<answer_de::OptString>()?.0,
+                "baseIncrement" => self.base_increment = map.next_value::<answer_de::OptDec>()?.0,
+                "baseMaxSize" => self.base_max_size = map.next_value::<answer_de::OptDec>()?.0,
+                "baseMinSize" => self.base_min_size = map.next_value::<answer_de::OptDec>()?.0,
+                "enableTrading" => self.enable_trading = map.next_value::<answer_de::OptBool>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "market" => self.market = map.next_value::<answer_de::OptString>()?.0,
+                "minFunds" => self.min_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "name" => self.name = map.next_value::<answer_de::OptString>()?.0,
+                "priceIncrement" => self.price_increment = map.next_value::<answer_de::OptDec>()?.0,
+                "priceLimitRate" => {
+                    self.price_limit_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "quoteCurrency" => {
+                    self.quote_currency = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteIncrement" => self.quote_increment = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteMaxSize" => self.quote_max_size = map.next_value::<answer_de::OptDec>()?.0,
+                "quoteMinSize" => self.quote_min_size = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetCrossMarginSymbols`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCrossMarginSymbolsData {
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetCrossMarginSymbolsDataItems>>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCrossMarginSymbolsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCrossMarginSymbolsData {
+        const NAME: &'static str = "GetCrossMarginSymbolsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "items" => self.items = map.next_value()?,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/mark-price/all-symbols` (Spot host, public, pool Public, weight 10).
@@ -2611,34 +2743,6 @@ pub mod market {
             parse: parse_erased::<GetMarkPriceList>,
         };
     }
-
-    /// The `Data` object of [`GetMarkPriceList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetMarkPriceListData {
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `timePoint` (field).
-        #[serde(
-            rename = "timePoint",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub time_point: Option<i64>,
-        /// `value` (field).
-        #[serde(
-            rename = "value",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            serialize_with = "crate::num::opt_dec_as_number"
-        )]
-        pub value: Option<Dec>,
-    }
 }
 
 /// Margin Order: the operations of `margin.order` and their types.
@@ -2647,55 +2751,25 @@ pub mod order {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData as CancelOrderByOrderIdData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::CancelOrderByClientOidData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type;
+    pub use crate::rest::api::shared::futures_margin_spot::Liquidity;
+    pub use crate::rest::api::shared::margin::GetOpenOrdersData;
+    pub use crate::rest::api::shared::margin::GetOpenOrdersData as GetOrderByClientOidData;
+    pub use crate::rest::api::shared::margin::GetOpenOrdersData as GetOrderByOrderIdData;
+    pub use crate::rest::api::shared::margin_spot::GetTradeHistoryData;
+    pub use crate::rest::api::shared::margin_spot::GetTradeHistoryDataItems;
+    pub use crate::rest::api::shared::margin_spot::Stp;
+    pub use crate::rest::api::shared::margin_spot::TimeInForce2 as TimeInForce;
+
     string_enum! {
         /// Values of `TradeType`.
         TradeType {
             MarginIsolatedTrade = "MARGIN_ISOLATED_TRADE",
             MarginTrade = "MARGIN_TRADE",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Liquidity`.
-        Liquidity {
-            Maker = "maker",
-            Taker = "taker",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Stp`.
-        Stp {
-            Cb = "CB",
-            Cn = "CN",
-            Co = "CO",
-            Dc = "DC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TimeInForce`.
-        TimeInForce {
-            Fok = "FOK",
-            Gtc = "GTC",
-            Gtt = "GTT",
-            Ioc = "IOC",
         }
     }
 
@@ -2860,110 +2934,20 @@ pub mod order {
         };
     }
 
-    /// The `items` object of [`GetTradeHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTradeHistoryDataItems {
-        /// `counterOrderId` (field).
-        #[serde(
-            rename = "counterOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub counter_order_id: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `feeRate` (field).
-        #[serde(rename = "feeRate", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee_rate: Option<Dec>,
-        /// `forceTaker` (field).
-        #[serde(
-            rename = "forceTaker",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_taker: Option<bool>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_i64")]
-        pub id: Option<i64>,
-        /// `liquidity` (field).
-        #[serde(rename = "liquidity", default)]
-        pub liquidity: Option<Liquidity>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `taxRate` (field).
-        #[serde(rename = "taxRate", default, deserialize_with = "crate::num::opt_dec")]
-        pub tax_rate: Option<Dec>,
-        /// `tradeId` (field).
-        #[serde(rename = "tradeId", default, deserialize_with = "crate::num::opt_i64")]
-        pub trade_id: Option<i64>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-    }
-
-    /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTradeHistoryData {
-        /// `items` (field).
-        #[serde(rename = "items", default)]
-        pub items: Option<Vec<GetTradeHistoryDataItems>>,
-        /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
-        pub last_id: Option<i64>,
+    impl CursorPaged for GetTradeHistory {
+        type Item = GetTradeHistoryDataItems;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last_id
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer.items.unwrap_or_default()
+        }
     }
 
     /// `POST /api/v3/hf/margin/order` (Spot host, private, permission Margin, pool Spot, weight 2).
@@ -3237,37 +3221,45 @@ pub mod order {
     }
 
     /// The `Data` object of [`AddOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddOrderData {
         /// `borrowSize` (field).
-        #[serde(
-            rename = "borrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "borrowSize")]
         pub borrow_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `loanApplyId` (field).
-        #[serde(
-            rename = "loanApplyId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "loanApplyId")]
         pub loan_apply_id: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddOrderData {
+        const NAME: &'static str = "AddOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "borrowSize" => self.borrow_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "loanApplyId" => self.loan_apply_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/hf/margin/order/active/symbols` (Spot host, private, permission Margin, pool Spot, weight 4).
@@ -3319,20 +3311,40 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetSymbolsWithOpenOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSymbolsWithOpenOrderData {
         /// `symbolSize` (field).
         #[serde(
             rename = "symbolSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub symbol_size: Option<Dec>,
         /// `symbols` (field).
-        #[serde(rename = "symbols", default)]
+        #[serde(rename = "symbols")]
         pub symbols: Option<Vec<String>>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSymbolsWithOpenOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSymbolsWithOpenOrderData {
+        const NAME: &'static str = "GetSymbolsWithOpenOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "symbolSize" => self.symbol_size = map.next_value::<answer_de::OptDec>()?.0,
+                "symbols" => self.symbols = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v3/hf/margin/order/test` (Spot host, private, permission Margin, pool Spot, weight 2).
@@ -3606,38 +3618,48 @@ pub mod order {
     }
 
     /// The `Data` object of [`AddOrderTest`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddOrderTestData {
         /// `borrowSize` (field).
         #[serde(
             rename = "borrowSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub borrow_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `loanApplyId` (field).
-        #[serde(
-            rename = "loanApplyId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "loanApplyId")]
         pub loan_apply_id: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for AddOrderTestData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddOrderTestData {
+        const NAME: &'static str = "AddOrderTestData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "borrowSize" => self.borrow_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "loanApplyId" => self.loan_apply_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v3/hf/margin/orders` (Spot host, private, permission Margin, pool Spot, weight 5).
@@ -3758,207 +3780,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`GetOpenOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOpenOrdersData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// `DELETE /api/v3/hf/margin/orders/client-order/{clientOid}` (Spot host, private, permission Margin, pool Spot, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderByClientOid {
@@ -4024,19 +3845,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`CancelOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByClientOidData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-    }
-
     /// `GET /api/v3/hf/margin/orders/client-order/{clientOid}` (Spot host, private, permission General, pool Spot, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByClientOid {
@@ -4100,207 +3908,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`GetOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByClientOidData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 
     /// `GET /api/v3/hf/margin/orders/done` (Spot host, private, permission General, pool Spot, weight 10).
@@ -4448,217 +4055,228 @@ pub mod order {
         };
     }
 
+    impl CursorPaged for GetClosedOrders {
+        type Item = GetClosedOrdersDataItems;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last_id
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer.items.unwrap_or_default()
+        }
+    }
+
     /// The `items` object of [`GetClosedOrdersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetClosedOrdersDataItems {
         /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "active")]
         pub active: Option<bool>,
         /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "cancelAfter")]
         pub cancel_after: Option<i64>,
         /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "cancelExist")]
         pub cancel_exist: Option<bool>,
         /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelledFunds")]
         pub cancelled_funds: Option<Dec>,
         /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelledSize")]
         pub cancelled_size: Option<Dec>,
         /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "channel")]
         pub channel: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "dealFunds")]
         pub deal_funds: Option<Dec>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "fee")]
         pub fee: Option<Dec>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "inOrderBook")]
         pub in_order_book: Option<bool>,
         /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "lastUpdatedAt")]
         pub last_updated_at: Option<i64>,
         /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "opType")]
         pub op_type: Option<String>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainFunds")]
         pub remain_funds: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stop")]
         pub stop: Option<String>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "stopPrice")]
         pub stop_price: Option<Dec>,
         /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "stopTriggered")]
         pub stop_triggered: Option<bool>,
         /// `stp` (field).
-        #[serde(rename = "stp", default)]
+        #[serde(rename = "stp")]
         pub stp: Option<Stp>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tax")]
         pub tax: Option<String>,
         /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<TimeInForce>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<Type>,
         /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "visibleSize")]
         pub visible_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetClosedOrdersDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetClosedOrdersDataItems {
+        const NAME: &'static str = "GetClosedOrdersDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "active" => self.active = map.next_value::<answer_de::OptBool>()?.0,
+                "cancelAfter" => self.cancel_after = map.next_value::<answer_de::OptI64>()?.0,
+                "cancelExist" => self.cancel_exist = map.next_value::<answer_de::OptBool>()?.0,
+                "cancelledFunds" => self.cancelled_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "cancelledSize" => self.cancelled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "channel" => self.channel = map.next_value::<answer_de::OptString>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "dealFunds" => self.deal_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "fee" => self.fee = map.next_value::<answer_de::OptDec>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "inOrderBook" => self.in_order_book = map.next_value::<answer_de::OptBool>()?.0,
+                "lastUpdatedAt" => self.last_updated_at = map.next_value::<answer_de::OptI64>()?.0,
+                "opType" => self.op_type = map.next_value::<answer_de::OptString>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "remainFunds" => self.remain_funds = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "stop" => self.stop = map.next_value::<answer_de::OptString>()?.0,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopTriggered" => self.stop_triggered = map.next_value::<answer_de::OptBool>()?.0,
+                "stp" => self.stp = map.next_value()?,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "tax" => self.tax = map.next_value::<answer_de::OptString>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value()?,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetClosedOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetClosedOrdersData {
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetClosedOrdersDataItems>>,
         /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "lastId")]
         pub last_id: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetClosedOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetClosedOrdersData {
+        const NAME: &'static str = "GetClosedOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "items" => self.items = map.next_value()?,
+                "lastId" => self.last_id = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v3/hf/margin/orders/{orderId}` (Spot host, private, permission Margin, pool Spot, weight 2).
@@ -4723,19 +4341,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`CancelOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByOrderIdData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `GET /api/v3/hf/margin/orders/{orderId}` (Spot host, private, permission General, pool Spot, weight 5).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByOrderId {
@@ -4796,207 +4401,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOrderByOrderId>,
         };
-    }
-
-    /// The `Data` object of [`GetOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByOrderIdData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggered` (field).
-        #[serde(
-            rename = "stopTriggered",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub stop_triggered: Option<bool>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 }
 
@@ -5100,219 +4504,191 @@ pub mod risklimit {
     }
 
     /// The `Data` object of [`GetMarginRiskLimit`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetMarginRiskLimitData {
         /// `baseBorrowCoefficient` (field).
-        #[serde(
-            rename = "baseBorrowCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseBorrowCoefficient")]
         pub base_borrow_coefficient: Option<String>,
         /// `baseBorrowEnabled` (field).
-        #[serde(
-            rename = "baseBorrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "baseBorrowEnabled")]
         pub base_borrow_enabled: Option<bool>,
         /// `baseBorrowMinAmount` (field).
-        #[serde(
-            rename = "baseBorrowMinAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseBorrowMinAmount")]
         pub base_borrow_min_amount: Option<Dec>,
         /// `baseBorrowMinUnit` (field).
-        #[serde(
-            rename = "baseBorrowMinUnit",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseBorrowMinUnit")]
         pub base_borrow_min_unit: Option<String>,
         /// `baseMarginCoefficient` (field).
-        #[serde(
-            rename = "baseMarginCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "baseMarginCoefficient")]
         pub base_margin_coefficient: Option<String>,
         /// `baseMaxBorrowAmount` (field).
-        #[serde(
-            rename = "baseMaxBorrowAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMaxBorrowAmount")]
         pub base_max_borrow_amount: Option<Dec>,
         /// `baseMaxBuyAmount` (field).
-        #[serde(
-            rename = "baseMaxBuyAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMaxBuyAmount")]
         pub base_max_buy_amount: Option<Dec>,
         /// `baseMaxHoldAmount` (field).
-        #[serde(
-            rename = "baseMaxHoldAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "baseMaxHoldAmount")]
         pub base_max_hold_amount: Option<Dec>,
         /// `basePrecision` (field).
-        #[serde(
-            rename = "basePrecision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "basePrecision")]
         pub base_precision: Option<i64>,
         /// `borrowCoefficient` (field).
-        #[serde(
-            rename = "borrowCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "borrowCoefficient")]
         pub borrow_coefficient: Option<String>,
         /// `borrowEnabled` (field).
-        #[serde(
-            rename = "borrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "borrowEnabled")]
         pub borrow_enabled: Option<bool>,
         /// `borrowMaxAmount` (field).
-        #[serde(
-            rename = "borrowMaxAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "borrowMaxAmount")]
         pub borrow_max_amount: Option<Dec>,
         /// `borrowMinAmount` (field).
-        #[serde(
-            rename = "borrowMinAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "borrowMinAmount")]
         pub borrow_min_amount: Option<Dec>,
         /// `borrowMinUnit` (field).
-        #[serde(
-            rename = "borrowMinUnit",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "borrowMinUnit")]
         pub borrow_min_unit: Option<String>,
         /// `buyMaxAmount` (field).
-        #[serde(
-            rename = "buyMaxAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "buyMaxAmount")]
         pub buy_max_amount: Option<Dec>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `holdMaxAmount` (field).
-        #[serde(
-            rename = "holdMaxAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "holdMaxAmount")]
         pub hold_max_amount: Option<Dec>,
         /// `marginCoefficient` (field).
-        #[serde(
-            rename = "marginCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginCoefficient")]
         pub margin_coefficient: Option<String>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
         /// `quoteBorrowCoefficient` (field).
-        #[serde(
-            rename = "quoteBorrowCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteBorrowCoefficient")]
         pub quote_borrow_coefficient: Option<String>,
         /// `quoteBorrowEnabled` (field).
-        #[serde(
-            rename = "quoteBorrowEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "quoteBorrowEnabled")]
         pub quote_borrow_enabled: Option<bool>,
         /// `quoteBorrowMinAmount` (field).
-        #[serde(
-            rename = "quoteBorrowMinAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteBorrowMinAmount")]
         pub quote_borrow_min_amount: Option<Dec>,
         /// `quoteBorrowMinUnit` (field).
-        #[serde(
-            rename = "quoteBorrowMinUnit",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteBorrowMinUnit")]
         pub quote_borrow_min_unit: Option<String>,
         /// `quoteMarginCoefficient` (field).
-        #[serde(
-            rename = "quoteMarginCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "quoteMarginCoefficient")]
         pub quote_margin_coefficient: Option<String>,
         /// `quoteMaxBorrowAmount` (field).
-        #[serde(
-            rename = "quoteMaxBorrowAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMaxBorrowAmount")]
         pub quote_max_borrow_amount: Option<Dec>,
         /// `quoteMaxBuyAmount` (field).
-        #[serde(
-            rename = "quoteMaxBuyAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMaxBuyAmount")]
         pub quote_max_buy_amount: Option<Dec>,
         /// `quoteMaxHoldAmount` (field).
-        #[serde(
-            rename = "quoteMaxHoldAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "quoteMaxHoldAmount")]
         pub quote_max_hold_amount: Option<Dec>,
         /// `quotePrecision` (field).
-        #[serde(
-            rename = "quotePrecision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "quotePrecision")]
         pub quote_precision: Option<i64>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `timestamp` (field).
-        #[serde(
-            rename = "timestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "timestamp")]
         pub timestamp: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetMarginRiskLimitData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetMarginRiskLimitData {
+        const NAME: &'static str = "GetMarginRiskLimitData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "baseBorrowCoefficient" => {
+                    self.base_borrow_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "baseBorrowEnabled" => {
+                    self.base_borrow_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "baseBorrowMinAmount" => {
+                    self.base_borrow_min_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "baseBorrowMinUnit" => {
+                    self.base_borrow_min_unit = map.next_value::<answer_de::OptString>()?.0
+                }
+                "baseMarginCoefficient" => {
+                    self.base_margin_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "baseMaxBorrowAmount" => {
+                    self.base_max_borrow_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "baseMaxBuyAmount" => {
+                    self.base_max_buy_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "baseMaxHoldAmount" => {
+                    self.base_max_hold_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "basePrecision" => self.base_precision = map.next_value::<answer_de::OptI64>()?.0,
+                "borrowCoefficient" => {
+                    self.borrow_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "borrowEnabled" => self.borrow_enabled = map.next_value::<answer_de::OptBool>()?.0,
+                "borrowMaxAmount" => {
+                    self.borrow_max_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "borrowMinAmount" => {
+                    self.borrow_min_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "borrowMinUnit" => {
+                    self.borrow_min_unit = map.next_value::<answer_de::OptString>()?.0
+                }
+                "buyMaxAmount" => self.buy_max_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "holdMaxAmount" => self.hold_max_amount = map.next_value::<answer_de::OptDec>()?.0,
+                "marginCoefficient" => {
+                    self.margin_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                "quoteBorrowCoefficient" => {
+                    self.quote_borrow_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteBorrowEnabled" => {
+                    self.quote_borrow_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "quoteBorrowMinAmount" => {
+                    self.quote_borrow_min_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "quoteBorrowMinUnit" => {
+                    self.quote_borrow_min_unit = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteMarginCoefficient" => {
+                    self.quote_margin_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "quoteMaxBorrowAmount" => {
+                    self.quote_max_borrow_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "quoteMaxBuyAmount" => {
+                    self.quote_max_buy_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "quoteMaxHoldAmount" => {
+                    self.quote_max_hold_amount = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "quotePrecision" => self.quote_precision = map.next_value::<answer_de::OptI64>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "timestamp" => self.timestamp = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 
 use super::operation::{OperationInfo, OperationVisitor};
 
+mod shared;
+
 #[cfg(feature = "account")]
 pub mod account;
 #[cfg(feature = "affiliate")]
@@ -80,9 +82,10 @@ mod prelude {
     pub(crate) use serde::{Deserialize, Serialize};
 
     pub(crate) use crate::num::Dec;
+    pub(crate) use crate::rest::operation::answer_de;
     pub(crate) use crate::rest::operation::{
-        Ack, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt, json_body,
-        parse_erased, string_enum,
+        Ack, CursorPaged, Host, Operation, OperationInfo, PageInfo, Paged, Pool, QueryExt,
+        json_body, parse_erased, string_enum,
     };
     pub(crate) use crate::rest::{Access, Endpoint, Query};
 }

@@ -9,28 +9,22 @@ pub mod market {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Protocol`.
-        Protocol {
-            Websocket = "websocket",
-        }
-    }
-
-    string_enum! {
-        /// Values of `MakerCoefficient`.
-        MakerCoefficient {
-            V0 = "0",
-            V1 = "1",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TakerCoefficient`.
-        TakerCoefficient {
-            V0 = "0",
-            V1 = "1",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenData;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenData as GetPublicTokenData;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenDataInstanceServers;
+    pub use crate::rest::api::shared::futures_spot::GetPrivateTokenDataInstanceServers as GetPublicTokenDataInstanceServers;
+    pub use crate::rest::api::shared::futures_spot::GetServiceStatusData;
+    pub use crate::rest::api::shared::futures_spot::GetServiceStatusDataStatus as Status;
+    pub use crate::rest::api::shared::futures_spot::Protocol;
+    pub use crate::rest::api::shared::spot::GetAllSymbolsData2 as GetAllSymbolsData;
+    pub use crate::rest::api::shared::spot::GetAllSymbolsData2 as GetSymbolData;
+    pub use crate::rest::api::shared::spot::GetCallAuctionPartOrderBookData;
+    pub use crate::rest::api::shared::spot::GetCallAuctionPartOrderBookData as GetPartOrderBookData;
+    pub use crate::rest::api::shared::spot::GetCallAuctionPartOrderBookData as GetFullOrderBookData;
+    pub use crate::rest::api::shared::spot::MakerCoefficient;
+    pub use crate::rest::api::shared::spot::MakerCoefficient as TakerCoefficient;
 
     string_enum! {
         /// Values of `Type`.
@@ -49,23 +43,6 @@ pub mod market {
             V5min = "5min",
             V6hour = "6hour",
             V8hour = "8hour",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            Cancelonly = "cancelonly",
-            Close = "close",
-            Open = "open",
         }
     }
 
@@ -151,51 +128,6 @@ pub mod market {
         };
     }
 
-    /// The `instanceServers` object of [`GetPrivateTokenData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPrivateTokenDataInstanceServers {
-        /// `encrypt` (field).
-        #[serde(rename = "encrypt", default, deserialize_with = "crate::num::opt_bool")]
-        pub encrypt: Option<bool>,
-        /// `endpoint` (field).
-        #[serde(
-            rename = "endpoint",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub endpoint: Option<String>,
-        /// `pingInterval` (field).
-        #[serde(
-            rename = "pingInterval",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_interval: Option<i64>,
-        /// `pingTimeout` (field).
-        #[serde(
-            rename = "pingTimeout",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_timeout: Option<i64>,
-        /// `protocol` (field).
-        #[serde(rename = "protocol", default)]
-        pub protocol: Option<Protocol>,
-    }
-
-    /// The `Data` object of [`GetPrivateToken`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPrivateTokenData {
-        /// `instanceServers` (field).
-        #[serde(rename = "instanceServers", default)]
-        pub instance_servers: Option<Vec<GetPrivateTokenDataInstanceServers>>,
-        /// `token` (field).
-        #[serde(rename = "token", default, deserialize_with = "crate::num::opt_string")]
-        pub token: Option<String>,
-    }
-
     /// `POST /api/v1/bullet-public` (Spot host, public, pool Public, weight 10).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetPublicToken {}
@@ -233,51 +165,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetPublicToken>,
         };
-    }
-
-    /// The `instanceServers` object of [`GetPublicTokenData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPublicTokenDataInstanceServers {
-        /// `encrypt` (field).
-        #[serde(rename = "encrypt", default, deserialize_with = "crate::num::opt_bool")]
-        pub encrypt: Option<bool>,
-        /// `endpoint` (field).
-        #[serde(
-            rename = "endpoint",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub endpoint: Option<String>,
-        /// `pingInterval` (field).
-        #[serde(
-            rename = "pingInterval",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_interval: Option<i64>,
-        /// `pingTimeout` (field).
-        #[serde(
-            rename = "pingTimeout",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub ping_timeout: Option<i64>,
-        /// `protocol` (field).
-        #[serde(rename = "protocol", default)]
-        pub protocol: Option<Protocol>,
-    }
-
-    /// The `Data` object of [`GetPublicToken`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPublicTokenData {
-        /// `instanceServers` (field).
-        #[serde(rename = "instanceServers", default)]
-        pub instance_servers: Option<Vec<GetPublicTokenDataInstanceServers>>,
-        /// `token` (field).
-        #[serde(rename = "token", default, deserialize_with = "crate::num::opt_string")]
-        pub token: Option<String>,
     }
 
     /// `GET /api/v1/market/allTickers` (Spot host, public, pool Public, weight 15).
@@ -320,111 +207,135 @@ pub mod market {
     }
 
     /// The `ticker` object of [`GetAllTickersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllTickersDataTicker {
         /// `averagePrice` (field).
-        #[serde(
-            rename = "averagePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "averagePrice")]
         pub average_price: Option<Dec>,
         /// `bestAskSize` (field).
-        #[serde(
-            rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestAskSize")]
         pub best_ask_size: Option<Dec>,
         /// `bestBidSize` (field).
-        #[serde(
-            rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestBidSize")]
         pub best_bid_size: Option<Dec>,
         /// `buy` (field).
-        #[serde(rename = "buy", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "buy")]
         pub buy: Option<Dec>,
         /// `changePrice` (field).
-        #[serde(
-            rename = "changePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changePrice")]
         pub change_price: Option<Dec>,
         /// `changeRate` (field).
-        #[serde(
-            rename = "changeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changeRate")]
         pub change_rate: Option<Dec>,
         /// `high` (field).
-        #[serde(rename = "high", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "high")]
         pub high: Option<Dec>,
         /// `last` (field).
-        #[serde(rename = "last", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "last")]
         pub last: Option<Dec>,
         /// `low` (field).
-        #[serde(rename = "low", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "low")]
         pub low: Option<Dec>,
         /// `makerCoefficient` (field).
-        #[serde(rename = "makerCoefficient", default)]
+        #[serde(rename = "makerCoefficient")]
         pub maker_coefficient: Option<MakerCoefficient>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `sell` (field).
-        #[serde(rename = "sell", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "sell")]
         pub sell: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `symbolName` (field).
-        #[serde(
-            rename = "symbolName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbolName")]
         pub symbol_name: Option<String>,
         /// `takerCoefficient` (field).
-        #[serde(rename = "takerCoefficient", default)]
+        #[serde(rename = "takerCoefficient")]
         pub taker_coefficient: Option<TakerCoefficient>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `vol` (field).
-        #[serde(rename = "vol", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "vol")]
         pub vol: Option<Dec>,
         /// `volValue` (field).
-        #[serde(rename = "volValue", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "volValue")]
         pub vol_value: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAllTickersDataTicker {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllTickersDataTicker {
+        const NAME: &'static str = "GetAllTickersDataTicker";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "averagePrice" => self.average_price = map.next_value::<answer_de::OptDec>()?.0,
+                "bestAskSize" => self.best_ask_size = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBidSize" => self.best_bid_size = map.next_value::<answer_de::OptDec>()?.0,
+                "buy" => self.buy = map.next_value::<answer_de::OptDec>()?.0,
+                "changePrice" => self.change_price = map.next_value::<answer_de::OptDec>()?.0,
+                "changeRate" => self.change_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "high" => self.high = map.next_value::<answer_de::OptDec>()?.0,
+                "last" => self.last = map.next_value::<answer_de::OptDec>()?.0,
+                "low" => self.low = map.next_value::<answer_de::OptDec>()?.0,
+                "makerCoefficient" => self.maker_coefficient = map.next_value()?,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "sell" => self.sell = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "symbolName" => self.symbol_name = map.next_value::<answer_de::OptString>()?.0,
+                "takerCoefficient" => self.taker_coefficient = map.next_value()?,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "vol" => self.vol = map.next_value::<answer_de::OptDec>()?.0,
+                "volValue" => self.vol_value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAllTickers`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllTickersData {
         /// `ticker` (field).
-        #[serde(rename = "ticker", default)]
+        #[serde(rename = "ticker")]
         pub ticker: Option<Vec<GetAllTickersDataTicker>>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAllTickersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllTickersData {
+        const NAME: &'static str = "GetAllTickersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "ticker" => self.ticker = map.next_value()?,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/callauctionData` (Spot host, public, pool Public, weight 2).
@@ -482,61 +393,69 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetCallAuctionInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCallAuctionInfoData {
         /// `buyOrderRangeHighPrice` (field).
-        #[serde(
-            rename = "buyOrderRangeHighPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "buyOrderRangeHighPrice")]
         pub buy_order_range_high_price: Option<Dec>,
         /// `buyOrderRangeLowPrice` (field).
-        #[serde(
-            rename = "buyOrderRangeLowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "buyOrderRangeLowPrice")]
         pub buy_order_range_low_price: Option<Dec>,
         /// `estimatedPrice` (field).
-        #[serde(
-            rename = "estimatedPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "estimatedPrice")]
         pub estimated_price: Option<Dec>,
         /// `estimatedSize` (field).
-        #[serde(
-            rename = "estimatedSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "estimatedSize")]
         pub estimated_size: Option<Dec>,
         /// `sellOrderRangeHighPrice` (field).
-        #[serde(
-            rename = "sellOrderRangeHighPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "sellOrderRangeHighPrice")]
         pub sell_order_range_high_price: Option<Dec>,
         /// `sellOrderRangeLowPrice` (field).
-        #[serde(
-            rename = "sellOrderRangeLowPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "sellOrderRangeLowPrice")]
         pub sell_order_range_low_price: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCallAuctionInfoData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCallAuctionInfoData {
+        const NAME: &'static str = "GetCallAuctionInfoData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "buyOrderRangeHighPrice" => {
+                    self.buy_order_range_high_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "buyOrderRangeLowPrice" => {
+                    self.buy_order_range_low_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "estimatedPrice" => self.estimated_price = map.next_value::<answer_de::OptDec>()?.0,
+                "estimatedSize" => self.estimated_size = map.next_value::<answer_de::OptDec>()?.0,
+                "sellOrderRangeHighPrice" => {
+                    self.sell_order_range_high_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "sellOrderRangeLowPrice" => {
+                    self.sell_order_range_low_price = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/candles` (Spot host, public, pool Public, weight 3).
@@ -685,28 +604,49 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTradeHistoryData {
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "sequence")]
         pub sequence: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default)]
+        #[serde(rename = "side")]
         pub side: Option<Side>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTradeHistoryData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTradeHistoryData {
+        const NAME: &'static str = "GetTradeHistoryData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value()?,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/orderbook/callauction/level2_{size}` (Spot host, public, pool Public, weight 2).
@@ -774,28 +714,6 @@ pub mod market {
         };
     }
 
-    /// The `Data` object of [`GetCallAuctionPartOrderBook`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetCallAuctionPartOrderBookData {
-        /// `asks` (field).
-        #[serde(rename = "asks", default)]
-        pub asks: Option<Vec<Vec<String>>>,
-        /// `bids` (field).
-        #[serde(rename = "bids", default)]
-        pub bids: Option<Vec<Vec<String>>>,
-        /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sequence: Option<String>,
-        /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
-        pub time: Option<i64>,
-    }
-
     /// `GET /api/v1/market/orderbook/level1` (Spot host, public, pool Public, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetTicker {
@@ -851,45 +769,61 @@ pub mod market {
     }
 
     /// The `Data` object of [`GetTicker`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetTickerData {
         /// `bestAsk` (field).
-        #[serde(rename = "bestAsk", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "bestAsk")]
         pub best_ask: Option<Dec>,
         /// `bestAskSize` (field).
-        #[serde(
-            rename = "bestAskSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestAskSize")]
         pub best_ask_size: Option<Dec>,
         /// `bestBid` (field).
-        #[serde(rename = "bestBid", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "bestBid")]
         pub best_bid: Option<Dec>,
         /// `bestBidSize` (field).
-        #[serde(
-            rename = "bestBidSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "bestBidSize")]
         pub best_bid_size: Option<Dec>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "sequence")]
         pub sequence: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetTickerData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetTickerData {
+        const NAME: &'static str = "GetTickerData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "bestAsk" => self.best_ask = map.next_value::<answer_de::OptDec>()?.0,
+                "bestAskSize" => self.best_ask_size = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBid" => self.best_bid = map.next_value::<answer_de::OptDec>()?.0,
+                "bestBidSize" => self.best_bid_size = map.next_value::<answer_de::OptDec>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "sequence" => self.sequence = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/market/orderbook/level2_{size}` (Spot host, public, pool Public, weight 2).
@@ -954,28 +888,6 @@ pub mod market {
         };
     }
 
-    /// The `Data` object of [`GetPartOrderBook`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetPartOrderBookData {
-        /// `asks` (field).
-        #[serde(rename = "asks", default)]
-        pub asks: Option<Vec<Vec<String>>>,
-        /// `bids` (field).
-        #[serde(rename = "bids", default)]
-        pub bids: Option<Vec<Vec<String>>>,
-        /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sequence: Option<String>,
-        /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
-        pub time: Option<i64>,
-    }
-
     /// `GET /api/v1/market/stats` (Spot host, public, pool Public, weight 15).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Get24hrStats {
@@ -1031,89 +943,97 @@ pub mod market {
     }
 
     /// The `Data` object of [`Get24hrStats`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct Get24hrStatsData {
         /// `averagePrice` (field).
-        #[serde(
-            rename = "averagePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "averagePrice")]
         pub average_price: Option<Dec>,
         /// `buy` (field).
-        #[serde(rename = "buy", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "buy")]
         pub buy: Option<Dec>,
         /// `changePrice` (field).
-        #[serde(
-            rename = "changePrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changePrice")]
         pub change_price: Option<Dec>,
         /// `changeRate` (field).
-        #[serde(
-            rename = "changeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "changeRate")]
         pub change_rate: Option<Dec>,
         /// `high` (field).
-        #[serde(rename = "high", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "high")]
         pub high: Option<Dec>,
         /// `last` (field).
-        #[serde(rename = "last", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "last")]
         pub last: Option<Dec>,
         /// `low` (field).
-        #[serde(rename = "low", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "low")]
         pub low: Option<Dec>,
         /// `makerCoefficient` (field).
-        #[serde(
-            rename = "makerCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "makerCoefficient")]
         pub maker_coefficient: Option<String>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `sell` (field).
-        #[serde(rename = "sell", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "sell")]
         pub sell: Option<Dec>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `takerCoefficient` (field).
-        #[serde(
-            rename = "takerCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "takerCoefficient")]
         pub taker_coefficient: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "time")]
         pub time: Option<i64>,
         /// `vol` (field).
-        #[serde(rename = "vol", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "vol")]
         pub vol: Option<Dec>,
         /// `volValue` (field).
-        #[serde(rename = "volValue", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "volValue")]
         pub vol_value: Option<Dec>,
+    }
+
+    impl<'de> Deserialize<'de> for Get24hrStatsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for Get24hrStatsData {
+        const NAME: &'static str = "Get24hrStatsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "averagePrice" => self.average_price = map.next_value::<answer_de::OptDec>()?.0,
+                "buy" => self.buy = map.next_value::<answer_de::OptDec>()?.0,
+                "changePrice" => self.change_price = map.next_value::<answer_de::OptDec>()?.0,
+                "changeRate" => self.change_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "high" => self.high = map.next_value::<answer_de::OptDec>()?.0,
+                "last" => self.last = map.next_value::<answer_de::OptDec>()?.0,
+                "low" => self.low = map.next_value::<answer_de::OptDec>()?.0,
+                "makerCoefficient" => {
+                    self.maker_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "sell" => self.sell = map.next_value::<answer_de::OptDec>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "takerCoefficient" => {
+                    self.taker_coefficient = map.next_value::<answer_de::OptString>()?.0
+                }
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "time" => self.time = map.next_value::<answer_de::OptI64>()?.0,
+                "vol" => self.vol = map.next_value::<answer_de::OptDec>()?.0,
+                "volValue" => self.vol_value = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/markets` (Spot host, public, pool Public, weight 3).
@@ -1310,18 +1230,6 @@ pub mod market {
         };
     }
 
-    /// The `Data` object of [`GetServiceStatus`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetServiceStatusData {
-        /// `msg` (field).
-        #[serde(rename = "msg", default, deserialize_with = "crate::num::opt_string")]
-        pub msg: Option<String>,
-        /// `status` (field).
-        #[serde(rename = "status", default)]
-        pub status: Option<Status>,
-    }
-
     /// `GET /api/v1/timestamp` (Spot host, public, pool Public, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetServerTime {}
@@ -1420,196 +1328,6 @@ pub mod market {
         };
     }
 
-    /// The `Data` object of [`GetAllSymbols`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetAllSymbolsData {
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseIncrement` (field).
-        #[serde(
-            rename = "baseIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_increment: Option<Dec>,
-        /// `baseMaxSize` (field).
-        #[serde(
-            rename = "baseMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_max_size: Option<Dec>,
-        /// `baseMinSize` (field).
-        #[serde(
-            rename = "baseMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_min_size: Option<Dec>,
-        /// `callauctionFirstStageStartTime` (field).
-        #[serde(
-            rename = "callauctionFirstStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub callauction_first_stage_start_time: Option<i64>,
-        /// `callauctionIsEnabled` (field).
-        #[serde(
-            rename = "callauctionIsEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub callauction_is_enabled: Option<bool>,
-        /// `callauctionPriceCeiling` (field).
-        #[serde(
-            rename = "callauctionPriceCeiling",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub callauction_price_ceiling: Option<String>,
-        /// `callauctionPriceFloor` (field).
-        #[serde(
-            rename = "callauctionPriceFloor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub callauction_price_floor: Option<String>,
-        /// `callauctionSecondStageStartTime` (field).
-        #[serde(
-            rename = "callauctionSecondStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub callauction_second_stage_start_time: Option<i64>,
-        /// `callauctionThirdStageStartTime` (field).
-        #[serde(
-            rename = "callauctionThirdStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub callauction_third_stage_start_time: Option<i64>,
-        /// `enableTrading` (field).
-        #[serde(
-            rename = "enableTrading",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub enable_trading: Option<bool>,
-        /// `feeCategory` (field).
-        #[serde(
-            rename = "feeCategory",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub fee_category: Option<i64>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_margin_enabled: Option<bool>,
-        /// `makerFeeCoefficient` (field).
-        #[serde(
-            rename = "makerFeeCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub maker_fee_coefficient: Option<String>,
-        /// `market` (field).
-        #[serde(
-            rename = "market",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub market: Option<String>,
-        /// `minFunds` (field).
-        #[serde(rename = "minFunds", default, deserialize_with = "crate::num::opt_dec")]
-        pub min_funds: Option<Dec>,
-        /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
-        pub name: Option<String>,
-        /// `priceIncrement` (field).
-        #[serde(
-            rename = "priceIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub price_increment: Option<Dec>,
-        /// `priceLimitRate` (field).
-        #[serde(
-            rename = "priceLimitRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub price_limit_rate: Option<Dec>,
-        /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub quote_currency: Option<String>,
-        /// `quoteIncrement` (field).
-        #[serde(
-            rename = "quoteIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub quote_increment: Option<Dec>,
-        /// `quoteMaxSize` (field).
-        #[serde(
-            rename = "quoteMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub quote_max_size: Option<Dec>,
-        /// `quoteMinSize` (field).
-        #[serde(
-            rename = "quoteMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub quote_min_size: Option<Dec>,
-        /// `st` (field).
-        #[serde(rename = "st", default, deserialize_with = "crate::num::opt_bool")]
-        pub st: Option<bool>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `takerFeeCoefficient` (field).
-        #[serde(
-            rename = "takerFeeCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub taker_fee_coefficient: Option<String>,
-        /// `tradingStartTime` (field).
-        #[serde(
-            rename = "tradingStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub trading_start_time: Option<i64>,
-    }
-
     /// `GET /api/v2/symbols/{symbol}` (Spot host, public, pool Public, weight 4).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetSymbol {
@@ -1657,196 +1375,6 @@ pub mod market {
             body: false,
             parse: parse_erased::<GetSymbol>,
         };
-    }
-
-    /// The `Data` object of [`GetSymbol`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetSymbolData {
-        /// `baseCurrency` (field).
-        #[serde(
-            rename = "baseCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub base_currency: Option<String>,
-        /// `baseIncrement` (field).
-        #[serde(
-            rename = "baseIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_increment: Option<Dec>,
-        /// `baseMaxSize` (field).
-        #[serde(
-            rename = "baseMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_max_size: Option<Dec>,
-        /// `baseMinSize` (field).
-        #[serde(
-            rename = "baseMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub base_min_size: Option<Dec>,
-        /// `callauctionFirstStageStartTime` (field).
-        #[serde(
-            rename = "callauctionFirstStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub callauction_first_stage_start_time: Option<i64>,
-        /// `callauctionIsEnabled` (field).
-        #[serde(
-            rename = "callauctionIsEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub callauction_is_enabled: Option<bool>,
-        /// `callauctionPriceCeiling` (field).
-        #[serde(
-            rename = "callauctionPriceCeiling",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub callauction_price_ceiling: Option<String>,
-        /// `callauctionPriceFloor` (field).
-        #[serde(
-            rename = "callauctionPriceFloor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub callauction_price_floor: Option<String>,
-        /// `callauctionSecondStageStartTime` (field).
-        #[serde(
-            rename = "callauctionSecondStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub callauction_second_stage_start_time: Option<i64>,
-        /// `callauctionThirdStageStartTime` (field).
-        #[serde(
-            rename = "callauctionThirdStageStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub callauction_third_stage_start_time: Option<i64>,
-        /// `enableTrading` (field).
-        #[serde(
-            rename = "enableTrading",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub enable_trading: Option<bool>,
-        /// `feeCategory` (field).
-        #[serde(
-            rename = "feeCategory",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub fee_category: Option<i64>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub is_margin_enabled: Option<bool>,
-        /// `makerFeeCoefficient` (field).
-        #[serde(
-            rename = "makerFeeCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub maker_fee_coefficient: Option<String>,
-        /// `market` (field).
-        #[serde(
-            rename = "market",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub market: Option<String>,
-        /// `minFunds` (field).
-        #[serde(rename = "minFunds", default, deserialize_with = "crate::num::opt_dec")]
-        pub min_funds: Option<Dec>,
-        /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
-        pub name: Option<String>,
-        /// `priceIncrement` (field).
-        #[serde(
-            rename = "priceIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub price_increment: Option<Dec>,
-        /// `priceLimitRate` (field).
-        #[serde(
-            rename = "priceLimitRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub price_limit_rate: Option<Dec>,
-        /// `quoteCurrency` (field).
-        #[serde(
-            rename = "quoteCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub quote_currency: Option<String>,
-        /// `quoteIncrement` (field).
-        #[serde(
-            rename = "quoteIncrement",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub quote_increment: Option<Dec>,
-        /// `quoteMaxSize` (field).
-        #[serde(
-            rename = "quoteMaxSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub quote_max_size: Option<Dec>,
-        /// `quoteMinSize` (field).
-        #[serde(
-            rename = "quoteMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub quote_min_size: Option<Dec>,
-        /// `st` (field).
-        #[serde(rename = "st", default, deserialize_with = "crate::num::opt_bool")]
-        pub st: Option<bool>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `takerFeeCoefficient` (field).
-        #[serde(
-            rename = "takerFeeCoefficient",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub taker_fee_coefficient: Option<String>,
-        /// `tradingStartTime` (field).
-        #[serde(
-            rename = "tradingStartTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub trading_start_time: Option<i64>,
     }
 
     /// `GET /api/v3/announcements` (Spot host, public, pool Public, weight 20).
@@ -1997,75 +1525,103 @@ pub mod market {
     }
 
     /// The `items` object of [`GetAnnouncementsData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAnnouncementsDataItems {
         /// `annDesc` (field).
-        #[serde(
-            rename = "annDesc",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "annDesc")]
         pub ann_desc: Option<String>,
         /// `annId` (field).
-        #[serde(rename = "annId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "annId")]
         pub ann_id: Option<i64>,
         /// `annTitle` (field).
-        #[serde(
-            rename = "annTitle",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "annTitle")]
         pub ann_title: Option<String>,
         /// `annType` (field).
-        #[serde(rename = "annType", default)]
+        #[serde(rename = "annType")]
         pub ann_type: Option<Vec<String>>,
         /// `annUrl` (field).
-        #[serde(
-            rename = "annUrl",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "annUrl")]
         pub ann_url: Option<String>,
         /// `cTime` (field).
-        #[serde(rename = "cTime", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "cTime")]
         pub c_time: Option<i64>,
         /// `language` (field).
-        #[serde(
-            rename = "language",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "language")]
         pub language: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for GetAnnouncementsDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAnnouncementsDataItems {
+        const NAME: &'static str = "GetAnnouncementsDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "annDesc" => self.ann_desc = map.next_value::<answer_de::OptString>()?.0,
+                "annId" => self.ann_id = map.next_value::<answer_de::OptI64>()?.0,
+                "annTitle" => self.ann_title = map.next_value::<answer_de::OptString>()?.0,
+                "annType" => self.ann_type = map.next_value()?,
+                "annUrl" => self.ann_url = map.next_value::<answer_de::OptString>()?.0,
+                "cTime" => self.c_time = map.next_value::<answer_de::OptI64>()?.0,
+                "language" => self.language = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAnnouncements`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAnnouncementsData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetAnnouncementsDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAnnouncementsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAnnouncementsData {
+        const NAME: &'static str = "GetAnnouncementsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/currencies` (Spot host, public, pool Public, weight 3).
@@ -2108,184 +1664,191 @@ pub mod market {
     }
 
     /// The `chains` object of [`GetAllCurrenciesData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllCurrenciesDataChains {
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `depositFeeRate` (field).
-        #[serde(
-            rename = "depositFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositFeeRate")]
         pub deposit_fee_rate: Option<Dec>,
         /// `depositMinSize` (field).
-        #[serde(
-            rename = "depositMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositMinSize")]
         pub deposit_min_size: Option<Dec>,
         /// `depositTierFee` (field).
-        #[serde(
-            rename = "depositTierFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositTierFee")]
         pub deposit_tier_fee: Option<Dec>,
         /// `isDepositEnabled` (field).
-        #[serde(
-            rename = "isDepositEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDepositEnabled")]
         pub is_deposit_enabled: Option<bool>,
         /// `isWithdrawEnabled` (field).
-        #[serde(
-            rename = "isWithdrawEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isWithdrawEnabled")]
         pub is_withdraw_enabled: Option<bool>,
         /// `maxDeposit` (field).
-        #[serde(
-            rename = "maxDeposit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxDeposit")]
         pub max_deposit: Option<Dec>,
         /// `maxWithdraw` (field).
-        #[serde(
-            rename = "maxWithdraw",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxWithdraw")]
         pub max_withdraw: Option<Dec>,
         /// `needTag` (field).
-        #[serde(rename = "needTag", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "needTag")]
         pub need_tag: Option<bool>,
         /// `preConfirms` (field).
-        #[serde(
-            rename = "preConfirms",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "preConfirms")]
         pub pre_confirms: Option<i64>,
         /// `withdrawFeeRate` (field).
-        #[serde(
-            rename = "withdrawFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawFeeRate")]
         pub withdraw_fee_rate: Option<Dec>,
         /// `withdrawMaxFee` (field).
-        #[serde(
-            rename = "withdrawMaxFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawMaxFee")]
         pub withdraw_max_fee: Option<Dec>,
         /// `withdrawPrecision` (field).
-        #[serde(
-            rename = "withdrawPrecision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "withdrawPrecision")]
         pub withdraw_precision: Option<i64>,
         /// `withdrawalMinFee` (field).
-        #[serde(
-            rename = "withdrawalMinFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinFee")]
         pub withdrawal_min_fee: Option<Dec>,
         /// `withdrawalMinSize` (field).
-        #[serde(
-            rename = "withdrawalMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinSize")]
         pub withdrawal_min_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetAllCurrenciesDataChains {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllCurrenciesDataChains {
+        const NAME: &'static str = "GetAllCurrenciesDataChains";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "depositFeeRate" => {
+                    self.deposit_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "depositMinSize" => {
+                    self.deposit_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "depositTierFee" => {
+                    self.deposit_tier_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "isDepositEnabled" => {
+                    self.is_deposit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isWithdrawEnabled" => {
+                    self.is_withdraw_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "maxDeposit" => self.max_deposit = map.next_value::<answer_de::OptDec>()?.0,
+                "maxWithdraw" => self.max_withdraw = map.next_value::<answer_de::OptDec>()?.0,
+                "needTag" => self.need_tag = map.next_value::<answer_de::OptBool>()?.0,
+                "preConfirms" => self.pre_confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "withdrawFeeRate" => {
+                    self.withdraw_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawMaxFee" => {
+                    self.withdraw_max_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawPrecision" => {
+                    self.withdraw_precision = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "withdrawalMinFee" => {
+                    self.withdrawal_min_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawalMinSize" => {
+                    self.withdrawal_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetAllCurrencies`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAllCurrenciesData {
         /// `chains` (field).
-        #[serde(rename = "chains", default)]
+        #[serde(rename = "chains")]
         pub chains: Option<Vec<GetAllCurrenciesDataChains>>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fullName` (field).
-        #[serde(
-            rename = "fullName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fullName")]
         pub full_name: Option<String>,
         /// `isDebitEnabled` (field).
-        #[serde(
-            rename = "isDebitEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDebitEnabled")]
         pub is_debit_enabled: Option<bool>,
         /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isMarginEnabled")]
         pub is_margin_enabled: Option<bool>,
         /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "name")]
         pub name: Option<String>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAllCurrenciesData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAllCurrenciesData {
+        const NAME: &'static str = "GetAllCurrenciesData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chains" => self.chains = map.next_value()?,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fullName" => self.full_name = map.next_value::<answer_de::OptString>()?.0,
+                "isDebitEnabled" => {
+                    self.is_debit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isMarginEnabled" => {
+                    self.is_margin_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "name" => self.name = map.next_value::<answer_de::OptString>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/currencies/{currency}` (Spot host, public, pool Public, weight 3).
@@ -2358,164 +1921,176 @@ pub mod market {
     }
 
     /// The `chains` object of [`GetCurrencyData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCurrencyDataChains {
         /// `chainId` (field).
-        #[serde(
-            rename = "chainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainId")]
         pub chain_id: Option<String>,
         /// `chainName` (field).
-        #[serde(
-            rename = "chainName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "chainName")]
         pub chain_name: Option<String>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `depositMinSize` (field).
-        #[serde(
-            rename = "depositMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "depositMinSize")]
         pub deposit_min_size: Option<Dec>,
         /// `isDepositEnabled` (field).
-        #[serde(
-            rename = "isDepositEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDepositEnabled")]
         pub is_deposit_enabled: Option<bool>,
         /// `isWithdrawEnabled` (field).
-        #[serde(
-            rename = "isWithdrawEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isWithdrawEnabled")]
         pub is_withdraw_enabled: Option<bool>,
         /// `maxDeposit` (field).
-        #[serde(
-            rename = "maxDeposit",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "maxDeposit")]
         pub max_deposit: Option<Dec>,
         /// `maxWithdraw` (field).
         #[serde(
             rename = "maxWithdraw",
-            default,
-            deserialize_with = "crate::num::opt_dec",
             serialize_with = "crate::num::opt_dec_as_number"
         )]
         pub max_withdraw: Option<Dec>,
         /// `needTag` (field).
-        #[serde(rename = "needTag", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "needTag")]
         pub need_tag: Option<bool>,
         /// `preConfirms` (field).
-        #[serde(
-            rename = "preConfirms",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "preConfirms")]
         pub pre_confirms: Option<i64>,
         /// `withdrawFeeRate` (field).
-        #[serde(
-            rename = "withdrawFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawFeeRate")]
         pub withdraw_fee_rate: Option<Dec>,
         /// `withdrawPrecision` (field).
-        #[serde(
-            rename = "withdrawPrecision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "withdrawPrecision")]
         pub withdraw_precision: Option<i64>,
         /// `withdrawalMinFee` (field).
-        #[serde(
-            rename = "withdrawalMinFee",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinFee")]
         pub withdrawal_min_fee: Option<Dec>,
         /// `withdrawalMinSize` (field).
-        #[serde(
-            rename = "withdrawalMinSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "withdrawalMinSize")]
         pub withdrawal_min_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetCurrencyDataChains {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCurrencyDataChains {
+        const NAME: &'static str = "GetCurrencyDataChains";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chainId" => self.chain_id = map.next_value::<answer_de::OptString>()?.0,
+                "chainName" => self.chain_name = map.next_value::<answer_de::OptString>()?.0,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "depositMinSize" => {
+                    self.deposit_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "isDepositEnabled" => {
+                    self.is_deposit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isWithdrawEnabled" => {
+                    self.is_withdraw_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "maxDeposit" => self.max_deposit = map.next_value::<answer_de::OptDec>()?.0,
+                "maxWithdraw" => self.max_withdraw = map.next_value::<answer_de::OptDec>()?.0,
+                "needTag" => self.need_tag = map.next_value::<answer_de::OptBool>()?.0,
+                "preConfirms" => self.pre_confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "withdrawFeeRate" => {
+                    self.withdraw_fee_rate = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawPrecision" => {
+                    self.withdraw_precision = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "withdrawalMinFee" => {
+                    self.withdrawal_min_fee = map.next_value::<answer_de::OptDec>()?.0
+                }
+                "withdrawalMinSize" => {
+                    self.withdrawal_min_size = map.next_value::<answer_de::OptDec>()?.0
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetCurrency`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetCurrencyData {
         /// `chains` (field).
-        #[serde(rename = "chains", default)]
+        #[serde(rename = "chains")]
         pub chains: Option<Vec<GetCurrencyDataChains>>,
         /// `confirms` (field).
-        #[serde(rename = "confirms", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "confirms")]
         pub confirms: Option<i64>,
         /// `contractAddress` (field).
-        #[serde(
-            rename = "contractAddress",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "contractAddress")]
         pub contract_address: Option<String>,
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `fullName` (field).
-        #[serde(
-            rename = "fullName",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "fullName")]
         pub full_name: Option<String>,
         /// `isDebitEnabled` (field).
-        #[serde(
-            rename = "isDebitEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isDebitEnabled")]
         pub is_debit_enabled: Option<bool>,
         /// `isMarginEnabled` (field).
-        #[serde(
-            rename = "isMarginEnabled",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isMarginEnabled")]
         pub is_margin_enabled: Option<bool>,
         /// `name` (field).
-        #[serde(rename = "name", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "name")]
         pub name: Option<String>,
         /// `precision` (field).
-        #[serde(
-            rename = "precision",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "precision")]
         pub precision: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetCurrencyData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetCurrencyData {
+        const NAME: &'static str = "GetCurrencyData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "chains" => self.chains = map.next_value()?,
+                "confirms" => self.confirms = map.next_value::<answer_de::OptI64>()?.0,
+                "contractAddress" => {
+                    self.contract_address = map.next_value::<answer_de::OptString>()?.0
+                }
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "fullName" => self.full_name = map.next_value::<answer_de::OptString>()?.0,
+                "isDebitEnabled" => {
+                    self.is_debit_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "isMarginEnabled" => {
+                    self.is_margin_enabled = map.next_value::<answer_de::OptBool>()?.0
+                }
+                "name" => self.name = map.next_value::<answer_de::OptString>()?.0,
+                "precision" => self.precision = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v3/market/orderbook/level2` (Spot host, private, permission General, pool Spot, weight 3).
@@ -2571,28 +2146,6 @@ pub mod market {
             parse: parse_erased::<GetFullOrderBook>,
         };
     }
-
-    /// The `Data` object of [`GetFullOrderBook`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetFullOrderBookData {
-        /// `asks` (field).
-        #[serde(rename = "asks", default)]
-        pub asks: Option<Vec<Vec<String>>>,
-        /// `bids` (field).
-        #[serde(rename = "bids", default)]
-        pub bids: Option<Vec<Vec<String>>>,
-        /// `sequence` (field).
-        #[serde(
-            rename = "sequence",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub sequence: Option<String>,
-        /// `time` (field).
-        #[serde(rename = "time", default, deserialize_with = "crate::num::opt_i64")]
-        pub time: Option<i64>,
-    }
 }
 
 /// Spot Order: the operations of `spot.order` and their types.
@@ -2601,71 +2154,31 @@ pub mod order {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
-    string_enum! {
-        /// Values of `Side`.
-        Side {
-            Buy = "buy",
-            Sell = "sell",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Type`.
-        Type {
-            Limit = "limit",
-            Market = "market",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Liquidity`.
-        Liquidity {
-            Maker = "maker",
-            Taker = "taker",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Stp`.
-        Stp {
-            Cb = "CB",
-            Cn = "CN",
-            Co = "CO",
-            Dc = "DC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `TimeInForce`.
-        TimeInForce {
-            Fok = "FOK",
-            Gtc = "GTC",
-            Gtt = "GTT",
-            Ioc = "IOC",
-        }
-    }
-
-    string_enum! {
-        /// Values of `BatchAddOrdersOrderListType`.
-        BatchAddOrdersOrderListType {
-            Limit = "limit",
-        }
-    }
-
-    string_enum! {
-        /// Values of `BatchAddOrdersSyncOrderListType`.
-        BatchAddOrdersSyncOrderListType {
-            Limit = "limit",
-        }
-    }
-
-    string_enum! {
-        /// Values of `Status`.
-        Status {
-            Done = "done",
-            Open = "open",
-        }
-    }
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::account_broker_margin_spot::FlexTransferData as CancelOrderByOrderIdData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::CancelOrderByClientOidData;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Side;
+    pub use crate::rest::api::shared::copytrading_futures_margin_spot::Type;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::AddOrderData as AddOrderTestData;
+    pub use crate::rest::api::shared::copytrading_futures_spot::CancelOrderByIdData as BatchCancelStopOrderData;
+    pub use crate::rest::api::shared::futures_margin_spot::Liquidity;
+    pub use crate::rest::api::shared::futures_spot::GetOrderByClientOidDataStatus as Status;
+    pub use crate::rest::api::shared::margin_spot::GetTradeHistoryData;
+    pub use crate::rest::api::shared::margin_spot::GetTradeHistoryDataItems;
+    pub use crate::rest::api::shared::margin_spot::Stp;
+    pub use crate::rest::api::shared::margin_spot::TimeInForce2 as TimeInForce;
+    pub use crate::rest::api::shared::spot::BatchAddOrdersOrderList;
+    pub use crate::rest::api::shared::spot::BatchAddOrdersOrderList as BatchAddOrdersSyncOrderList;
+    pub use crate::rest::api::shared::spot::BatchAddOrdersOrderListType;
+    pub use crate::rest::api::shared::spot::BatchAddOrdersOrderListType as BatchAddOrdersSyncOrderListType;
+    pub use crate::rest::api::shared::spot::GetOpenOrdersData2 as GetOpenOrdersData;
+    pub use crate::rest::api::shared::spot::GetOpenOrdersData2 as GetOpenOrdersByPageDataItems;
+    pub use crate::rest::api::shared::spot::GetOpenOrdersData2 as GetOrderByClientOidData;
+    pub use crate::rest::api::shared::spot::GetOpenOrdersData2 as GetClosedOrdersDataItems;
+    pub use crate::rest::api::shared::spot::GetOpenOrdersData2 as GetOrderByOrderIdData;
+    pub use crate::rest::api::shared::spot::GetStopOrderByClientOidData;
+    pub use crate::rest::api::shared::spot::GetStopOrderByClientOidData as GetStopOrderByOrderIdData;
 
     /// `GET /api/v1/hf/fills` (Spot host, private, permission General, pool Spot, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2823,110 +2336,20 @@ pub mod order {
         };
     }
 
-    /// The `items` object of [`GetTradeHistoryData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTradeHistoryDataItems {
-        /// `counterOrderId` (field).
-        #[serde(
-            rename = "counterOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub counter_order_id: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `feeRate` (field).
-        #[serde(rename = "feeRate", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee_rate: Option<Dec>,
-        /// `forceTaker` (field).
-        #[serde(
-            rename = "forceTaker",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub force_taker: Option<bool>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_i64")]
-        pub id: Option<i64>,
-        /// `liquidity` (field).
-        #[serde(rename = "liquidity", default)]
-        pub liquidity: Option<Liquidity>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `taxRate` (field).
-        #[serde(rename = "taxRate", default, deserialize_with = "crate::num::opt_dec")]
-        pub tax_rate: Option<Dec>,
-        /// `tradeId` (field).
-        #[serde(rename = "tradeId", default, deserialize_with = "crate::num::opt_i64")]
-        pub trade_id: Option<i64>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-    }
-
-    /// The `Data` object of [`GetTradeHistory`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetTradeHistoryData {
-        /// `items` (field).
-        #[serde(rename = "items", default)]
-        pub items: Option<Vec<GetTradeHistoryDataItems>>,
-        /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
-        pub last_id: Option<i64>,
+    impl CursorPaged for GetTradeHistory {
+        type Item = GetTradeHistoryDataItems;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last_id
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer.items.unwrap_or_default()
+        }
     }
 
     /// `DELETE /api/v1/hf/orders` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -3258,26 +2681,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`AddOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `GET /api/v1/hf/orders/active` (Spot host, private, permission General, pool Spot, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOpenOrders {
@@ -3330,190 +2733,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOpenOrders>,
         };
-    }
-
-    /// The `Data` object of [`GetOpenOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOpenOrdersData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 
     /// `GET /api/v1/hf/orders/active/page` (Spot host, private, permission General, pool Spot, weight 2).
@@ -3602,217 +2821,50 @@ pub mod order {
         };
     }
 
-    /// The `items` object of [`GetOpenOrdersByPageData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOpenOrdersByPageDataItems {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// The `Data` object of [`GetOpenOrdersByPage`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetOpenOrdersByPageData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetOpenOrdersByPageDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetOpenOrdersByPageData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetOpenOrdersByPageData {
+        const NAME: &'static str = "GetOpenOrdersByPageData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/orders/active/symbols` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -3855,12 +2907,33 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetSymbolsWithOpenOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetSymbolsWithOpenOrderData {
         /// `symbols` (field).
-        #[serde(rename = "symbols", default)]
+        #[serde(rename = "symbols")]
         pub symbols: Option<Vec<String>>,
+    }
+
+    impl<'de> Deserialize<'de> for GetSymbolsWithOpenOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetSymbolsWithOpenOrderData {
+        const NAME: &'static str = "GetSymbolsWithOpenOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "symbols" => self.symbols = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/alter` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -3972,23 +3045,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`ModifyOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct ModifyOrderData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `newOrderId` (field).
-        #[serde(
-            rename = "newOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "newOrderId")]
         pub new_order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for ModifyOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for ModifyOrderData {
+        const NAME: &'static str = "ModifyOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "newOrderId" => self.new_order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/cancel/{orderId}` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -4063,23 +3150,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelPartialOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelPartialOrderData {
         /// `cancelSize` (field).
-        #[serde(
-            rename = "cancelSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "cancelSize")]
         pub cancel_size: Option<Dec>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelPartialOrderData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelPartialOrderData {
+        const NAME: &'static str = "CancelPartialOrderData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cancelSize" => self.cancel_size = map.next_value::<answer_de::OptDec>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/cancelAll` (Spot host, private, permission Spot, pool Spot, weight 30).
@@ -4122,31 +3223,71 @@ pub mod order {
     }
 
     /// The `failedSymbols` object of [`CancelAllOrdersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelAllOrdersDataFailedSymbols {
         /// `error` (field).
-        #[serde(rename = "error", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "error")]
         pub error: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
     }
 
+    impl<'de> Deserialize<'de> for CancelAllOrdersDataFailedSymbols {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelAllOrdersDataFailedSymbols {
+        const NAME: &'static str = "CancelAllOrdersDataFailedSymbols";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "error" => self.error = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`CancelAllOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelAllOrdersData {
         /// `failedSymbols` (field).
-        #[serde(rename = "failedSymbols", default)]
+        #[serde(rename = "failedSymbols")]
         pub failed_symbols: Option<Vec<CancelAllOrdersDataFailedSymbols>>,
         /// `succeedSymbols` (field).
-        #[serde(rename = "succeedSymbols", default)]
+        #[serde(rename = "succeedSymbols")]
         pub succeed_symbols: Option<Vec<String>>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelAllOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelAllOrdersData {
+        const NAME: &'static str = "CancelAllOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "failedSymbols" => self.failed_symbols = map.next_value()?,
+                "succeedSymbols" => self.succeed_symbols = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/client-order/{clientOid}` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -4214,19 +3355,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`CancelOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByClientOidData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-    }
-
     /// `GET /api/v1/hf/orders/client-order/{clientOid}` (Spot host, private, permission General, pool Spot, weight 2).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetOrderByClientOid {
@@ -4290,190 +3418,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetOrderByClientOid>,
         };
-    }
-
-    /// The `Data` object of [`GetOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByClientOidData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 
     /// `POST /api/v1/hf/orders/dead-cancel-all` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -4540,23 +3484,37 @@ pub mod order {
     }
 
     /// The `Data` object of [`SetDcp`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct SetDcpData {
         /// `currentTime` (field).
-        #[serde(
-            rename = "currentTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTime")]
         pub current_time: Option<i64>,
         /// `triggerTime` (field).
-        #[serde(
-            rename = "triggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "triggerTime")]
         pub trigger_time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for SetDcpData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for SetDcpData {
+        const NAME: &'static str = "SetDcpData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentTime" => self.current_time = map.next_value::<answer_de::OptI64>()?.0,
+                "triggerTime" => self.trigger_time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/orders/dead-cancel-all/query` (Spot host, private, permission Spot, pool Spot, weight 2).
@@ -4599,33 +3557,45 @@ pub mod order {
     }
 
     /// The `Data` object of [`GetDcp`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDcpData {
         /// `currentTime` (field).
-        #[serde(
-            rename = "currentTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentTime")]
         pub current_time: Option<i64>,
         /// `symbols` (field).
-        #[serde(
-            rename = "symbols",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbols")]
         pub symbols: Option<String>,
         /// `timeout` (field).
-        #[serde(rename = "timeout", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "timeout")]
         pub timeout: Option<i64>,
         /// `triggerTime` (field).
-        #[serde(
-            rename = "triggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "triggerTime")]
         pub trigger_time: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDcpData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDcpData {
+        const NAME: &'static str = "GetDcpData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentTime" => self.current_time = map.next_value::<answer_de::OptI64>()?.0,
+                "symbols" => self.symbols = map.next_value::<answer_de::OptString>()?.0,
+                "timeout" => self.timeout = map.next_value::<answer_de::OptI64>()?.0,
+                "triggerTime" => self.trigger_time = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/hf/orders/done` (Spot host, private, permission General, pool Spot, weight 2).
@@ -4768,323 +3738,54 @@ pub mod order {
         };
     }
 
-    /// The `items` object of [`GetClosedOrdersData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetClosedOrdersDataItems {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
+    impl CursorPaged for GetClosedOrders {
+        type Item = GetClosedOrdersDataItems;
+        fn set_cursor(&mut self, last_id: i64) {
+            self.last_id = Some(last_id);
+        }
+        fn cursor(&self) -> Option<i64> {
+            self.last_id
+        }
+        fn next_cursor(answer: &Self::Response) -> Option<i64> {
+            answer.last_id
+        }
+        fn items(answer: Self::Response) -> Vec<Self::Item> {
+            answer.items.unwrap_or_default()
+        }
     }
 
     /// The `Data` object of [`GetClosedOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetClosedOrdersData {
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetClosedOrdersDataItems>>,
         /// `lastId` (field).
-        #[serde(rename = "lastId", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "lastId")]
         pub last_id: Option<i64>,
     }
 
-    /// The `orderList` object of [`BatchAddOrders`].
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct BatchAddOrdersOrderList {
-        /// `allowMaxTimeWindow` (field).
-        #[serde(
-            rename = "allowMaxTimeWindow",
-            default,
-            deserialize_with = "crate::num::opt_i64",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub allow_max_time_window: Option<i64>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub client_oid: Option<String>,
-        /// `clientTimestamp` (field).
-        #[serde(
-            rename = "clientTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub client_timestamp: Option<i64>,
-        /// `funds` (field).
-        #[serde(
-            rename = "funds",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(
-            rename = "hidden",
-            default,
-            deserialize_with = "crate::num::opt_bool",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(
-            rename = "iceberg",
-            default,
-            deserialize_with = "crate::num::opt_bool",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub iceberg: Option<bool>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field, required).
-        #[serde(rename = "price")]
-        pub price: Dec,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field, required).
-        #[serde(rename = "side")]
-        pub side: Side,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default, skip_serializing_if = "Option::is_none")]
-        pub stp: Option<Stp>,
-        /// `symbol` (field, required).
-        #[serde(rename = "symbol", deserialize_with = "crate::num::string_lenient")]
-        pub symbol: String,
-        /// `tags` (field).
-        #[serde(
-            rename = "tags",
-            default,
-            deserialize_with = "crate::num::opt_string",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub tags: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub time_in_force: Option<TimeInForce>,
-        /// `type` (field, required).
-        #[serde(rename = "type")]
-        pub r#type: BatchAddOrdersOrderListType,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub visible_size: Option<Dec>,
+    impl<'de> Deserialize<'de> for GetClosedOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetClosedOrdersData {
+        const NAME: &'static str = "GetClosedOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "items" => self.items = map.next_value()?,
+                "lastId" => self.last_id = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/multi` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -5134,156 +3835,45 @@ pub mod order {
     }
 
     /// The `Data` object of [`BatchAddOrders`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchAddOrdersData {
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `failMsg` (field).
-        #[serde(
-            rename = "failMsg",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "failMsg")]
         pub fail_msg: Option<String>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `success` (field).
-        #[serde(rename = "success", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "success")]
         pub success: Option<bool>,
     }
 
-    /// The `orderList` object of [`BatchAddOrdersSync`].
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct BatchAddOrdersSyncOrderList {
-        /// `allowMaxTimeWindow` (field).
-        #[serde(
-            rename = "allowMaxTimeWindow",
-            default,
-            deserialize_with = "crate::num::opt_i64",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub allow_max_time_window: Option<i64>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub client_oid: Option<String>,
-        /// `clientTimestamp` (field).
-        #[serde(
-            rename = "clientTimestamp",
-            default,
-            deserialize_with = "crate::num::opt_i64",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub client_timestamp: Option<i64>,
-        /// `funds` (field).
-        #[serde(
-            rename = "funds",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(
-            rename = "hidden",
-            default,
-            deserialize_with = "crate::num::opt_bool",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(
-            rename = "iceberg",
-            default,
-            deserialize_with = "crate::num::opt_bool",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub iceberg: Option<bool>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field, required).
-        #[serde(rename = "price")]
-        pub price: Dec,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field, required).
-        #[serde(rename = "side")]
-        pub side: Side,
-        /// `size` (field).
-        #[serde(
-            rename = "size",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default, skip_serializing_if = "Option::is_none")]
-        pub stp: Option<Stp>,
-        /// `symbol` (field, required).
-        #[serde(rename = "symbol", deserialize_with = "crate::num::string_lenient")]
-        pub symbol: String,
-        /// `tags` (field).
-        #[serde(
-            rename = "tags",
-            default,
-            deserialize_with = "crate::num::opt_string",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub tags: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub time_in_force: Option<TimeInForce>,
-        /// `type` (field, required).
-        #[serde(rename = "type")]
-        pub r#type: BatchAddOrdersSyncOrderListType,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub visible_size: Option<Dec>,
+    impl<'de> Deserialize<'de> for BatchAddOrdersData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchAddOrdersData {
+        const NAME: &'static str = "BatchAddOrdersData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "failMsg" => self.fail_msg = map.next_value::<answer_de::OptString>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "success" => self.success = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/multi/sync` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -5333,74 +3923,73 @@ pub mod order {
     }
 
     /// The `Data` object of [`BatchAddOrdersSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct BatchAddOrdersSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `failMsg` (field).
-        #[serde(
-            rename = "failMsg",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "failMsg")]
         pub fail_msg: Option<String>,
         /// `matchTime` (field).
-        #[serde(
-            rename = "matchTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "matchTime")]
         pub match_time: Option<i64>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
         /// `success` (field).
-        #[serde(rename = "success", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "success")]
         pub success: Option<bool>,
+    }
+
+    impl<'de> Deserialize<'de> for BatchAddOrdersSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for BatchAddOrdersSyncData {
+        const NAME: &'static str = "BatchAddOrdersSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "failMsg" => self.fail_msg = map.next_value::<answer_de::OptString>()?.0,
+                "matchTime" => self.match_time = map.next_value::<answer_de::OptI64>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                "success" => self.success = map.next_value::<answer_de::OptBool>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/sync` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -5679,64 +4268,65 @@ pub mod order {
     }
 
     /// The `Data` object of [`AddOrderSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AddOrderSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `matchTime` (field).
-        #[serde(
-            rename = "matchTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "matchTime")]
         pub match_time: Option<i64>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
+    }
+
+    impl<'de> Deserialize<'de> for AddOrderSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for AddOrderSyncData {
+        const NAME: &'static str = "AddOrderSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "matchTime" => self.match_time = map.next_value::<answer_de::OptI64>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/sync/client-order/{clientOid}` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -5805,43 +4395,53 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelOrderByClientOidSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByClientOidSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByClientOidSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByClientOidSyncData {
+        const NAME: &'static str = "CancelOrderByClientOidSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/hf/orders/sync/{orderId}` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -5907,43 +4507,53 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelOrderByOrderIdSync`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByOrderIdSyncData {
         /// `canceledSize` (field).
-        #[serde(
-            rename = "canceledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "canceledSize")]
         pub canceled_size: Option<Dec>,
         /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "dealSize")]
         pub deal_size: Option<Dec>,
         /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "orderId")]
         pub order_id: Option<String>,
         /// `originSize` (field).
-        #[serde(
-            rename = "originSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "originSize")]
         pub origin_size: Option<Dec>,
         /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "remainSize")]
         pub remain_size: Option<Dec>,
         /// `status` (field).
-        #[serde(rename = "status", default)]
+        #[serde(rename = "status")]
         pub status: Option<Status>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByOrderIdSyncData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByOrderIdSyncData {
+        const NAME: &'static str = "CancelOrderByOrderIdSyncData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "canceledSize" => self.canceled_size = map.next_value::<answer_de::OptDec>()?.0,
+                "dealSize" => self.deal_size = map.next_value::<answer_de::OptDec>()?.0,
+                "orderId" => self.order_id = map.next_value::<answer_de::OptString>()?.0,
+                "originSize" => self.origin_size = map.next_value::<answer_de::OptDec>()?.0,
+                "remainSize" => self.remain_size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `POST /api/v1/hf/orders/test` (Spot host, private, permission Spot, pool Spot, weight 1).
@@ -6221,26 +4831,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`AddOrderTest`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct AddOrderTestData {
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-    }
-
     /// `DELETE /api/v1/hf/orders/{orderId}` (Spot host, private, permission Spot, pool Spot, weight 1).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderByOrderId {
@@ -6301,19 +4891,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<CancelOrderByOrderId>,
         };
-    }
-
-    /// The `Data` object of [`CancelOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct CancelOrderByOrderIdData {
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
     }
 
     /// `GET /api/v1/hf/orders/{orderId}` (Spot host, private, permission General, pool Spot, weight 2).
@@ -6378,190 +4955,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`GetOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetOrderByOrderIdData {
-        /// `active` (field).
-        #[serde(rename = "active", default, deserialize_with = "crate::num::opt_bool")]
-        pub active: Option<bool>,
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `cancelExist` (field).
-        #[serde(
-            rename = "cancelExist",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub cancel_exist: Option<bool>,
-        /// `cancelledFunds` (field).
-        #[serde(
-            rename = "cancelledFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_funds: Option<Dec>,
-        /// `cancelledSize` (field).
-        #[serde(
-            rename = "cancelledSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub cancelled_size: Option<Dec>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `dealFunds` (field).
-        #[serde(
-            rename = "dealFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub deal_funds: Option<Dec>,
-        /// `dealSize` (field).
-        #[serde(rename = "dealSize", default, deserialize_with = "crate::num::opt_dec")]
-        pub deal_size: Option<Dec>,
-        /// `fee` (field).
-        #[serde(rename = "fee", default, deserialize_with = "crate::num::opt_dec")]
-        pub fee: Option<Dec>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `inOrderBook` (field).
-        #[serde(
-            rename = "inOrderBook",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub in_order_book: Option<bool>,
-        /// `lastUpdatedAt` (field).
-        #[serde(
-            rename = "lastUpdatedAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub last_updated_at: Option<i64>,
-        /// `opType` (field).
-        #[serde(
-            rename = "opType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub op_type: Option<String>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remainFunds` (field).
-        #[serde(
-            rename = "remainFunds",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_funds: Option<Dec>,
-        /// `remainSize` (field).
-        #[serde(
-            rename = "remainSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub remain_size: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default)]
-        pub side: Option<Side>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default)]
-        pub stp: Option<Stp>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `tax` (field).
-        #[serde(rename = "tax", default, deserialize_with = "crate::num::opt_string")]
-        pub tax: Option<String>,
-        /// `timeInForce` (field).
-        #[serde(rename = "timeInForce", default)]
-        pub time_in_force: Option<TimeInForce>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// `DELETE /api/v1/order/client-order/{clientOid}` (Spot host, private, permission Spot, pool Spot, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct CancelOrderByClientOidOld {
@@ -6612,26 +5005,43 @@ pub mod order {
     }
 
     /// The `Data` object of [`CancelOrderByClientOidOld`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct CancelOrderByClientOidOldData {
         /// `cancelledOcoOrderIds` (field).
-        #[serde(rename = "cancelledOcoOrderIds", default)]
+        #[serde(rename = "cancelledOcoOrderIds")]
         pub cancelled_oco_order_ids: Option<Vec<serde_json::Value>>,
         /// `cancelledOrderId` (field).
-        #[serde(
-            rename = "cancelledOrderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "cancelledOrderId")]
         pub cancelled_order_id: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for CancelOrderByClientOidOldData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for CancelOrderByClientOidOldData {
+        const NAME: &'static str = "CancelOrderByClientOidOldData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cancelledOcoOrderIds" => self.cancelled_oco_order_ids = map.next_value()?,
+                "cancelledOrderId" => {
+                    self.cancelled_order_id = map.next_value::<answer_de::OptString>()?.0
+                }
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/stop-order` (Spot host, private, permission General, pool Spot, weight 8).
@@ -6851,235 +5261,219 @@ pub mod order {
     }
 
     /// The `items` object of [`GetStopOrdersListData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrdersListDataItems {
         /// `activateCondition` (field).
-        #[serde(
-            rename = "activateCondition",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "activateCondition")]
         pub activate_condition: Option<String>,
         /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "cancelAfter")]
         pub cancel_after: Option<i64>,
         /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "channel")]
         pub channel: Option<String>,
         /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "clientOid")]
         pub client_oid: Option<String>,
         /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "createdAt")]
         pub created_at: Option<i64>,
         /// `domainId` (field).
-        #[serde(
-            rename = "domainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "domainId")]
         pub domain_id: Option<String>,
         /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "feeCurrency")]
         pub fee_currency: Option<String>,
         /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "funds")]
         pub funds: Option<Dec>,
         /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "hidden")]
         pub hidden: Option<bool>,
         /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
+        #[serde(rename = "iceberg")]
         pub iceberg: Option<bool>,
         /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "id")]
         pub id: Option<String>,
         /// `limitPrice` (field).
-        #[serde(
-            rename = "limitPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "limitPrice")]
         pub limit_price: Option<Dec>,
         /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "makerFeeRate")]
         pub maker_fee_rate: Option<Dec>,
         /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "orderTime")]
         pub order_time: Option<i64>,
         /// `pop` (field).
-        #[serde(rename = "pop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "pop")]
         pub pop: Option<String>,
         /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "postOnly")]
         pub post_only: Option<bool>,
         /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "price")]
         pub price: Option<Dec>,
         /// `relatedNo` (field).
-        #[serde(
-            rename = "relatedNo",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "relatedNo")]
         pub related_no: Option<String>,
         /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "remark")]
         pub remark: Option<String>,
         /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "side")]
         pub side: Option<String>,
         /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
+        #[serde(rename = "size")]
         pub size: Option<Dec>,
         /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "status")]
         pub status: Option<String>,
         /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stop")]
         pub stop: Option<String>,
         /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "stopPrice")]
         pub stop_price: Option<Dec>,
         /// `stopTriggerTime` (field).
-        #[serde(
-            rename = "stopTriggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "stopTriggerTime")]
         pub stop_trigger_time: Option<i64>,
         /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "stp")]
         pub stp: Option<String>,
         /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "symbol")]
         pub symbol: Option<String>,
         /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "tags")]
         pub tags: Option<String>,
         /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "takerFeeRate")]
         pub taker_fee_rate: Option<Dec>,
         /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "timeInForce")]
         pub time_in_force: Option<String>,
         /// `tradeSource` (field).
-        #[serde(
-            rename = "tradeSource",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeSource")]
         pub trade_source: Option<String>,
         /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "tradeType")]
         pub trade_type: Option<String>,
         /// `type` (field).
-        #[serde(rename = "type", default)]
+        #[serde(rename = "type")]
         pub r#type: Option<Type>,
         /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "userId")]
         pub user_id: Option<String>,
         /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "visibleSize")]
         pub visible_size: Option<Dec>,
     }
 
+    impl<'de> Deserialize<'de> for GetStopOrdersListDataItems {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrdersListDataItems {
+        const NAME: &'static str = "GetStopOrdersListDataItems";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "activateCondition" => {
+                    self.activate_condition = map.next_value::<answer_de::OptString>()?.0
+                }
+                "cancelAfter" => self.cancel_after = map.next_value::<answer_de::OptI64>()?.0,
+                "channel" => self.channel = map.next_value::<answer_de::OptString>()?.0,
+                "clientOid" => self.client_oid = map.next_value::<answer_de::OptString>()?.0,
+                "createdAt" => self.created_at = map.next_value::<answer_de::OptI64>()?.0,
+                "domainId" => self.domain_id = map.next_value::<answer_de::OptString>()?.0,
+                "feeCurrency" => self.fee_currency = map.next_value::<answer_de::OptString>()?.0,
+                "funds" => self.funds = map.next_value::<answer_de::OptDec>()?.0,
+                "hidden" => self.hidden = map.next_value::<answer_de::OptBool>()?.0,
+                "iceberg" => self.iceberg = map.next_value::<answer_de::OptBool>()?.0,
+                "id" => self.id = map.next_value::<answer_de::OptString>()?.0,
+                "limitPrice" => self.limit_price = map.next_value::<answer_de::OptDec>()?.0,
+                "makerFeeRate" => self.maker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "orderTime" => self.order_time = map.next_value::<answer_de::OptI64>()?.0,
+                "pop" => self.pop = map.next_value::<answer_de::OptString>()?.0,
+                "postOnly" => self.post_only = map.next_value::<answer_de::OptBool>()?.0,
+                "price" => self.price = map.next_value::<answer_de::OptDec>()?.0,
+                "relatedNo" => self.related_no = map.next_value::<answer_de::OptString>()?.0,
+                "remark" => self.remark = map.next_value::<answer_de::OptString>()?.0,
+                "side" => self.side = map.next_value::<answer_de::OptString>()?.0,
+                "size" => self.size = map.next_value::<answer_de::OptDec>()?.0,
+                "status" => self.status = map.next_value::<answer_de::OptString>()?.0,
+                "stop" => self.stop = map.next_value::<answer_de::OptString>()?.0,
+                "stopPrice" => self.stop_price = map.next_value::<answer_de::OptDec>()?.0,
+                "stopTriggerTime" => {
+                    self.stop_trigger_time = map.next_value::<answer_de::OptI64>()?.0
+                }
+                "stp" => self.stp = map.next_value::<answer_de::OptString>()?.0,
+                "symbol" => self.symbol = map.next_value::<answer_de::OptString>()?.0,
+                "tags" => self.tags = map.next_value::<answer_de::OptString>()?.0,
+                "takerFeeRate" => self.taker_fee_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "timeInForce" => self.time_in_force = map.next_value::<answer_de::OptString>()?.0,
+                "tradeSource" => self.trade_source = map.next_value::<answer_de::OptString>()?.0,
+                "tradeType" => self.trade_type = map.next_value::<answer_de::OptString>()?.0,
+                "type" => self.r#type = map.next_value()?,
+                "userId" => self.user_id = map.next_value::<answer_de::OptString>()?.0,
+                "visibleSize" => self.visible_size = map.next_value::<answer_de::OptDec>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetStopOrdersList`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetStopOrdersListData {
         /// `currentPage` (field).
-        #[serde(
-            rename = "currentPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "currentPage")]
         pub current_page: Option<i64>,
         /// `items` (field).
-        #[serde(rename = "items", default)]
+        #[serde(rename = "items")]
         pub items: Option<Vec<GetStopOrdersListDataItems>>,
         /// `pageSize` (field).
-        #[serde(rename = "pageSize", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "pageSize")]
         pub page_size: Option<i64>,
         /// `totalNum` (field).
-        #[serde(rename = "totalNum", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "totalNum")]
         pub total_num: Option<i64>,
         /// `totalPage` (field).
-        #[serde(
-            rename = "totalPage",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
+        #[serde(rename = "totalPage")]
         pub total_page: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for GetStopOrdersListData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetStopOrdersListData {
+        const NAME: &'static str = "GetStopOrdersListData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currentPage" => self.current_page = map.next_value::<answer_de::OptI64>()?.0,
+                "items" => self.items = map.next_value()?,
+                "pageSize" => self.page_size = map.next_value::<answer_de::OptI64>()?.0,
+                "totalNum" => self.total_num = map.next_value::<answer_de::OptI64>()?.0,
+                "totalPage" => self.total_page = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `DELETE /api/v1/stop-order/cancel` (Spot host, private, permission Spot, pool Spot, weight 3).
@@ -7175,15 +5569,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`BatchCancelStopOrder`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct BatchCancelStopOrderData {
-        /// `cancelledOrderIds` (field).
-        #[serde(rename = "cancelledOrderIds", default)]
-        pub cancelled_order_ids: Option<Vec<String>>,
-    }
-
     /// `GET /api/v1/stop-order/queryOrderByClientOid` (Spot host, private, permission General, pool Spot, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetStopOrderByClientOid {
@@ -7254,185 +5639,6 @@ pub mod order {
         };
     }
 
-    /// The `Data` object of [`GetStopOrderByClientOid`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetStopOrderByClientOidData {
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `domainId` (field).
-        #[serde(
-            rename = "domainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub domain_id: Option<String>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub maker_fee_rate: Option<Dec>,
-        /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub order_time: Option<i64>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
-        pub side: Option<String>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub status: Option<String>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggerTime` (field).
-        #[serde(
-            rename = "stopTriggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub stop_trigger_time: Option<i64>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
-        pub stp: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub taker_fee_rate: Option<Dec>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub time_in_force: Option<String>,
-        /// `tradeSource` (field).
-        #[serde(
-            rename = "tradeSource",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_source: Option<String>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub user_id: Option<String>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
-    }
-
     /// `GET /api/v1/stop-order/{orderId}` (Spot host, private, permission General, pool Spot, weight 3).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetStopOrderByOrderId {
@@ -7480,185 +5686,6 @@ pub mod order {
             body: false,
             parse: parse_erased::<GetStopOrderByOrderId>,
         };
-    }
-
-    /// The `Data` object of [`GetStopOrderByOrderId`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetStopOrderByOrderIdData {
-        /// `cancelAfter` (field).
-        #[serde(
-            rename = "cancelAfter",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub cancel_after: Option<i64>,
-        /// `channel` (field).
-        #[serde(
-            rename = "channel",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub channel: Option<String>,
-        /// `clientOid` (field).
-        #[serde(
-            rename = "clientOid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub client_oid: Option<String>,
-        /// `createdAt` (field).
-        #[serde(
-            rename = "createdAt",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub created_at: Option<i64>,
-        /// `domainId` (field).
-        #[serde(
-            rename = "domainId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub domain_id: Option<String>,
-        /// `feeCurrency` (field).
-        #[serde(
-            rename = "feeCurrency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub fee_currency: Option<String>,
-        /// `funds` (field).
-        #[serde(rename = "funds", default, deserialize_with = "crate::num::opt_dec")]
-        pub funds: Option<Dec>,
-        /// `hidden` (field).
-        #[serde(rename = "hidden", default, deserialize_with = "crate::num::opt_bool")]
-        pub hidden: Option<bool>,
-        /// `iceberg` (field).
-        #[serde(rename = "iceberg", default, deserialize_with = "crate::num::opt_bool")]
-        pub iceberg: Option<bool>,
-        /// `id` (field).
-        #[serde(rename = "id", default, deserialize_with = "crate::num::opt_string")]
-        pub id: Option<String>,
-        /// `makerFeeRate` (field).
-        #[serde(
-            rename = "makerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub maker_fee_rate: Option<Dec>,
-        /// `orderTime` (field).
-        #[serde(
-            rename = "orderTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub order_time: Option<i64>,
-        /// `postOnly` (field).
-        #[serde(
-            rename = "postOnly",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
-        pub post_only: Option<bool>,
-        /// `price` (field).
-        #[serde(rename = "price", default, deserialize_with = "crate::num::opt_dec")]
-        pub price: Option<Dec>,
-        /// `remark` (field).
-        #[serde(
-            rename = "remark",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub remark: Option<String>,
-        /// `side` (field).
-        #[serde(rename = "side", default, deserialize_with = "crate::num::opt_string")]
-        pub side: Option<String>,
-        /// `size` (field).
-        #[serde(rename = "size", default, deserialize_with = "crate::num::opt_dec")]
-        pub size: Option<Dec>,
-        /// `status` (field).
-        #[serde(
-            rename = "status",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub status: Option<String>,
-        /// `stop` (field).
-        #[serde(rename = "stop", default, deserialize_with = "crate::num::opt_string")]
-        pub stop: Option<String>,
-        /// `stopPrice` (field).
-        #[serde(
-            rename = "stopPrice",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub stop_price: Option<Dec>,
-        /// `stopTriggerTime` (field).
-        #[serde(
-            rename = "stopTriggerTime",
-            default,
-            deserialize_with = "crate::num::opt_i64"
-        )]
-        pub stop_trigger_time: Option<i64>,
-        /// `stp` (field).
-        #[serde(rename = "stp", default, deserialize_with = "crate::num::opt_string")]
-        pub stp: Option<String>,
-        /// `symbol` (field).
-        #[serde(
-            rename = "symbol",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub symbol: Option<String>,
-        /// `tags` (field).
-        #[serde(rename = "tags", default, deserialize_with = "crate::num::opt_string")]
-        pub tags: Option<String>,
-        /// `takerFeeRate` (field).
-        #[serde(
-            rename = "takerFeeRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub taker_fee_rate: Option<Dec>,
-        /// `timeInForce` (field).
-        #[serde(
-            rename = "timeInForce",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub time_in_force: Option<String>,
-        /// `tradeSource` (field).
-        #[serde(
-            rename = "tradeSource",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_source: Option<String>,
-        /// `tradeType` (field).
-        #[serde(
-            rename = "tradeType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub trade_type: Option<String>,
-        /// `type` (field).
-        #[serde(rename = "type", default)]
-        pub r#type: Option<Type>,
-        /// `userId` (field).
-        #[serde(
-            rename = "userId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub user_id: Option<String>,
-        /// `visibleSize` (field).
-        #[serde(
-            rename = "visibleSize",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub visible_size: Option<Dec>,
     }
 }
 

@@ -9,6 +9,12 @@ pub mod viplending {
     #[allow(unused_imports)]
     use super::super::prelude::*;
 
+    // Types identical to those of other operations, defined once.
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountData as GetLoanInfoData;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataLtv as GetLoanInfoDataLtv;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataMargins as GetLoanInfoDataMargins;
+    pub use crate::rest::api::shared::affiliate_viplending::GetAccountDataOrders as GetLoanInfoDataOrders;
+
     /// `GET /api/v1/otc-loan/accounts` (Spot host, private, permission Spot, pool Management, weight 20).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct GetAccounts {}
@@ -49,47 +55,53 @@ pub mod viplending {
     }
 
     /// The `Data` object of [`GetAccounts`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetAccountsData {
         /// `accountType` (field).
-        #[serde(
-            rename = "accountType",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "accountType")]
         pub account_type: Option<String>,
         /// `isParent` (field).
-        #[serde(
-            rename = "isParent",
-            default,
-            deserialize_with = "crate::num::opt_bool"
-        )]
+        #[serde(rename = "isParent")]
         pub is_parent: Option<bool>,
         /// `marginCcy` (field).
-        #[serde(
-            rename = "marginCcy",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginCcy")]
         pub margin_ccy: Option<String>,
         /// `marginFactor` (field).
-        #[serde(
-            rename = "marginFactor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "marginFactor")]
         pub margin_factor: Option<String>,
         /// `marginQty` (field).
-        #[serde(
-            rename = "marginQty",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "marginQty")]
         pub margin_qty: Option<Dec>,
         /// `uid` (field).
-        #[serde(rename = "uid", default, deserialize_with = "crate::num::opt_string")]
+        #[serde(rename = "uid")]
         pub uid: Option<String>,
+    }
+
+    impl<'de> Deserialize<'de> for GetAccountsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetAccountsData {
+        const NAME: &'static str = "GetAccountsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "accountType" => self.account_type = map.next_value::<answer_de::OptString>()?.0,
+                "isParent" => self.is_parent = map.next_value::<answer_de::OptBool>()?.0,
+                "marginCcy" => self.margin_ccy = map.next_value::<answer_de::OptString>()?.0,
+                "marginFactor" => self.margin_factor = map.next_value::<answer_de::OptString>()?.0,
+                "marginQty" => self.margin_qty = map.next_value::<answer_de::OptDec>()?.0,
+                "uid" => self.uid = map.next_value::<answer_de::OptString>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/otc-loan/discount-rate-configs` (Spot host, private, pool Public, weight 10).
@@ -132,38 +144,75 @@ pub mod viplending {
     }
 
     /// The `usdtLevels` object of [`GetDiscountRateConfigsData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDiscountRateConfigsDataUsdtLevels {
         /// `discountRate` (field).
-        #[serde(
-            rename = "discountRate",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
+        #[serde(rename = "discountRate")]
         pub discount_rate: Option<Dec>,
         /// `left` (field).
-        #[serde(rename = "left", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "left")]
         pub left: Option<i64>,
         /// `right` (field).
-        #[serde(rename = "right", default, deserialize_with = "crate::num::opt_i64")]
+        #[serde(rename = "right")]
         pub right: Option<i64>,
     }
 
+    impl<'de> Deserialize<'de> for GetDiscountRateConfigsDataUsdtLevels {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDiscountRateConfigsDataUsdtLevels {
+        const NAME: &'static str = "GetDiscountRateConfigsDataUsdtLevels";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "discountRate" => self.discount_rate = map.next_value::<answer_de::OptDec>()?.0,
+                "left" => self.left = map.next_value::<answer_de::OptI64>()?.0,
+                "right" => self.right = map.next_value::<answer_de::OptI64>()?.0,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+
     /// The `Data` object of [`GetDiscountRateConfigs`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct GetDiscountRateConfigsData {
         /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
+        #[serde(rename = "currency")]
         pub currency: Option<String>,
         /// `usdtLevels` (field).
-        #[serde(rename = "usdtLevels", default)]
+        #[serde(rename = "usdtLevels")]
         pub usdt_levels: Option<Vec<GetDiscountRateConfigsDataUsdtLevels>>,
+    }
+
+    impl<'de> Deserialize<'de> for GetDiscountRateConfigsData {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            answer_de::fields(d)
+        }
+    }
+
+    impl answer_de::Fields for GetDiscountRateConfigsData {
+        const NAME: &'static str = "GetDiscountRateConfigsData";
+        fn field<'de, A: serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "currency" => self.currency = map.next_value::<answer_de::OptString>()?.0,
+                "usdtLevels" => self.usdt_levels = map.next_value()?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
     }
 
     /// `GET /api/v1/otc-loan/loan` (Spot host, private, permission Spot, pool Management, weight 5).
@@ -203,140 +252,6 @@ pub mod viplending {
             body: false,
             parse: parse_erased::<GetLoanInfo>,
         };
-    }
-
-    /// The `ltv` object of [`GetLoanInfoData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoDataLtv {
-        /// `currentLtv` (field).
-        #[serde(
-            rename = "currentLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub current_ltv: Option<String>,
-        /// `delayedLiquidationLtv` (field).
-        #[serde(
-            rename = "delayedLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub delayed_liquidation_ltv: Option<String>,
-        /// `instantLiquidationLtv` (field).
-        #[serde(
-            rename = "instantLiquidationLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub instant_liquidation_ltv: Option<String>,
-        /// `onlyClosePosLtv` (field).
-        #[serde(
-            rename = "onlyClosePosLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub only_close_pos_ltv: Option<String>,
-        /// `transferLtv` (field).
-        #[serde(
-            rename = "transferLtv",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub transfer_ltv: Option<String>,
-    }
-
-    /// The `margins` object of [`GetLoanInfoData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoDataMargins {
-        /// `marginCcy` (field).
-        #[serde(
-            rename = "marginCcy",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_ccy: Option<String>,
-        /// `marginFactor` (field).
-        #[serde(
-            rename = "marginFactor",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub margin_factor: Option<String>,
-        /// `marginQty` (field).
-        #[serde(
-            rename = "marginQty",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub margin_qty: Option<Dec>,
-    }
-
-    /// The `orders` object of [`GetLoanInfoData`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoDataOrders {
-        /// `currency` (field).
-        #[serde(
-            rename = "currency",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub currency: Option<String>,
-        /// `interest` (field).
-        #[serde(rename = "interest", default, deserialize_with = "crate::num::opt_dec")]
-        pub interest: Option<Dec>,
-        /// `orderId` (field).
-        #[serde(
-            rename = "orderId",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub order_id: Option<String>,
-        /// `principal` (field).
-        #[serde(
-            rename = "principal",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub principal: Option<Dec>,
-    }
-
-    /// The `Data` object of [`GetLoanInfo`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[non_exhaustive]
-    pub struct GetLoanInfoData {
-        /// `ltv` (field).
-        #[serde(rename = "ltv", default)]
-        pub ltv: Option<GetLoanInfoDataLtv>,
-        /// `margins` (field).
-        #[serde(rename = "margins", default)]
-        pub margins: Option<Vec<GetLoanInfoDataMargins>>,
-        /// `orders` (field).
-        #[serde(rename = "orders", default)]
-        pub orders: Option<Vec<GetLoanInfoDataOrders>>,
-        /// `parentUid` (field).
-        #[serde(
-            rename = "parentUid",
-            default,
-            deserialize_with = "crate::num::opt_string"
-        )]
-        pub parent_uid: Option<String>,
-        /// `totalMarginAmount` (field).
-        #[serde(
-            rename = "totalMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub total_margin_amount: Option<Dec>,
-        /// `transferMarginAmount` (field).
-        #[serde(
-            rename = "transferMarginAmount",
-            default,
-            deserialize_with = "crate::num::opt_dec"
-        )]
-        pub transfer_margin_amount: Option<Dec>,
     }
 }
 
