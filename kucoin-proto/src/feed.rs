@@ -34,9 +34,10 @@ use crate::book::{
     SnapshotRequest, SpotSnapshotSource,
 };
 use crate::market::{Futures, Market, Spot, Symbol};
-use crate::rest::budget::{Outcome, Quotas, RateBudget, RateCost, Ticket};
+use crate::rest::budget::{self, Outcome, Quotas, RateBudget, RateCost, Ticket};
+use crate::rest::operation::Pool;
 use crate::rest::{
-    Access, BuildError, BulletPrivate, BulletPublic, ErrorClass, FuturesOrderBook, L2Snapshot,
+    BuildError, BulletPrivate, BulletPublic, Endpoint, ErrorClass, FuturesOrderBook, L2Snapshot,
     PartDepth, RateLimit, ResponseError, RestClient, ServerTime, SpotFullOrderBook,
     SpotPartOrderBook, parse_envelope,
 };
@@ -67,6 +68,9 @@ pub trait FeedMarket: BookMarket + sealed::Sealed {
         req: &SnapshotRequest,
         ts: UnixMillis,
     ) -> Result<http::Request<Vec<u8>>, BuildError>;
+
+    /// The rate-limit pool and weight of that snapshot call.
+    fn snapshot_cost(req: &SnapshotRequest) -> RateCost;
 }
 
 impl FeedMarket for Spot {
@@ -88,6 +92,18 @@ impl FeedMarket for Spot {
             }),
         }
     }
+
+    fn snapshot_cost(req: &SnapshotRequest) -> RateCost {
+        match req {
+            SnapshotRequest::SpotFull { symbol } => {
+                SpotFullOrderBook::new(symbol.clone()).rate_cost()
+            }
+            SnapshotRequest::SpotTop100 { symbol } => {
+                SpotPartOrderBook::new(symbol.clone(), PartDepth::Hundred).rate_cost()
+            }
+            _ => RateCost::new(Pool::Public, budget::DEFAULT_WEIGHT),
+        }
+    }
 }
 
 impl FeedMarket for Futures {
@@ -103,6 +119,15 @@ impl FeedMarket for Futures {
             other => Err(BuildError::Http {
                 detail: format!("a futures feed cannot fetch {other:?}"),
             }),
+        }
+    }
+
+    fn snapshot_cost(req: &SnapshotRequest) -> RateCost {
+        match req {
+            SnapshotRequest::Futures { symbol } => {
+                FuturesOrderBook::new(symbol.clone()).rate_cost()
+            }
+            _ => RateCost::new(Pool::Public, budget::DEFAULT_WEIGHT),
         }
     }
 }
@@ -865,7 +890,7 @@ impl<M: FeedMarket> Feed<M> {
         let ts = self.clock.adjust(unix);
         while let Some(want) = self.wants.pop_front() {
             let asked = want.clone();
-            let (purpose, pending, built) = match want {
+            let (purpose, pending, built, cost) = match want {
                 Want::Bullet { private } => (
                     CallPurpose::Bullet { private },
                     Pending::Bullet { private },
@@ -873,6 +898,11 @@ impl<M: FeedMarket> Feed<M> {
                         self.rest.request(&BulletPrivate::<M>::default(), ts)
                     } else {
                         self.rest.request(&BulletPublic::<M>::default(), ts)
+                    },
+                    if private {
+                        BulletPrivate::<M>::default().rate_cost()
+                    } else {
+                        BulletPublic::<M>::default().rate_cost()
                     },
                 ),
                 Want::Snapshot { topic, req } => {
@@ -884,17 +914,19 @@ impl<M: FeedMarket> Feed<M> {
                         CallPurpose::Snapshot { symbol },
                         Pending::Snapshot { topic },
                         M::snapshot_call(&self.rest, &req, ts),
+                        M::snapshot_cost(&req),
                     )
                 }
                 Want::ServerTime => (
                     CallPurpose::ServerTime,
                     Pending::ServerTime { sent: unix },
                     self.rest.request(&ServerTime::<M>::default(), ts),
+                    ServerTime::<M>::default().rate_cost(),
                 ),
             };
             // Room in the call's rate-limit pool, or the calls wait (in order) until there is.
             let ticket = match &built {
-                Ok(request) => match self.budget.acquire(rate_cost_of::<M>(request), now) {
+                Ok(_) => match self.budget.acquire(cost, now) {
                     Ok(ticket) => Some(ticket),
                     Err(at) => {
                         self.wants.push_front(asked);
@@ -1318,14 +1350,4 @@ fn drain_book<M: FeedMarket>(
             req,
         });
     }
-}
-
-/// The pool and weight of a built request (signed requests are private).
-fn rate_cost_of<M: Market>(request: &http::Request<Vec<u8>>) -> RateCost {
-    let access = if request.headers().contains_key("KC-API-KEY") {
-        Access::Private
-    } else {
-        Access::Public
-    };
-    RateCost::lookup::<M>(request.method(), request.uri().path(), access)
 }

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use kucoin_proto::feed::{CallPurpose, Feed, FeedConfig, RestCall};
-use kucoin_proto::rest::budget::{Quotas, RateCost};
+use kucoin_proto::rest::budget::Quotas;
 use kucoin_proto::rest::operation::Pool;
-use kucoin_proto::rest::{Access, RestClient};
+use kucoin_proto::rest::{BulletPublic, Endpoint, PartDepth, RestClient, SpotPartOrderBook};
 use kucoin_proto::ws::Transmit;
 use kucoin_proto::{Spot, SpotSymbol, UnixMillis};
 
@@ -22,18 +22,14 @@ fn t0() -> Instant {
 }
 
 fn snapshot_weight() -> u64 {
-    let cost = RateCost::lookup::<Spot>(
-        &http::Method::GET,
-        "/api/v1/market/orderbook/level2_100",
-        Access::Public,
-    );
+    let cost = SpotPartOrderBook::new(SpotSymbol::new("S00-USDT").unwrap(), PartDepth::Hundred)
+        .rate_cost();
     assert_eq!(cost.pool, Pool::Public);
     u64::from(cost.weight)
 }
 
 fn bullet_weight() -> u64 {
-    let cost =
-        RateCost::lookup::<Spot>(&http::Method::POST, "/api/v1/bullet-public", Access::Public);
+    let cost = BulletPublic::<Spot>::default().rate_cost();
     assert_eq!(cost.pool, Pool::Public);
     u64::from(cost.weight)
 }
