@@ -241,59 +241,95 @@ fn rate_budget_honest(t0: Instant, data: &[u8]) {
     let mut s = Script::new(data);
     let quota = 20 + u64::from(s.byte()) * 4;
     let window = Duration::from_millis(1_000);
+    // One-way latencies stay under the safety margin (the budget's stated assumption), and
+    // every message is handled at the instant it arrives (an event-driven simulation), so an
+    // answer is never later than its latency says.
     let mut budget = RateBudget::new(
         Quotas::vip0()
             .with(Pool::Spot, quota)
             .window(window)
             .safety_margin(Duration::from_millis(50)),
     );
-    // Gateway: window start and weight used.
-    let mut start: Option<Instant> = None;
-    let mut used = 0u64;
-    // Calls on their way: (arrives at the gateway, ticket, weight).
-    let mut to_gateway: Vec<(Instant, Ticket, u64)> = Vec::new();
+    let mut gateway = Gateway {
+        start: None,
+        used: 0,
+        quota,
+        window,
+    };
+    // Calls on their way: (arrives at the gateway, ticket, weight, latency back).
+    let mut to_gateway: Vec<(Instant, Ticket, u64, Duration)> = Vec::new();
     // Answers on their way: (arrives at the client, ticket, headers).
     let mut to_client: Vec<(Instant, Ticket, RateLimit)> = Vec::new();
     let mut now = t0;
     while let Some(op) = s.op() {
-        match op % 3 {
-            0 => now += Duration::from_millis(u64::from(s.byte()) * 4),
+        let target = match op % 3 {
+            0 => now + Duration::from_millis(u64::from(s.byte()) * 4),
             1 => {
                 let weight = 1 + u32::from(s.byte() % 8);
                 let fwd = Duration::from_millis(u64::from(s.byte() % 21));
+                let back = Duration::from_millis(u64::from(s.byte() % 21));
                 if budget.check(Pool::Spot, weight, now) == Decision::SendNow {
                     let t = budget.on_sent(Pool::Spot, weight, now);
-                    to_gateway.push((now + fwd, t, u64::from(weight)));
+                    to_gateway.push((now + fwd, t, u64::from(weight), back));
                 }
+                now
             }
-            _ => {}
-        }
-        let back = Duration::from_millis(u64::from(s.byte() % 21));
-        // The gateway takes what has arrived, in arrival order.
-        to_gateway.sort_by_key(|c| c.0);
-        while to_gateway.first().is_some_and(|c| c.0 <= now) {
-            let (at, t, weight) = to_gateway.remove(0);
-            if start.is_some_and(|st| at >= st + window) {
-                start = None;
-                used = 0;
-            }
-            let st = *start.get_or_insert(at);
-            assert!(used + weight <= quota, "the gateway would answer 429000");
-            used += weight;
-            let left = (st + window).saturating_duration_since(at);
-            let reset_ms = u64::try_from(left.as_micros().div_ceil(1_000)).unwrap_or(0);
-            let headers = RateLimit {
-                limit: quota,
-                remaining: quota - used,
-                reset_ms,
+            _ => now + Duration::from_millis(1),
+        };
+        // Every arrival up to `target`, in time order, each at its own instant.
+        loop {
+            let next_gw = to_gateway.iter().map(|c| c.0).min();
+            let next_cl = to_client.iter().map(|c| c.0).min();
+            let Some(at) = next_gw
+                .into_iter()
+                .chain(next_cl)
+                .min()
+                .filter(|&at| at <= target)
+            else {
+                break;
             };
-            to_client.push((at + back, t, headers));
+            now = now.max(at);
+            if next_gw == Some(at) {
+                let i = to_gateway.iter().position(|c| c.0 == at).unwrap_or(0);
+                let (arrived, t, weight, back) = to_gateway.remove(i);
+                let headers = gateway.take(arrived, weight);
+                to_client.push((arrived + back, t, headers));
+            } else {
+                let i = to_client.iter().position(|c| c.0 == at).unwrap_or(0);
+                let (_, t, headers) = to_client.remove(i);
+                budget.on_response(t, Some(headers), Outcome::Ok, now);
+            }
         }
-        // Answers come back in any order of their arrival times.
-        to_client.sort_by_key(|c| c.0);
-        while to_client.first().is_some_and(|c| c.0 <= now) {
-            let (_, t, headers) = to_client.remove(0);
-            budget.on_response(t, Some(headers), Outcome::Ok, now);
+        now = now.max(target);
+    }
+}
+
+/// KuCoin's gateway for one pool, as the model of `rate_budget_honest`: a window starts at the
+/// first call it takes and lasts `window`; a call over the quota would be a 429000.
+struct Gateway {
+    start: Option<Instant>,
+    used: u64,
+    quota: u64,
+    window: Duration,
+}
+
+impl Gateway {
+    fn take(&mut self, at: Instant, weight: u64) -> crate::rest::RateLimit {
+        if self.start.is_some_and(|st| at >= st + self.window) {
+            self.start = None;
+            self.used = 0;
+        }
+        let st = *self.start.get_or_insert(at);
+        assert!(
+            self.used + weight <= self.quota,
+            "the gateway would answer 429000"
+        );
+        self.used += weight;
+        let left = (st + self.window).saturating_duration_since(at);
+        crate::rest::RateLimit {
+            limit: self.quota,
+            remaining: self.quota - self.used,
+            reset_ms: u64::try_from(left.as_micros().div_ceil(1_000)).unwrap_or(0),
         }
     }
 }

@@ -622,3 +622,38 @@ fn a_late_answer_from_the_current_window_is_not_taken_for_the_next_one() {
     };
     assert!(until >= t0 + ms(1_000), "waits until {:?}", until - t0);
 }
+
+#[test]
+fn calls_still_in_flight_when_the_window_ends_keep_the_next_one_from_overrunning() {
+    // Found by the rate_budget fuzz target: the local window ended with 19 of 20 in flight;
+    // the new window started with 1 left and no end, and a call of 3 was let through as if
+    // it were heavier than the whole quota.
+    let t0 = start();
+    let mut b = RateBudget::new(
+        Quotas::vip0()
+            .with(Pool::Spot, 20)
+            .window(ms(1_000))
+            .safety_margin(ms(50)),
+    );
+    let in_flight: Vec<_> = (0..19).map(|_| b.on_sent(Pool::Spot, 1, t0)).collect();
+    let later = t0 + ms(1_100);
+    let Decision::WaitUntil(until) = b.check(Pool::Spot, 3, later) else {
+        panic!("3 more sent with 19 of 20 in flight");
+    };
+    assert!(
+        until > later && until <= later + ms(1_050),
+        "{:?}",
+        until - later
+    );
+    assert_eq!(b.check(Pool::Spot, 1, later), Decision::SendNow);
+    // Their answers (from the window that ended) do not give the weight back early.
+    for t in in_flight {
+        b.on_response(t, Some(rl(20, 1, 0)), Outcome::Ok, later + ms(10));
+    }
+    assert!(matches!(
+        b.check(Pool::Spot, 3, later + ms(10)),
+        Decision::WaitUntil(_)
+    ));
+    // A window later it is all there again.
+    assert_eq!(b.check(Pool::Spot, 20, until), Decision::SendNow);
+}

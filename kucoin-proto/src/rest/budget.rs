@@ -306,6 +306,8 @@ struct PoolBudget {
     from_headers: bool,
     /// Whether `window_end` came from a header (else it is a local estimate).
     end_from_header: bool,
+    /// The window plus the safety margin: how long a local window lasts.
+    span: Duration,
 }
 
 fn add(now: Instant, d: Duration) -> Instant {
@@ -313,7 +315,7 @@ fn add(now: Instant, d: Duration) -> Instant {
 }
 
 impl PoolBudget {
-    fn new(limit: u64) -> Self {
+    fn new(limit: u64, span: Duration) -> Self {
         Self {
             limit,
             remaining: limit,
@@ -323,6 +325,7 @@ impl PoolBudget {
             blocked_until: None,
             from_headers: false,
             end_from_header: false,
+            span,
         }
     }
 
@@ -331,9 +334,14 @@ impl PoolBudget {
         if self.window_end.is_some_and(|end| now >= end) {
             self.window_end = None;
             self.end_from_header = false;
-            // Calls still in flight may be counted in the next window.
+            // Calls still in flight may be counted in the next window: it starts now, with
+            // their weight charged (their answers, of an earlier window by their tickets, will
+            // not give it back), and lasts a window from now.
             self.remaining = self.limit.saturating_sub(self.in_flight);
             self.epoch = self.epoch.wrapping_add(1);
+            if self.in_flight > 0 {
+                self.window_end = Some(add(now, self.span));
+            }
         }
         if self.blocked_until.is_some_and(|b| now >= b) {
             self.blocked_until = None;
@@ -350,9 +358,15 @@ impl PoolBudget {
         }
         match self.window_end {
             Some(end) => Decision::WaitUntil(end),
-            // A fresh window and still too heavy: heavier than the whole quota. Waiting would
+            // A fresh window: too heavy only when heavier than the whole quota. Waiting would
             // never help; let KuCoin decide.
-            None => Decision::SendNow,
+            None if weight > self.limit => Decision::SendNow,
+            // The quota was lowered by headers in a fresh window: wait for a window's length.
+            None => {
+                let end = add(now, self.span);
+                self.window_end = Some(end);
+                Decision::WaitUntil(end)
+            }
         }
     }
 
@@ -476,7 +490,12 @@ impl RateBudget {
     pub fn new(quotas: Quotas) -> Self {
         let pools = POOLS
             .iter()
-            .map(|&p| (p, PoolBudget::new(quotas.quota(p))))
+            .map(|&p| {
+                (
+                    p,
+                    PoolBudget::new(quotas.quota(p), quotas.window + quotas.margin),
+                )
+            })
             .collect();
         Self { quotas, pools }
     }
@@ -489,9 +508,10 @@ impl RateBudget {
 
     fn pool(&mut self, pool: Pool) -> &mut PoolBudget {
         let quota = self.quotas.quota(pool);
+        let span = self.quotas.window + self.quotas.margin;
         self.pools
             .entry(pool)
-            .or_insert_with(|| PoolBudget::new(quota))
+            .or_insert_with(|| PoolBudget::new(quota, span))
     }
 
     /// Whether a call of `weight` in `pool` may be sent at `now`.
