@@ -70,6 +70,8 @@ fn call_public_operation_prints_the_typed_answer() {
 #[test]
 fn call_private_operation_signs_and_shows_the_budget_with_v() {
     let fx = fake();
+    // The fake's exchange lists the accounts that hold something.
+    fx.fund("USDT", "1000");
     let url = fx.rest_url();
     let env = [
         ("KUCOIN_API_KEY", kucoin_tests::TEST_API_KEY),
@@ -89,6 +91,8 @@ fn call_private_operation_signs_and_shows_the_budget_with_v() {
     assert_eq!(r.code, EXIT_OK, "{}", r.err);
     let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
     assert!(v.as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    assert_eq!(v[0]["currency"], "USDT", "{v}");
+    assert_eq!(v[0]["balance"], "1000", "{v}");
     assert!(
         r.err
             .contains("rate limit: pool Management, this call weighs 5"),
