@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use kucoin_proto::rest::budget::{
-    Decision, Outcome, Quotas, RateBudget, RateCost, RetryPolicy, carries_client_oid,
+    Decision, Outcome, Quotas, RateBudget, RateCost, RetryPolicy, TRANSIENT_STOP,
+    carries_client_oid,
 };
 use kucoin_proto::rest::operation::{Host, Pool, operations};
 use kucoin_proto::rest::{
@@ -158,12 +159,7 @@ fn a_429000_stops_the_pool_until_its_reset_then_it_recovers() {
     let t0 = start();
     let mut b = RateBudget::new(Quotas::vip0().safety_margin(ms(50)));
     let t = b.on_sent(Pool::Spot, 2, t0);
-    b.on_response(
-        t,
-        Some(rl(4_000, 3_000, 700)),
-        Outcome::RateLimited,
-        t0 + ms(1),
-    );
+    b.on_response(t, Some(rl(4_000, 0, 700)), Outcome::RateLimited, t0 + ms(1));
     let until = t0 + ms(1) + ms(700) + ms(50);
     let s = b.snapshot(Pool::Spot, t0 + ms(2));
     assert_eq!(s.blocked_until, Some(until));
@@ -179,6 +175,28 @@ fn a_429000_stops_the_pool_until_its_reset_then_it_recovers() {
     assert_eq!(b.snapshot(Pool::Spot, until).remaining, 4_000);
     // Other pools never stopped.
     assert_eq!(b.check(Pool::Futures, 1, t0 + ms(2)), Decision::SendNow);
+}
+
+#[test]
+fn a_429000_whose_headers_show_room_stops_the_pool_briefly_not_for_its_window() {
+    // Not this pool's quota (a busy gateway, another limiter): KuCoin says 3,000 are left for
+    // 20 s more; the pool stops for a second, and keeps what the headers say is left.
+    let t0 = start();
+    let mut b = RateBudget::new(Quotas::vip0().safety_margin(ms(50)));
+    let t = b.on_sent(Pool::Spot, 2, t0);
+    b.on_response(
+        t,
+        Some(rl(4_000, 3_000, 20_000)),
+        Outcome::RateLimited,
+        t0 + ms(1),
+    );
+    let until = t0 + ms(1) + TRANSIENT_STOP;
+    assert_eq!(
+        b.check(Pool::Spot, 1, t0 + ms(2)),
+        Decision::WaitUntil(until)
+    );
+    assert_eq!(b.check(Pool::Spot, 1, until), Decision::SendNow);
+    assert_eq!(b.snapshot(Pool::Spot, until).remaining, 3_000);
 }
 
 #[test]

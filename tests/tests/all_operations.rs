@@ -171,7 +171,8 @@ fn paged_operations_are_read_to_the_last_page_through_both_adapters() {
 fn cursor_paged_fills_are_read_page_by_page_through_both_adapters() {
     use kucoin_blocking::proto::rest::api::spot::order::GetTradeHistory;
     use kucoin_tests::cursor::{FILLS, FIRST_FILL_ID};
-    let spot = FakeKucoin::start(FakeConfig::spot()).unwrap();
+    // The scripted fills (the exchange's own fills are tested in e2e_trade).
+    let spot = FakeKucoin::start(FakeConfig::spot().spec_answers_only()).unwrap();
     let request = GetTradeHistory::new("BTC-USDT").limit(3);
     let fills: Vec<_> = blocking::<Spot>(&spot.rest_url())
         .cursor_pages(request.clone())

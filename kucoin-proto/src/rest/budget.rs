@@ -56,6 +56,10 @@ pub const SAFETY_MARGIN: Duration = Duration::from_millis(50);
 /// A `gw-ratelimit-reset` longer than this many windows is treated as this many windows.
 const MAX_RESET_WINDOWS: u32 = 4;
 
+/// How long a pool stops after a `429000` whose headers still show room (not the pool's
+/// quota: a busy gateway or another limiter).
+pub const TRANSIENT_STOP: Duration = Duration::from_secs(1);
+
 /// Every pool, in a stable order.
 pub const POOLS: [Pool; 7] = [
     Pool::Spot,
@@ -445,7 +449,14 @@ impl PoolBudget {
                 }
             }
         }
-        if outcome == Outcome::RateLimited {
+        // A 429000 whose headers still show room for the call is not this pool's quota (a busy
+        // gateway, another limiter): the pool stops briefly, not for the rest of its window.
+        let room_left = headers.is_some_and(|h| h.limit > 0 && h.remaining >= ticket.weight);
+        if outcome == Outcome::RateLimited && room_left {
+            let until = add(now, TRANSIENT_STOP.max(q.margin));
+            let until = header_end.map_or(until, |end| until.min(end.max(add(now, q.margin))));
+            self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
+        } else if outcome == Outcome::RateLimited {
             let until = header_end
                 .or(self.window_end)
                 .unwrap_or_else(|| add(now, q.window + q.margin));
