@@ -725,10 +725,7 @@ impl<M: FeedMarket> Feed<M> {
                 }
             };
             while let Some(req) = book.poll_fetch() {
-                self.wants.push_back(Want::Snapshot {
-                    topic: book.topic().to_owned(),
-                    req,
-                });
+                want_snapshot(&mut self.wants, book.topic(), req);
             }
             if self.book_updates || book.has_queued_events() {
                 self.books_dirty = true;
@@ -1345,9 +1342,22 @@ fn drain_book<M: FeedMarket>(
         });
     }
     while let Some(req) = book.poll_fetch() {
-        wants.push_back(Want::Snapshot {
-            topic: book.topic().to_owned(),
+        want_snapshot(wants, book.topic(), req);
+    }
+}
+
+/// Queues a book's snapshot call; one still waiting (for room in its rate-limit pool) for the
+/// same topic is replaced, not doubled, so a book that asks again while its call waits does
+/// not spend the pool twice.
+fn want_snapshot(wants: &mut VecDeque<Want>, topic: &str, req: SnapshotRequest) {
+    let queued = wants
+        .iter_mut()
+        .find(|w| matches!(w, Want::Snapshot { topic: t, .. } if t == topic));
+    match queued {
+        Some(Want::Snapshot { req: r, .. }) => *r = req,
+        _ => wants.push_back(Want::Snapshot {
+            topic: topic.to_owned(),
             req,
-        });
+        }),
     }
 }

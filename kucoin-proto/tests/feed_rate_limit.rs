@@ -43,11 +43,15 @@ struct Rig {
 
 impl Rig {
     fn new(quota: u64) -> Rig {
+        Rig::with_window(quota, WINDOW)
+    }
+
+    fn with_window(quota: u64, window: Duration) -> Rig {
         let now = t0();
         let config = FeedConfig::default().with_rate_limits(
             Quotas::vip0()
                 .with(Pool::Public, quota)
-                .window(WINDOW)
+                .window(window)
                 .safety_margin(Duration::from_millis(50)),
         );
         let rest = RestClient::new()
@@ -246,4 +250,53 @@ fn a_429000_stops_the_feeds_calls_until_the_pool_resets() {
         "asked {:?} before the reset",
         reset - retried
     );
+}
+
+#[test]
+fn a_book_that_asks_again_while_its_snapshot_waits_for_room_is_asked_for_once() {
+    // A 15 s window with room for the bullet and a few snapshots: the waiting snapshots wait
+    // longer than a book's snapshot timeout (10 s), and those books ask again meanwhile.
+    let window = Duration::from_secs(15);
+    let mut rig = Rig::with_window(bullet_weight() + 3 * snapshot_weight(), window);
+    let start = rig.now;
+    rig.connect();
+    let mut asked: Vec<(Instant, String)> = Vec::new();
+    while rig.now < start + 3 * window + Duration::from_secs(1) {
+        for call in rig.requests() {
+            let CallPurpose::Snapshot { symbol } = &call.purpose else {
+                panic!("only snapshots now: {:?}", call.purpose);
+            };
+            asked.push((rig.now, symbol.clone()));
+            rig.feed.handle_response(
+                rig.now,
+                UnixMillis(rig.unix),
+                call.id,
+                200,
+                &http::HeaderMap::new(),
+                SNAPSHOT.as_bytes(),
+            );
+        }
+        // KuCoin answers every ping.
+        let pings: Vec<String> = std::iter::from_fn(|| rig.feed.poll_transmit())
+            .filter_map(|t| match t {
+                Transmit::Text(s) if s.contains(r#""type":"ping""#) => Some(s),
+                _ => None,
+            })
+            .collect();
+        for ping in pings {
+            let v: serde_json::Value = serde_json::from_str(&ping).unwrap();
+            let id = v["id"].as_str().map_or(v["id"].to_string(), str::to_owned);
+            rig.feed
+                .handle_frame(rig.now, &format!(r#"{{"id":"{id}","type":"pong"}}"#));
+        }
+        let at = rig.feed.poll_timeout().expect("a deadline");
+        assert!(at > rig.now, "a deadline in the past");
+        rig.advance_to(at);
+    }
+    // Every book once: a book that asked again while waiting was not queued twice.
+    let mut symbols: Vec<&str> = asked.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(symbols.len(), BOOKS, "{asked:?}");
+    symbols.sort_unstable();
+    symbols.dedup();
+    assert_eq!(symbols.len(), BOOKS, "a book asked for twice: {asked:?}");
 }
