@@ -274,6 +274,98 @@ fn parse_short(b: &[u8], start: usize) -> Option<(Decimal, usize)> {
     Some((Decimal(v), fstart + frac))
 }
 
+/// The eight bytes at `b[start..]`, or `None` when fewer are left.
+#[inline(always)]
+fn load8(b: &[u8], start: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(*b.get(start..)?.first_chunk::<8>()?))
+}
+
+/// `x` with `'0'` taken from every byte, and how many of its bytes, from the first, are digits
+/// (0 to 8). A byte that is not a digit may borrow from the bytes after it, never from those
+/// before, so the count and the digits before it are exact.
+#[inline(always)]
+fn digits_of(x: u64) -> (u64, usize) {
+    let t = x.wrapping_sub(0x3030_3030_3030_3030);
+    // A digit byte leaves 0..=9: neither its top bit nor that of `t + 0x76` is set.
+    let not_digit = (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+    (t, (not_digit.trailing_zeros() / 8) as usize)
+}
+
+/// The value of the first `n` (1..=8) digits of `t` (bytes already less `'0'`).
+#[inline(always)]
+fn value_of(t: u64, n: usize) -> u64 {
+    let mut v = t << (8 * (8 - n));
+    v = (v * 10) + (v >> 8);
+    (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
+        >> 32
+}
+
+/// A decimal that ends at byte `end` (a quote, a comma): up to seven integer digits and an
+/// optional fraction of up to eight. Returns the value and the index of `end`; `None` for
+/// anything else (the general parser then decides, with the same answer where both answer).
+#[inline(always)]
+pub(crate) fn decimal_until(b: &[u8], start: usize, end: u8) -> Option<(Decimal, usize)> {
+    let (t, int) = digits_of(load8(b, start)?);
+    if int == 0 || int == 8 {
+        return None;
+    }
+    let whole = value_of(t, int);
+    // The byte after the integer digits, less '0' (wrapping).
+    let after = ((t >> (8 * int)) as u8).wrapping_add(b'0');
+    if after == end {
+        return Some((Decimal(u128::from(whole) * ONE), start + int));
+    }
+    if after != b'.' {
+        return None;
+    }
+    let f = start + int + 1;
+    let (u, frac) = digits_of(load8(b, f)?);
+    let stop = if frac < 8 {
+        ((u >> (8 * frac)) as u8).wrapping_add(b'0')
+    } else {
+        *b.get(f + 8)?
+    };
+    if frac == 0 || stop != end {
+        return None;
+    }
+    // At most 15 digits: one multiplication to the scale.
+    let digits = whole * POW10[frac] + value_of(u, frac);
+    Some((
+        Decimal(u128::from(digits) * u128::from(POW10[SCALE as usize - frac])),
+        f + frac,
+    ))
+}
+
+/// A JSON-style unsigned integer (no leading zero) of at most 16 digits that ends at byte `end`:
+/// the value and the index of `end`; `None` for anything else.
+#[inline(always)]
+pub(crate) fn u64_until(b: &[u8], start: usize, end: u8) -> Option<(u64, usize)> {
+    let (t, n) = digits_of(load8(b, start)?);
+    if n == 0 || (n > 1 && t as u8 == 0) {
+        return None;
+    }
+    if n < 8 {
+        let after = ((t >> (8 * n)) as u8).wrapping_add(b'0');
+        return (after == end).then(|| (value_of(t, n), start + n));
+    }
+    let (u, m) = digits_of(load8(b, start + 8)?);
+    if m == 8 {
+        return None;
+    }
+    let after = ((u >> (8 * m)) as u8).wrapping_add(b'0');
+    if after != end {
+        return None;
+    }
+    let high = value_of(t, 8);
+    let v = if m == 0 {
+        high
+    } else {
+        high * POW10[m] + value_of(u, m)
+    };
+    Some((v, start + 8 + m))
+}
+
 /// Up to 16 digits from two loads (a sequence number); `None` for the general path (17 or more
 /// digits, or fewer than 16 bytes left).
 #[inline(always)]

@@ -13,7 +13,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::BookError;
-use super::decimal::{Decimal, DecimalError, digit_run, digit_run16, parse_prefix, skip_digits};
+use super::decimal::{
+    Decimal, DecimalError, decimal_until, digit_run, digit_run16, parse_prefix, skip_digits,
+    u64_until,
+};
 use super::order_book::Side;
 
 /// One change of a level-2 message.
@@ -618,6 +621,27 @@ impl<'a> Cursor<'a> {
         Some(d)
     }
 
+    /// A decimal followed by `end` (not consumed): the common short form in one pass, anything
+    /// else through the general parser (then the caller checks `end` itself).
+    #[inline(always)]
+    fn decimal_before(&mut self, end: u8) -> Option<Decimal> {
+        if let Some((d, i)) = decimal_until(self.b, self.i, end) {
+            self.i = i;
+            return Some(d);
+        }
+        self.decimal()
+    }
+
+    /// An unsigned integer followed by `end` (not consumed); see [`Cursor::decimal_before`].
+    #[inline(always)]
+    fn u64_before(&mut self, end: u8) -> Option<u64> {
+        if let Some((v, i)) = u64_until(self.b, self.i, end) {
+            self.i = i;
+            return Some(v);
+        }
+        self.u64()
+    }
+
     /// Skips a number, a string without escapes, `true`, `false` or `null`.
     fn skip_scalar(&mut self) -> Option<()> {
         match *self.b.get(self.i)? {
@@ -688,7 +712,7 @@ impl<'a> Cursor<'a> {
         if !self.lit(b"{\"sequence\":") {
             return None;
         }
-        let seq = self.u64()?;
+        let seq = self.u64_before(b',')?;
         if !self.lit(b",\"change\":") {
             return None;
         }
@@ -720,11 +744,11 @@ impl<'a> Cursor<'a> {
         if !self.lit(b",\"sequenceEnd\":") {
             return None;
         }
-        let end = self.u64()?;
+        let end = self.u64_before(b',')?;
         if !self.lit(b",\"sequenceStart\":") {
             return None;
         }
-        let start = self.u64()?;
+        let start = self.u64_before(b',')?;
         if !self.lit(symbol_time) {
             return None;
         }
@@ -758,15 +782,15 @@ impl<'a> Cursor<'a> {
                     if !self.lit(b"[\"") {
                         return None;
                     }
-                    let price = self.decimal()?;
+                    let price = self.decimal_before(b'"')?;
                     if !self.lit(b"\",\"") {
                         return None;
                     }
-                    let size = self.decimal()?;
+                    let size = self.decimal_before(b'"')?;
                     if !self.lit(b"\",\"") {
                         return None;
                     }
-                    let sequence = self.u64()?;
+                    let sequence = self.u64_before(b'"')?;
                     if !self.lit(b"\"]") {
                         return None;
                     }
@@ -796,7 +820,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn futures_change(&mut self) -> Option<(Side, Decimal, Decimal)> {
         self.eat(b'"')?;
-        let price = self.decimal()?;
+        let price = self.decimal_before(b',')?;
         self.eat(b',')?;
         let rest = self.b.get(self.i..)?;
         let side = if rest.starts_with(b"buy,") {
@@ -808,7 +832,7 @@ impl<'a> Cursor<'a> {
         } else {
             return None;
         };
-        let size = self.decimal()?;
+        let size = self.decimal_before(b'"')?;
         self.eat(b'"')?;
         Some((side, price, size))
     }
