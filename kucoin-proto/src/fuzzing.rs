@@ -506,6 +506,160 @@ fn futures_symbol() -> Symbol<Futures> {
     Symbol::new(FUTURES_SYMBOL).expect("valid symbol")
 }
 
+/// Changes to an [`OrderBook`] by hand against a `BTreeMap` per side: prices on steps of several
+/// sizes (down to one unit of `1e-18`, up to raw values near `u128::MAX`), walks that move the
+/// touch far and fast, steps finer than the rest of the book, deletes of missing levels, trimming
+/// to `max_levels`, clearing and snapshot loads. After every change the book lists exactly the
+/// model's levels in order, its best levels, lengths, `size_at`, `top_n` and `complete_depth` agree.
+///
+/// `data`: byte 0 picks `max_levels` (0: unlimited, else 1..=255), then 4-byte operations.
+pub fn order_book(data: &[u8]) {
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    let max_levels = if first == 0 {
+        usize::MAX
+    } else {
+        usize::from(first)
+    };
+    let mut book = OrderBook::new();
+    // Price -> size per side, and per side the worst price trimmed so far (complete depth).
+    let mut model: [BTreeMap<Decimal, Decimal>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut trimmed: [Option<Decimal>; 2] = [None, None];
+    let mut touch: i64 = 1 << 20;
+    let steps: [u128; 8] = [
+        1,
+        10_000_000_000,
+        100_000_000_000_000_000,
+        1_000_000_000_000_000_000,
+        5 * 100_000_000_000_000_000,
+        1_000_000_000_000_000_000_000,
+        7,
+        1 << 100,
+    ];
+    for op in ops.chunks_exact(4) {
+        let [a, b, c, d] = [op[0], op[1], op[2], op[3]];
+        let i = usize::from(a & 1);
+        let side = if i == 0 { Side::Bid } else { Side::Ask };
+        match a >> 5 {
+            // Move the touch: small steps or jumps.
+            0 => touch += i64::from(i16::from_le_bytes([b, c])) >> (d % 12),
+            // Clear the book.
+            1 if b == 0 && c == 0 => {
+                book.clear();
+                model = [BTreeMap::new(), BTreeMap::new()];
+                trimmed = [None, None];
+                continue;
+            }
+            // A snapshot load of the current model plus a few levels around the touch.
+            2 if b == 0xff => {
+                let mut levels = model.clone();
+                for k in 0..u64::from(c % 16) {
+                    let t = touch.saturating_add(i64::try_from(k).unwrap_or(0) * 3);
+                    let Ok(t) = u128::try_from(t.max(1)) else {
+                        continue;
+                    };
+                    let step = steps[usize::from(d % 4) + 1];
+                    let p = Decimal::from_raw(t.saturating_mul(step));
+                    levels[usize::from(k % 2 == 0)].insert(p, Decimal::from_int(k + 1));
+                }
+                book.clear();
+                trimmed = [None, None];
+                for (side_i, ladder) in [(0usize, &mut book.bids), (1, &mut book.asks)] {
+                    for (p, s) in &levels[side_i] {
+                        ladder.push_unsorted(*p, *s);
+                    }
+                    assert!(ladder.finish_load(None, max_levels), "no duplicate in a map");
+                    // The load keeps the best max_levels.
+                    let m = &mut levels[side_i];
+                    while m.len() > max_levels {
+                        let worst = if side_i == 0 { m.pop_first() } else { m.pop_last() };
+                        trimmed[side_i] = worst.map(|(p, _)| p);
+                    }
+                }
+                model = levels;
+                check_order_book(&book, &model, &trimmed);
+                continue;
+            }
+            _ => {}
+        }
+        let step = steps[usize::from((a >> 1) & 7)];
+        let offset = i64::from(b) - 64;
+        let ticks = if i == 0 { touch - offset } else { touch + offset };
+        let Ok(ticks) = u128::try_from(ticks) else {
+            continue;
+        };
+        let mut raw = ticks.saturating_mul(step);
+        if a & 0x10 != 0 {
+            // Off the step: a finer price than the rest of the book.
+            raw = raw.saturating_add(u128::from(c % 7));
+        }
+        let price = Decimal::from_raw(raw);
+        let size = if d < 64 {
+            Decimal::ZERO
+        } else {
+            Decimal::from_raw(u128::from(d) * u128::from(c | 1))
+        };
+        book.set(side, price, size, max_levels);
+        let m = &mut model[i];
+        if size.is_zero() {
+            m.remove(&price);
+        } else {
+            m.insert(price, size);
+            if m.len() > max_levels {
+                let worst = if i == 0 { m.pop_first() } else { m.pop_last() };
+                let worst = worst.map(|(p, _)| p);
+                // The book remembers the best worst level dropped: beyond it nothing is known.
+                trimmed[i] = match (trimmed[i], worst) {
+                    (Some(t), Some(w)) => Some(if i == 0 { t.max(w) } else { t.min(w) }),
+                    (t, w) => t.or(w),
+                };
+            }
+        }
+        check_order_book(&book, &model, &trimmed);
+    }
+}
+
+fn check_order_book(
+    book: &OrderBook,
+    model: &[BTreeMap<Decimal, Decimal>; 2],
+    trimmed: &[Option<Decimal>; 2],
+) {
+    for (i, side) in [(0usize, Side::Bid), (1, Side::Ask)] {
+        let want: Vec<(Decimal, Decimal)> = if i == 0 {
+            model[i].iter().rev().map(|(p, s)| (*p, *s)).collect()
+        } else {
+            model[i].iter().map(|(p, s)| (*p, *s)).collect()
+        };
+        let levels = if i == 0 { book.bids() } else { book.asks() };
+        assert_eq!(levels.len(), want.len(), "{side:?} length hint");
+        let got: Vec<(Decimal, Decimal)> = levels.map(|l| (l.price, l.size)).collect();
+        assert_eq!(got, want, "{side:?} levels");
+        assert_eq!(book.len(side), want.len(), "{side:?} len");
+        let best = if i == 0 { book.best_bid() } else { book.best_ask() };
+        assert_eq!(best.map(|l| (l.price, l.size)), want.first().copied());
+        let (b, a) = book.top_n(4);
+        let top: Vec<(Decimal, Decimal)> = if i == 0 { b } else { a }
+            .map(|l| (l.price, l.size))
+            .collect();
+        assert_eq!(top, want.iter().take(4).copied().collect::<Vec<_>>());
+        for (p, s) in want.iter().take(3).chain(want.last()) {
+            assert_eq!(book.size_at(side, *p), Some(*s), "{side:?} size at {p}");
+        }
+        let complete = match trimmed[i] {
+            None => want.len(),
+            Some(t) => want
+                .iter()
+                .filter(|(p, _)| if i == 0 { *p > t } else { *p < t })
+                .count(),
+        };
+        assert_eq!(book.complete_depth(side), complete, "{side:?} complete depth");
+    }
+    if let (Some(b), Some(a)) = (book.best_bid(), book.best_ask()) {
+        assert_eq!(book.is_crossed(), b.price >= a.price);
+    }
+}
+
 /// Spot level-2 frames (one per line of `data`) applied to a synced `BTC-USDT` book.
 ///
 /// A line starting with `S` is a snapshot (`data` object of the REST answer), `T` advances time by
@@ -1420,7 +1574,7 @@ mod fuzz_seeds {
     type Target = (&'static str, fn(Instant, &[u8]));
 
     /// Every fuzz target, by its directory name under `fuzz/seeds`.
-    const TARGETS: [Target; 12] = [
+    const TARGETS: [Target; 13] = [
         ("ws_frame", ws_frame),
         ("rest_envelope", rest_envelope),
         ("rest_answer", rest_answer),
@@ -1433,6 +1587,7 @@ mod fuzz_seeds {
         ("ws_channel", |_, d| ws_channel(d)),
         ("pool_script", pool_script),
         ("rate_budget", rate_budget),
+        ("order_book", |_, d| order_book(d)),
     ];
 
     fn seeds_dir() -> PathBuf {
