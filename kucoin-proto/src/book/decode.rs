@@ -629,6 +629,13 @@ impl<'a> Cursor<'a> {
             self.i = i;
             return Some(d);
         }
+        self.decimal_general()
+    }
+
+    /// [`Cursor::decimal`] out of line: the hot loops keep only the short form.
+    #[cold]
+    #[inline(never)]
+    fn decimal_general(&mut self) -> Option<Decimal> {
         self.decimal()
     }
 
@@ -639,6 +646,13 @@ impl<'a> Cursor<'a> {
             self.i = i;
             return Some(v);
         }
+        self.u64_general()
+    }
+
+    /// [`Cursor::u64`] out of line.
+    #[cold]
+    #[inline(never)]
+    fn u64_general(&mut self) -> Option<u64> {
         self.u64()
     }
 

@@ -47,9 +47,13 @@
 //! - Decoding: [`FrameSpec`] first tries a single-pass decoder for the compact frames KuCoin sends
 //!   (any key order, unknown scalar keys skipped, changes into a reused buffer, no allocation) and
 //!   falls back to `serde_json` for anything else, so unusual frames cost more but decode the same.
-//! - The book: each side is a sorted vector with the best price at the end, so the changes, which
-//!   cluster at the touch, move only a few elements; the last 32 levels are scanned linearly, deeper
-//!   ones binary-searched. 32 bytes per level.
+//! - The book: each side keeps the levels within about a thousand price steps of its best price in
+//!   a dense window of sizes indexed by price step (the step is the largest power of ten dividing
+//!   every price of the side; finding a slot is a subtraction and a multiplication by the step's
+//!   inverse, exact), so a change at the touch is a store: no search, no memory move. Levels below
+//!   the window are a sorted vector (best last). A best price above the window, or far down in
+//!   it, or a price between its steps rebuilds the window around the best level; a side whose
+//!   window keeps moving goes back to the sorted vector alone. 16 KB of window a side.
 //! - Benchmarks: `cargo bench -p kucoin-proto --bench book` (spot and futures: parse, apply, parse +
 //!   validate + apply, and a serde_json + `BTreeMap` reference side by side).
 

@@ -32,8 +32,10 @@ const GRID_LOW: usize = GRID / 4;
 const GRID_MIN_LEVELS: usize = 8;
 /// Rebuilds closer together than this many changes are "quick"; ...
 const QUICK_REBUILD_SETS: u32 = 64;
-/// ... after this many quick rebuilds in a row the ladder stops using a window (until cleared).
+/// ... after this many quick rebuilds in a row the ladder stops using a window ...
 const QUICK_REBUILDS_MAX: u32 = 4;
+/// ... and tries it again after this many changes (or when cleared).
+const OFF_RETRY_SETS: u32 = 1 << 16;
 
 /// Largest step exponent: a step of `10^MAX_E` units of `1e-18` (10,000 for a price step).
 /// Bounded so that `GRID * 5^e` fits in 64 bits with room (see [`Ladder::slot`]).
@@ -266,7 +268,14 @@ impl Ladder {
                     self.rebuild();
                 }
             }
-            Window::Off => self.sorted_set(key, size, max_levels),
+            Window::Off => {
+                self.sorted_set(key, size, max_levels);
+                if self.sets >= OFF_RETRY_SETS {
+                    self.window = Window::Unset;
+                    self.quick_rebuilds = 0;
+                    self.rebuild();
+                }
+            }
         }
     }
 
@@ -972,6 +981,15 @@ mod tests {
         let got: Vec<Decimal> = b.bids().map(|l| l.price).collect();
         model.reverse();
         assert_eq!(got, model);
+        // A calm market afterwards: the window is tried again, and holds the touch.
+        let best = model[0];
+        for i in 0..u64::from(OFF_RETRY_SETS) {
+            b.set(Side::Bid, best, Decimal::from_int(1 + i % 7), usize::MAX);
+        }
+        assert_eq!(b.bids.window, Window::On);
+        assert!(b.bids.in_grid > 0);
+        let again: Vec<Decimal> = b.bids().map(|l| l.price).collect();
+        assert_eq!(again, model);
     }
 
     #[test]
