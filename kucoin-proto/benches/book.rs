@@ -12,6 +12,9 @@
 //! - `reference_parse`, `reference_full`: a plain serde_json (borrowed) + `BTreeMap` book that
 //!   validates sequences, measured side by side.
 //!
+//! Per market, `{market}_ladder`: every change of the corpus applied through `OrderBook::set`,
+//! and to a `BTreeMap` per side (the reference's book), throughput in changes.
+//!
 //! Plus `top50_of_10000`: the best 50 levels of each side of a 10,000-level-a-side book.
 //!
 //! The corpus is generated in memory, or read from `$KUCOIN_CORPUS_DIR` (written by
@@ -386,6 +389,54 @@ fn bench_market<M: FeedMarket>(c: &mut Criterion, market: &str, symbol: &str) {
             BatchSize::LargeInput,
         );
     });
+    g.finish();
+
+    // The ladders alone: every change of the corpus through `OrderBook::set`, against a
+    // `BTreeMap` per side (the reference's book), per change.
+    let changes: Vec<(Side, Decimal, Decimal)> = decoded
+        .iter()
+        .flat_map(|u| u.changes.iter())
+        .filter(|c| !c.price.is_zero())
+        .map(|c| (c.side, c.price, c.size))
+        .collect();
+    let book0 = template.book().unwrap().clone();
+    let mut g = c.benchmark_group(format!("{market}_ladder"));
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(changes.len() as u64));
+    g.bench_function("order_book_set", |b| {
+        b.iter_batched(
+            || book0.clone(),
+            |mut book| {
+                for &(side, price, size) in &changes {
+                    book.set(side, black_box(price), size, usize::MAX);
+                }
+                book
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    let maps0 = {
+        let mut r = RefBook::new(&corpus.snapshot);
+        ref_apply(&mut r, &corpus.frames[0]);
+        r
+    };
+    g.bench_function("btreemap", |b| {
+        b.iter_batched(
+            || maps0.clone(),
+            |mut r| {
+                for &(side, price, size) in &changes {
+                    r.set(side == Side::Bid, black_box(price), size);
+                }
+                r
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group(market);
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(frames.len() as u64));
     let ref_parse = if futures {
         ref_parse_futures
     } else {

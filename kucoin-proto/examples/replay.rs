@@ -16,7 +16,9 @@
 //! two can be timed in alternating runs on the same machine; both print the same book.
 //! `--repeat N` replays the frames N times (a fresh feed each time) and reports the fastest run.
 //! On Linux the thread's on-CPU time is reported too (`cpu_seconds`, `msgs_per_cpu_sec`): on a
-//! shared machine it leaves out the time the thread waited for a core.
+//! shared machine it leaves out the time the thread waited for a core. The kernel counts it in
+//! scheduler ticks (4 ms on this project's machine), so it is coarse for a replay that takes tens
+//! of milliseconds: compare wall rates of alternating runs on an idle machine there.
 #![allow(clippy::disallowed_methods)] // an example may read the clock
 
 use std::collections::BTreeMap;
