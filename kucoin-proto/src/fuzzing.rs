@@ -569,11 +569,18 @@ pub fn order_book(data: &[u8]) {
                     for (p, s) in &levels[side_i] {
                         ladder.push_unsorted(*p, *s);
                     }
-                    assert!(ladder.finish_load(None, max_levels), "no duplicate in a map");
+                    assert!(
+                        ladder.finish_load(None, max_levels),
+                        "no duplicate in a map"
+                    );
                     // The load keeps the best max_levels.
                     let m = &mut levels[side_i];
                     while m.len() > max_levels {
-                        let worst = if side_i == 0 { m.pop_first() } else { m.pop_last() };
+                        let worst = if side_i == 0 {
+                            m.pop_first()
+                        } else {
+                            m.pop_last()
+                        };
                         trimmed[side_i] = worst.map(|(p, _)| p);
                     }
                 }
@@ -585,7 +592,11 @@ pub fn order_book(data: &[u8]) {
         }
         let step = steps[usize::from((a >> 1) & 7)];
         let offset = i64::from(b) - 64;
-        let ticks = if i == 0 { touch - offset } else { touch + offset };
+        let ticks = if i == 0 {
+            touch - offset
+        } else {
+            touch + offset
+        };
         let Ok(ticks) = u128::try_from(ticks) else {
             continue;
         };
@@ -636,7 +647,11 @@ fn check_order_book(
         let got: Vec<(Decimal, Decimal)> = levels.map(|l| (l.price, l.size)).collect();
         assert_eq!(got, want, "{side:?} levels");
         assert_eq!(book.len(side), want.len(), "{side:?} len");
-        let best = if i == 0 { book.best_bid() } else { book.best_ask() };
+        let best = if i == 0 {
+            book.best_bid()
+        } else {
+            book.best_ask()
+        };
         assert_eq!(best.map(|l| (l.price, l.size)), want.first().copied());
         let (b, a) = book.top_n(4);
         let top: Vec<(Decimal, Decimal)> = if i == 0 { b } else { a }
@@ -653,7 +668,11 @@ fn check_order_book(
                 .filter(|(p, _)| if i == 0 { *p > t } else { *p < t })
                 .count(),
         };
-        assert_eq!(book.complete_depth(side), complete, "{side:?} complete depth");
+        assert_eq!(
+            book.complete_depth(side),
+            complete,
+            "{side:?} complete depth"
+        );
     }
     if let (Some(b), Some(a)) = (book.best_bid(), book.best_ask()) {
         assert_eq!(book.is_crossed(), b.price >= a.price);

@@ -863,10 +863,18 @@ mod tests {
             // A snapshot: 300 levels a side around 5000 steps.
             let mid: u64 = 5_000;
             for (i, side) in [(0usize, Side::Bid), (1, Side::Ask)] {
-                let ladder = if i == 0 { &mut book.bids } else { &mut book.asks };
+                let ladder = if i == 0 {
+                    &mut book.bids
+                } else {
+                    &mut book.asks
+                };
                 let mut t = mid;
                 for _ in 0..300 {
-                    t = if i == 0 { t - 1 - rng.below(3) } else { t + 1 + rng.below(3) };
+                    t = if i == 0 {
+                        t - 1 - rng.below(3)
+                    } else {
+                        t + 1 + rng.below(3)
+                    };
                     let price = Decimal::from_raw(step.to_raw() * u128::from(t));
                     let size = Decimal::from_int(1 + rng.below(50));
                     ladder.push_unsorted(price, size);
@@ -887,7 +895,11 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(book.bids.window, Window::On, "a snapshot sets the window up");
+            assert_eq!(
+                book.bids.window,
+                Window::On,
+                "a snapshot sets the window up"
+            );
             let mut fair = mid as i64;
             for n in 0..20_000u32 {
                 // Drift, with long runs one way so that the window has to move.
@@ -899,7 +911,11 @@ mod tests {
                 }
                 let i = rng.below(2) as usize;
                 let side = if i == 0 { Side::Bid } else { Side::Ask };
-                let dist = if rng.below(10) < 9 { rng.below(40) } else { rng.below(1_500) };
+                let dist = if rng.below(10) < 9 {
+                    rng.below(40)
+                } else {
+                    rng.below(1_500)
+                };
                 let ticks = if i == 0 {
                     fair - dist as i64
                 } else {
@@ -947,7 +963,12 @@ mod tests {
     fn a_book_built_by_hand_sets_its_window_up_and_tiny_ask_prices_stay_outside_key_max() {
         let mut b = OrderBook::new();
         for i in 1..=20u64 {
-            b.set(Side::Ask, Decimal::from_raw(u128::from(i)), d("1"), usize::MAX);
+            b.set(
+                Side::Ask,
+                Decimal::from_raw(u128::from(i)),
+                d("1"),
+                usize::MAX,
+            );
             b.set(Side::Bid, Decimal::from_int(i), d("1"), usize::MAX);
         }
         assert_eq!(b.asks.window, Window::On);
@@ -962,7 +983,12 @@ mod tests {
         assert_eq!(b.len(Side::Ask), 21);
         assert_eq!(b.len(Side::Bid), 21);
         b.set(Side::Ask, Decimal::ZERO, Decimal::ZERO, usize::MAX);
-        b.set(Side::Bid, Decimal::from_raw(u128::MAX), Decimal::ZERO, usize::MAX);
+        b.set(
+            Side::Bid,
+            Decimal::from_raw(u128::MAX),
+            Decimal::ZERO,
+            usize::MAX,
+        );
         assert_eq!(b.best_ask().unwrap().price.to_raw(), 1);
         assert_eq!(b.best_bid().unwrap().price, Decimal::from_int(20));
     }
