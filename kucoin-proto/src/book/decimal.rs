@@ -123,24 +123,14 @@ fn chunk_at(b: &[u8], i: usize) -> u64 {
 /// that is not: 0 to 8, found branch-free.
 #[inline(always)]
 fn leading_digit_count(x: u64) -> usize {
-    // A byte is a digit iff its high nibble is 3 and its low nibble plus 6 does not reach 16
-    // (per byte: the low nibble plus 6 is at most 21, so no carry crosses into the next byte).
-    let not_digit = ((x & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030)
-        | (((x & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0);
-    (not_digit.trailing_zeros() / 8) as usize
+    digits_of(x).1
 }
 
 /// The value of the first `n` (1..=8) bytes of `x`, all ASCII digits, the first the most
 /// significant.
 #[inline(always)]
 fn digits_value(x: u64, n: usize) -> u64 {
-    // Subtracting '0' from every byte is exact in the digit bytes (the low ones: a borrow only
-    // moves upwards); the shift drops the rest and leaves leading zeros below the digits.
-    let mut v = x.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
-    v = (v * 10) + (v >> 8);
-    (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
-        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
-        >> 32
+    value_of(x.wrapping_sub(0x3030_3030_3030_3030), n)
 }
 
 /// Index of the first non-digit at or after `i` (eight bytes at a time).
@@ -291,9 +281,11 @@ fn digits_of(x: u64) -> (u64, usize) {
     (t, (not_digit.trailing_zeros() / 8) as usize)
 }
 
-/// The value of the first `n` (1..=8) digits of `t` (bytes already less `'0'`).
+/// The value of the first `n` (1..=8) digits of `t` (bytes already less `'0'`, exact in the
+/// digit bytes: a borrow only moves upwards), the first the most significant.
 #[inline(always)]
 fn value_of(t: u64, n: usize) -> u64 {
+    // The shift drops the bytes after the digits and leaves leading zeros below them.
     let mut v = t << (8 * (8 - n));
     v = (v * 10) + (v >> 8);
     (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
