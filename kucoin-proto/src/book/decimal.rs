@@ -566,6 +566,74 @@ mod tests {
         assert!(short > 100, "the short path was taken {short} times");
     }
 
+    /// The terminator-aware readers answer only where the general readers give the same value
+    /// and stop at the terminator: every short text of digits, dots, signs and exponents, with
+    /// every terminator, padded or not.
+    #[test]
+    fn terminator_readers_agree_with_the_general_readers_wherever_they_answer() {
+        let alphabet = b"0123456789.e-\",}";
+        let mut answered = (0, 0);
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for n in 0..200_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 20) as usize;
+            let mut text: Vec<u8> = (0..len)
+                .map(|k| alphabet[((state >> (3 * k)) % alphabet.len() as u64) as usize])
+                .collect();
+            if n % 3 == 0 {
+                text.extend_from_slice(b"\"]0000000000000000");
+            }
+            for end in [b'"', b',', b'}'] {
+                if let Some((d, i)) = decimal_until(&text, 0, end) {
+                    answered.0 += 1;
+                    assert_eq!(
+                        text.get(i),
+                        Some(&end),
+                        "{:?}",
+                        String::from_utf8_lossy(&text)
+                    );
+                    assert_eq!(
+                        Decimal::parse_bytes(&text[..i]),
+                        Ok(d),
+                        "{:?}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+                if let Some((v, i)) = u64_until(&text, 0, end) {
+                    answered.1 += 1;
+                    assert_eq!(text.get(i), Some(&end));
+                    let digits = &text[..i];
+                    assert!(digits.iter().all(u8::is_ascii_digit));
+                    assert!(digits.len() == 1 || digits[0] != b'0', "leading zero");
+                    let want: u64 = std::str::from_utf8(digits).unwrap().parse().unwrap();
+                    assert_eq!(v, want);
+                }
+            }
+        }
+        assert!(answered.0 > 1_000 && answered.1 > 1_000, "{answered:?}");
+        // The usual texts take the short path (followed, as in a frame, by at least eight bytes).
+        let usual = [
+            (&b"65000.7\",\"0.65077154\""[..], b'"', "65000.7"),
+            (b"0.65077154\",\"14610502971\"]", b'"', "0.65077154"),
+            (b"64999.9,buy,0\",\"timestamp\"", b',', "64999.9"),
+            (b"2241\",\"timestamp\":1", b'"', "2241"),
+        ];
+        for (text, end, want) in usual {
+            let (d, _) = decimal_until(text, 0, end).unwrap();
+            assert_eq!(d, Decimal::parse(want).unwrap());
+        }
+        assert_eq!(
+            u64_until(b"14610502971\"]],\"bids\"", 0, b'"'),
+            Some((14_610_502_971, 11))
+        );
+        assert_eq!(
+            u64_until(b"1697895963340,\"change\":\"", 0, b','),
+            Some((1_697_895_963_340, 13))
+        );
+    }
+
     #[test]
     fn order_follows_value() {
         let a = Decimal::parse("65000.1").unwrap();
