@@ -50,7 +50,29 @@ where
 const LIMIT: Duration = Duration::from_secs(10);
 /// The chaos part of the soak; the quiet part is half as long (the last third of the run).
 const CHAOS: Duration = Duration::from_millis(6_000);
+/// How long a quiet-market resync may take when KuCoin refuses nothing.
 const QUIET: Duration = Duration::from_millis(3_000);
+/// What each `429000` the exchange answers during the resync may add: the pool's stop after a
+/// refusal with room left in its headers, and one more reconnect or snapshot retry delay.
+const PER_REFUSAL: Duration = Duration::from_millis(
+    kucoin_proto::rest::budget::TRANSIENT_STOP.as_millis() as u64
+        + support::BACKOFF.max.as_millis() as u64,
+);
+
+/// The longest a quiet-market resync may take when the exchange refused `refusals` bullet or
+/// snapshot requests with `429000` on the way (chaos answers one in five so).
+fn quiet_bound(refusals: u64) -> Duration {
+    QUIET + PER_REFUSAL * u32::try_from(refusals).unwrap_or(u32::MAX)
+}
+
+/// The events since `from`, one a line (what a failing soak did in its quiet part).
+fn events_since<M: kucoin_proto::Market>(log: &[support::Timed<M>], from: Instant) -> String {
+    log.iter()
+        .filter(|t| t.at >= from)
+        .map(|t| format!("+{:>5} ms {:?}", (t.at - from).as_millis(), t.event))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// A chaotic, fast market with every fault on, pings every 200 ms.
 fn chaos_fake(seed: u64) -> FakeKucoin {
@@ -71,9 +93,9 @@ fn same(book: Option<&kucoin_proto::book::OrderBook>, truth: &TrueBook) -> bool 
     })
 }
 
-fn report(adapter: &str, a: Availability, resync: Duration) {
+fn report(adapter: &str, a: Availability, resync: Duration, refused: u64) {
     println!(
-        "{adapter}: available_pct {:.2} ({} of {} ms), max_unavailable_ms {}, quiet-market resync {} ms",
+        "{adapter}: available_pct {:.2} ({} of {} ms), max_unavailable_ms {}, quiet-market resync {} ms ({refused} refused)",
         a.pct(),
         a.available_ms,
         a.total_ms,
@@ -107,28 +129,29 @@ fn blocking_chaos_soak_with_a_quiet_last_third_ends_with_the_exchanges_book() {
     if !live(&c.feed) {
         assert!(c.run_until(LIMIT, |f, _| live(f)), "never live again");
     }
+    let refused_before = fake.stats().faults.too_many_requests;
     fake.inject_close_all();
     let quiet = Instant::now();
     let truth = fake.true_book("BTC-USDT").unwrap();
     let symbol = btc();
-    let mut resynced = None;
     let mut disconnected = false;
-    c.run_until(QUIET, |f, e| {
+    let synced = c.run_until(LIMIT, |f, e| {
         disconnected |= matches!(e, FeedEvent::Session(SessionEvent::Disconnected { .. }));
-        if disconnected && resynced.is_none() && same(f.book(&symbol), &truth) {
-            resynced = Some(Instant::now());
-        }
-        false
+        disconnected && same(f.book(&symbol), &truth)
     });
-    assert!(disconnected, "the server close was not seen");
-    let resynced = resynced.unwrap_or_else(|| {
-        panic!(
-            "no book at the final sequence {} within the quiet {QUIET:?} (at {:?}, {:?})",
-            truth.sequence,
-            c.feed.book(&symbol).map(|b| b.sequence()),
-            c.feed.feed().book_sync(&symbol).map(|b| b.state())
-        )
-    });
+    let resynced = Instant::now();
+    let refused = fake.stats().faults.too_many_requests - refused_before;
+    let bound = quiet_bound(refused);
+    assert!(
+        synced && resynced - quiet <= bound,
+        "no book at the final sequence {} within {bound:?} of the close ({refused} refusals; \
+         at {:?} after {:?}, {:?}); events:\n{}",
+        truth.sequence,
+        c.feed.book(&symbol).map(|b| b.sequence()),
+        resynced - quiet,
+        c.feed.feed().book_sync(&symbol).map(|b| b.state()),
+        events_since(&c.log, quiet)
+    );
     assert_same_book(c.feed.book(&symbol).expect("shown at the end"), &truth);
     let stats = fake.stats();
     let f = &stats.faults;
@@ -139,7 +162,7 @@ fn blocking_chaos_soak_with_a_quiet_last_third_ends_with_the_exchanges_book() {
     assert_eq!(f.reused_tokens, 0, "a one-shot token was reused");
     let a = c.feed.availability(&symbol).unwrap();
     check_availability(a, start.elapsed());
-    report("blocking", a, resynced - quiet);
+    report("blocking", a, resynced - quiet, refused);
     c.close();
 }
 
@@ -157,33 +180,36 @@ fn async_chaos_soak_with_a_quiet_last_third_ends_with_the_exchanges_book_on_smol
         if !live(&c.feed) {
             assert!(c.run_until(LIMIT, |f, _| live(f)).await, "never live again");
         }
+        let refused_before = fake.stats().faults.too_many_requests;
         fake.inject_close_all();
         let quiet = Instant::now();
         let truth = fake.true_book("BTC-USDT").unwrap();
         let symbol = btc();
-        let mut resynced = None;
         let mut disconnected = false;
-        c.run_until(QUIET, |f, e| {
-            disconnected |= matches!(e, FeedEvent::Session(SessionEvent::Disconnected { .. }));
-            if disconnected && resynced.is_none() && same(f.book(&symbol), &truth) {
-                resynced = Some(Instant::now());
-            }
-            false
-        })
-        .await;
-        assert!(disconnected, "the server close was not seen");
-        let resynced = resynced.unwrap_or_else(|| {
-            panic!(
-                "no book at the final sequence {} within the quiet {QUIET:?} (at {:?})",
-                truth.sequence,
-                c.feed.book(&symbol).map(|b| b.sequence()),
-            )
-        });
+        let synced = c
+            .run_until(LIMIT, |f, e| {
+                disconnected |= matches!(e, FeedEvent::Session(SessionEvent::Disconnected { .. }));
+                disconnected && same(f.book(&symbol), &truth)
+            })
+            .await;
+        let resynced = Instant::now();
+        let refused = fake.stats().faults.too_many_requests - refused_before;
+        let bound = quiet_bound(refused);
+        assert!(
+            synced && resynced - quiet <= bound,
+            "no book at the final sequence {} within {bound:?} of the close ({refused} refusals; \
+             at {:?} after {:?}, {:?}); events:\n{}",
+            truth.sequence,
+            c.feed.book(&symbol).map(|b| b.sequence()),
+            resynced - quiet,
+            c.feed.feed().book_sync(&symbol).map(|b| b.state()),
+            events_since(&c.log, quiet)
+        );
         assert_same_book(c.feed.book(&symbol).expect("shown at the end"), &truth);
         assert_eq!(fake.stats().faults.reused_tokens, 0);
         let a = c.feed.availability(&symbol).unwrap();
         check_availability(a, start.elapsed());
-        report("async", a, resynced - quiet);
+        report("async", a, resynced - quiet, refused);
         c.close().await;
     });
 }
