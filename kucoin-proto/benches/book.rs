@@ -15,7 +15,8 @@
 //! Per market, `{market}_ladder`: every change of the corpus applied through `OrderBook::set`,
 //! and to a `BTreeMap` per side (the reference's book), throughput in changes.
 //!
-//! Plus `top50_of_10000`: the best 50 levels of each side of a 10,000-level-a-side book.
+//! Plus `top50_of_10000` (and `_sparse`): the best 50 levels of each side of a 10,000-level-a-side
+//! book, a level at every price step (and at every 16th).
 //!
 //! The corpus is generated in memory, or read from `$KUCOIN_CORPUS_DIR` (written by
 //! `cargo run --release -p kucoin-proto --example gen_feed -- --out-dir DIR [--futures]`).
@@ -478,23 +479,38 @@ fn futures(c: &mut Criterion) {
     bench_market::<Futures>(c, "futures", "XBTUSDTM");
 }
 
-fn top_n(c: &mut Criterion) {
+/// A book of 10,000 levels a side, `gap` price steps (of 0.01) apart from the touch out.
+fn book_of_10000(gap: u64) -> OrderBook {
     let mut book = OrderBook::new();
+    let size = Decimal::parse("1.5").unwrap();
+    let step = Decimal::parse("0.01").unwrap().to_raw();
+    let mid = u128::from(5_000_000 * gap);
     for i in 0..10_000u64 {
-        let size = Decimal::parse("1.5").unwrap();
-        book.set(Side::Bid, Decimal::from_int(50_000 - i), size, usize::MAX);
-        book.set(Side::Ask, Decimal::from_int(50_001 + i), size, usize::MAX);
+        let d = u128::from(i * gap);
+        let bid = Decimal::from_raw((mid - d) * step);
+        let ask = Decimal::from_raw((mid + u128::from(gap) + d) * step);
+        book.set(Side::Bid, bid, size, usize::MAX);
+        book.set(Side::Ask, ask, size, usize::MAX);
     }
-    c.bench_function("top50_of_10000", |b| {
-        b.iter(|| {
-            let (bids, asks) = black_box(&book).top_n(50);
-            let mut acc = 0u128;
-            for l in bids.chain(asks) {
-                acc = acc.wrapping_add(l.price.to_raw() ^ l.size.to_raw());
-            }
-            acc
+    book
+}
+
+fn top_n(c: &mut Criterion) {
+    // Dense (a level at every price step) and sparse (one every 16 steps, as in a book with a
+    // tick much finer than its spread of orders).
+    for (name, gap) in [("top50_of_10000", 1), ("top50_of_10000_sparse", 16)] {
+        let book = book_of_10000(gap);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let (bids, asks) = black_box(&book).top_n(50);
+                let mut acc = 0u128;
+                for l in bids.chain(asks) {
+                    acc = acc.wrapping_add(l.price.to_raw() ^ l.size.to_raw());
+                }
+                acc
+            });
         });
-    });
+    }
 }
 
 criterion_group!(benches, spot, futures, top_n);

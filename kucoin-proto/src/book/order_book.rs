@@ -23,6 +23,8 @@ pub struct Level {
 
 /// Slots in a ladder's window.
 const GRID: usize = 1024;
+/// Words of a window's occupancy bitmap (one bit a slot).
+const WORDS: usize = GRID / 64;
 /// Where a (re)built window puts the best level: a quarter of the window above it for prices that
 /// improve, three quarters below for the depth where changes land.
 const GRID_BEST: usize = GRID - GRID / 4;
@@ -104,6 +106,8 @@ pub(crate) struct Ladder {
     sizes: Vec<u128>,
     /// The window: slot `q` holds the size at key `lo + q * unit`, 0 when there is no level.
     grid: Vec<u128>,
+    /// Bit `q % 64` of word `q / 64` is set iff slot `q` holds a level.
+    occ: [u64; WORDS],
     /// Key of slot 0.
     lo: u128,
     /// `GRID * unit` when the window is on, 0 otherwise (so that no key falls in it).
@@ -156,6 +160,19 @@ impl Ladder {
     #[inline]
     fn slot_key(&self, q: usize) -> u128 {
         self.lo + q as u128 * self.unit
+    }
+
+    /// Marks slot `q` as holding a level (`on`) or not.
+    #[inline]
+    fn mark(&mut self, q: usize, on: bool) {
+        if let Some(w) = self.occ.get_mut(q / 64) {
+            let bit = 1u64 << (q % 64);
+            if on {
+                *w |= bit;
+            } else {
+                *w &= !bit;
+            }
+        }
     }
 
     /// Finds `key` in the sorted part: scans its last few levels, then binary-searches.
@@ -211,6 +228,7 @@ impl Ladder {
         let old = std::mem::replace(slot, size);
         if size != 0 {
             if old == 0 {
+                self.mark(q, true);
                 self.in_grid += 1;
                 if self.in_grid == 1 {
                     self.top = q;
@@ -224,6 +242,7 @@ impl Ladder {
                 }
             }
         } else if old != 0 {
+            self.mark(q, false);
             self.in_grid -= 1;
             if q == self.top {
                 self.lower_top();
@@ -234,8 +253,7 @@ impl Ladder {
     /// The best level of the window went: find the next one (or move the window).
     fn lower_top(&mut self) {
         if self.in_grid > 0 {
-            let below = self.grid.get(..self.top).unwrap_or_default();
-            self.top = below.iter().rposition(|&s| s != 0).unwrap_or(0);
+            self.top = highest_below(&self.occ, self.top).unwrap_or(0);
         }
         if (self.in_grid == 0 || self.top < GRID_LOW) && !self.keys.is_empty() {
             self.rebuild();
@@ -306,9 +324,12 @@ impl Ladder {
     /// Moves the window's levels into the sorted part (they are all above it) and empties it.
     fn flatten(&mut self) {
         if self.in_grid > 0 {
-            for q in self.bottom..=self.top {
-                let size = self.grid.get(q).copied().unwrap_or(0);
-                if size != 0 {
+            for i in 0..WORDS {
+                let mut w = self.occ.get(i).copied().unwrap_or(0);
+                while w != 0 {
+                    let q = i * 64 + w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    let size = self.grid.get(q).copied().unwrap_or(0);
                     let key = self.slot_key(q);
                     self.keys.push(key);
                     self.sizes.push(size);
@@ -317,6 +338,7 @@ impl Ladder {
             if let Some(used) = self.grid.get_mut(self.bottom..=self.top) {
                 used.fill(0);
             }
+            self.occ = [0; WORDS];
         }
         self.in_grid = 0;
         self.span = 0;
@@ -390,6 +412,7 @@ impl Ladder {
             let q = ((k - lo) / unit) as usize;
             if let Some(slot) = self.grid.get_mut(q) {
                 *slot = s;
+                self.mark(q, true);
                 if self.in_grid == 0 {
                     self.bottom = q;
                 }
@@ -407,13 +430,13 @@ impl Ladder {
             self.keys.remove(0)
         } else if self.in_grid > 0 {
             let from = self.bottom.min(self.top);
-            let rest = self.grid.get(from..).unwrap_or_default();
-            let Some(q) = rest.iter().position(|&s| s != 0).map(|i| from + i) else {
+            let Some(q) = lowest_from(&self.occ, from) else {
                 return;
             };
             if let Some(slot) = self.grid.get_mut(q) {
                 *slot = 0;
             }
+            self.mark(q, false);
             self.in_grid -= 1;
             self.bottom = q + 1;
             let key = self.slot_key(q);
@@ -501,10 +524,7 @@ impl Ladder {
             return sorted + self.in_grid;
         }
         let from = (self.complete_from - self.lo).div_ceil(self.unit);
-        let window = match usize::try_from(from).ok().and_then(|f| self.grid.get(f..)) {
-            Some(rest) => rest.iter().filter(|&&s| s != 0).count(),
-            None => 0,
-        };
+        let window = usize::try_from(from).map_or(0, |from| count_from(&self.occ, from));
         sorted + window
     }
 
@@ -531,13 +551,16 @@ impl Ladder {
     }
 
     fn levels(&self, n: usize) -> Levels<'_> {
-        let grid = if self.in_grid > 0 {
-            self.grid.get(..=self.top).unwrap_or_default()
-        } else {
-            &[]
-        };
+        let wi = self.top / 64;
         Levels {
-            grid,
+            grid: &self.grid,
+            occ: &self.occ,
+            wi,
+            word: if self.in_grid > 0 {
+                self.occ.get(wi).copied().unwrap_or(0)
+            } else {
+                0
+            },
             grid_left: self.in_grid,
             lo: self.lo,
             unit: self.unit,
@@ -563,13 +586,60 @@ impl Ladder {
     }
 }
 
+/// The highest set bit of `occ` below bit `q`.
+#[inline]
+fn highest_below(occ: &[u64; WORDS], q: usize) -> Option<usize> {
+    let mut i = q / 64;
+    let mut w = occ.get(i)? & ((1u64 << (q % 64)) - 1);
+    loop {
+        if w != 0 {
+            return Some(i * 64 + 63 - w.leading_zeros() as usize);
+        }
+        i = i.checked_sub(1)?;
+        w = *occ.get(i)?;
+    }
+}
+
+/// The lowest set bit of `occ` at or above bit `q`.
+fn lowest_from(occ: &[u64; WORDS], q: usize) -> Option<usize> {
+    let mut i = q / 64;
+    let mut w = occ.get(i)? & (u64::MAX << (q % 64));
+    loop {
+        if w != 0 {
+            return Some(i * 64 + w.trailing_zeros() as usize);
+        }
+        i += 1;
+        w = *occ.get(i)?;
+    }
+}
+
+/// How many bits of `occ` are set at or above bit `q`.
+fn count_from(occ: &[u64; WORDS], q: usize) -> usize {
+    let i = q / 64;
+    let Some(first) = occ.get(i) else {
+        return 0;
+    };
+    let rest: u32 = occ
+        .get(i + 1..)
+        .unwrap_or_default()
+        .iter()
+        .map(|w| w.count_ones())
+        .sum();
+    ((first & (u64::MAX << (q % 64))).count_ones() + rest) as usize
+}
+
 /// Levels of one side, best first. Created by [`OrderBook::bids`], [`OrderBook::asks`] and
 /// [`OrderBook::top_n`]; no allocation.
 #[derive(Debug, Clone)]
 pub struct Levels<'a> {
-    /// The window's slots up to the best one not yet returned.
+    /// The window's slots.
     grid: &'a [u128],
-    /// Levels left in `grid`.
+    /// Its occupancy bitmap.
+    occ: &'a [u64; WORDS],
+    /// The word of the next level in the window, and its bits not yet returned.
+    wi: usize,
+    word: u64,
+    /// Levels left in the window.
     grid_left: usize,
     lo: u128,
     unit: u128,
@@ -591,9 +661,14 @@ impl Iterator for Levels<'_> {
         }
         self.left -= 1;
         let (k, s) = if self.grid_left > 0 {
-            let q = self.grid.iter().rposition(|&s| s != 0)?;
+            while self.word == 0 {
+                self.wi = self.wi.checked_sub(1)?;
+                self.word = *self.occ.get(self.wi)?;
+            }
+            let bit = 63 - self.word.leading_zeros() as usize;
+            self.word &= !(1u64 << bit);
+            let q = self.wi * 64 + bit;
             let s = *self.grid.get(q)?;
-            self.grid = self.grid.get(..q)?;
             self.grid_left -= 1;
             (self.lo + q as u128 * self.unit, s)
         } else {
