@@ -93,7 +93,8 @@ enum Window {
 ///
 /// The levels near the best price live in a window: a dense array of sizes, one slot per price
 /// step, where a change is one subtraction, one multiplication and a store (no search, no
-/// memory move). The step is the largest power of ten that divides every price of the ladder
+/// memory move); a bitmap of the occupied slots finds the next level 64 slots at a time. The
+/// step is the largest power of ten that divides every price of the ladder
 /// (0.1 for `65000.1`). Levels below the window (far from the touch) are kept in a sorted array
 /// with its best level last. A price the window cannot hold exactly (finer than its step),
 /// a best price above it, or a best price drifting low in it rebuilds the window around the
@@ -692,10 +693,11 @@ impl ExactSizeIterator for Levels<'_> {}
 
 /// A level-2 order book with exact prices and sizes, at a known sequence.
 ///
-/// Best bid and best ask are O(1); [`top_n`](Self::top_n) is O(n) (plus the empty price steps
-/// between the levels near the touch). A change near the touch is O(1): each side keeps the
-/// levels within about a thousand price steps of its best price in a dense window indexed by
-/// price, the rest in a sorted array (a search and a move there). Prices are exact whatever
+/// Best bid and best ask are O(1); [`top_n`](Self::top_n) is O(n) (plus one bitmap word for
+/// each 64 empty price steps between the levels near the touch). A change near the touch is O(1):
+/// each side keeps the levels within about a thousand price steps of its best price in a dense
+/// window indexed by price, with a bitmap of the steps that hold a level, the rest in a sorted
+/// array (a search and a move there). Prices are exact whatever
 /// their step; a step finer than the book's usual one rebuilds the window.
 #[derive(Debug, Clone)]
 pub struct OrderBook {
