@@ -1071,6 +1071,42 @@ mod tests {
     }
 
     #[test]
+    fn sparse_levels_are_found_across_bitmap_words_as_the_best_goes_and_the_worst_is_trimmed() {
+        // Bids at 1000.00, 999.37, 998.74, ... (63 steps of 0.01 apart: every level in its own
+        // bitmap word or next to a word boundary); the window takes the best 13.
+        let price = |i: u64| Decimal::from_raw(u128::from(100_000 - 63 * i) * 10u128.pow(16));
+        let mut b = OrderBook::new();
+        for i in 0..14 {
+            b.set(Side::Bid, price(i), Decimal::from_int(i + 1), 12);
+        }
+        assert_eq!(b.bids.window, Window::On);
+        assert_eq!(b.bids.keys.len(), 0, "every level kept is in the window");
+        // Kept to 12: the two worst went (one from the window, one from below it), and depth
+        // beyond them is unknown.
+        let want: Vec<Decimal> = (0..12).map(price).collect();
+        let got: Vec<Decimal> = b.bids().map(|l| l.price).collect();
+        assert_eq!(got, want);
+        assert_eq!(b.complete_depth(Side::Bid), 12);
+        let top: Vec<Decimal> = b.top_n(5).0.map(|l| l.price).collect();
+        assert_eq!(top, want[..5]);
+        // Deleting the best each time finds the next one, one or two words down.
+        for i in 0..11 {
+            b.set(Side::Bid, price(i), Decimal::ZERO, 12);
+            assert_eq!(
+                b.best_bid().map(|l| l.price),
+                Some(price(i + 1)),
+                "after {i}"
+            );
+            assert_eq!(
+                b.size_at(Side::Bid, price(i + 1)),
+                Some(Decimal::from_int(i + 2))
+            );
+            assert_eq!(b.len(Side::Bid), 11 - usize::try_from(i).unwrap());
+        }
+        assert_eq!(b.bids().map(|l| l.price).collect::<Vec<_>>(), [price(11)]);
+    }
+
+    #[test]
     fn a_window_that_keeps_moving_is_turned_off_and_the_book_stays_right() {
         let mut b = OrderBook::new();
         // Each new best is far above the last: every change moves the window.
