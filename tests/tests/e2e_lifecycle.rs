@@ -65,13 +65,36 @@ fn quiet_bound(refusals: u64) -> Duration {
     QUIET + PER_REFUSAL * u32::try_from(refusals).unwrap_or(u32::MAX)
 }
 
-/// The events since `from`, one a line (what a failing soak did in its quiet part).
-fn events_since<M: kucoin_proto::Market>(log: &[support::Timed<M>], from: Instant) -> String {
-    log.iter()
-        .filter(|t| t.at >= from)
-        .map(|t| format!("+{:>5} ms {:?}", (t.at - from).as_millis(), t.event))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Asserts that the quiet part ended with the exchange's book (`synced`) within
+/// [`quiet_bound`] of the close at `quiet`; a failure shows the book's state and the quiet part's
+/// events. Returns how long the resync took.
+fn check_quiet_resync(
+    synced: bool,
+    quiet: Instant,
+    refused: u64,
+    truth: &TrueBook,
+    feed: &kucoin_proto::feed::Feed<Spot>,
+    log: &[support::Timed<Spot>],
+) -> Duration {
+    let took = quiet.elapsed();
+    let bound = quiet_bound(refused);
+    if !(synced && took <= bound) {
+        let symbol = btc();
+        let events: Vec<String> = log
+            .iter()
+            .filter(|t| t.at >= quiet)
+            .map(|t| format!("+{:>5} ms {:?}", (t.at - quiet).as_millis(), t.event))
+            .collect();
+        panic!(
+            "no book at the final sequence {} within {bound:?} of the close ({refused} refusals; \
+             at {:?} after {took:?}, {:?}); events:\n{}",
+            truth.sequence,
+            feed.book(&symbol).map(|b| b.sequence()),
+            feed.book_sync(&symbol).map(|b| b.state()),
+            events.join("\n")
+        );
+    }
+    took
 }
 
 /// A chaotic, fast market with every fault on, pings every 200 ms.
@@ -139,19 +162,8 @@ fn blocking_chaos_soak_with_a_quiet_last_third_ends_with_the_exchanges_book() {
         disconnected |= matches!(e, FeedEvent::Session(SessionEvent::Disconnected { .. }));
         disconnected && same(f.book(&symbol), &truth)
     });
-    let resynced = Instant::now();
     let refused = fake.stats().faults.too_many_requests - refused_before;
-    let bound = quiet_bound(refused);
-    assert!(
-        synced && resynced - quiet <= bound,
-        "no book at the final sequence {} within {bound:?} of the close ({refused} refusals; \
-         at {:?} after {:?}, {:?}); events:\n{}",
-        truth.sequence,
-        c.feed.book(&symbol).map(|b| b.sequence()),
-        resynced - quiet,
-        c.feed.feed().book_sync(&symbol).map(|b| b.state()),
-        events_since(&c.log, quiet)
-    );
+    let took = check_quiet_resync(synced, quiet, refused, &truth, c.feed.feed(), &c.log);
     assert_same_book(c.feed.book(&symbol).expect("shown at the end"), &truth);
     let stats = fake.stats();
     let f = &stats.faults;
@@ -162,7 +174,7 @@ fn blocking_chaos_soak_with_a_quiet_last_third_ends_with_the_exchanges_book() {
     assert_eq!(f.reused_tokens, 0, "a one-shot token was reused");
     let a = c.feed.availability(&symbol).unwrap();
     check_availability(a, start.elapsed());
-    report("blocking", a, resynced - quiet, refused);
+    report("blocking", a, took, refused);
     c.close();
 }
 
@@ -192,24 +204,13 @@ fn async_chaos_soak_with_a_quiet_last_third_ends_with_the_exchanges_book_on_smol
                 disconnected && same(f.book(&symbol), &truth)
             })
             .await;
-        let resynced = Instant::now();
         let refused = fake.stats().faults.too_many_requests - refused_before;
-        let bound = quiet_bound(refused);
-        assert!(
-            synced && resynced - quiet <= bound,
-            "no book at the final sequence {} within {bound:?} of the close ({refused} refusals; \
-             at {:?} after {:?}, {:?}); events:\n{}",
-            truth.sequence,
-            c.feed.book(&symbol).map(|b| b.sequence()),
-            resynced - quiet,
-            c.feed.feed().book_sync(&symbol).map(|b| b.state()),
-            events_since(&c.log, quiet)
-        );
+        let took = check_quiet_resync(synced, quiet, refused, &truth, c.feed.feed(), &c.log);
         assert_same_book(c.feed.book(&symbol).expect("shown at the end"), &truth);
         assert_eq!(fake.stats().faults.reused_tokens, 0);
         let a = c.feed.availability(&symbol).unwrap();
         check_availability(a, start.elapsed());
-        report("async", a, resynced - quiet, refused);
+        report("async", a, took, refused);
         c.close().await;
     });
 }
