@@ -881,16 +881,11 @@ mod tests {
         levels: std::collections::BTreeMap<Decimal, Decimal>,
     }
 
-    struct Rng(u64);
+    /// The crate's seeded generator, with a `0..n` draw.
+    struct Rng(crate::ws::rng::SplitMix64);
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
         fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
+            self.0.below_or_eq(n - 1)
         }
     }
 
@@ -934,7 +929,7 @@ mod tests {
             (6, "0.1", 12),
         ] {
             let step = d(step);
-            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut rng = Rng(crate::ws::rng::SplitMix64::new(seed));
             let mut book = OrderBook::new();
             let mut model = [ModelSide::default(), ModelSide::default()];
             // A snapshot: 300 levels a side around 5000 steps.

@@ -128,7 +128,7 @@ mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod pool;
-mod rng;
+pub(crate) mod rng;
 mod session;
 mod timer;
 mod topic;
